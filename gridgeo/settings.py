@@ -1,0 +1,39 @@
+"""Settings, read from ``GRIDGEO_*`` environment variables when asked for (never at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of gridgeo.
+
+    Attributes:
+        database_url: SQLAlchemy URL of an existing PostGIS database. When empty, gridgeo
+            starts (or reuses) an embedded PostgreSQL cluster in ``data_dir``.
+        data_dir: folder of the embedded cluster and other local state.
+        pg_bin: folder with the PostgreSQL server binaries (initdb, pg_ctl, postgres).
+        env: ``development`` or ``production``.
+        households_per_worker: the staffing standard (按照300户一职).
+        edge_tolerance_m: tolerance for "child outside parent" checks, in metres.
+        max_body_bytes: largest request body the API accepts.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    database_url: str = ""
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".gridgeo")
+    pg_bin: Path | None = None
+    env: str = "development"
+    households_per_worker: int = 300
+    edge_tolerance_m: float = 1.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    pool_size: int = 10
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment now."""
+    return Settings()
