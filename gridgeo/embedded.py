@@ -139,9 +139,7 @@ class EmbeddedCluster:
         if self.account is not None:
             kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid}
             env["HOME"] = "/tmp"
-        proc = subprocess.run(  # noqa: S603 - fixed binaries, no shell
-            args, capture_output=True, text=True, env=env, cwd="/", **kwargs
-        )
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd="/", **kwargs)
         if check and proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise EmbeddedClusterError(
@@ -255,9 +253,7 @@ class EmbeddedCluster:
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: roll back open transactions and shut down cleanly)."""
         if self.is_running():
-            self._run(
-                [self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w"]
-            )
+            self._run([self._bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w"])
         self.started_here = False
 
     def destroy(self) -> None:

@@ -60,14 +60,10 @@ class Grid(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("grids.id", ondelete="RESTRICT"), index=True
     )
-    geom = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False
-    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     workers: Mapped[int] = mapped_column(Integer, server_default="0")
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    valid_from: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

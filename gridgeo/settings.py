@@ -20,6 +20,7 @@ class Settings(BaseSettings):
         households_per_worker: the staffing standard (按照300户一职).
         edge_tolerance_m: tolerance for "child outside parent" checks, in metres.
         max_body_bytes: largest request body the API accepts.
+        map_tiles: base map of the map pages; empty for none (offline).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -32,6 +33,7 @@ class Settings(BaseSettings):
     edge_tolerance_m: float = 1.0
     max_body_bytes: int = 10 * 1024 * 1024
     pool_size: int = 10
+    map_tiles: str = "OpenStreetMap"
 
 
 def get_settings() -> Settings:

@@ -1,0 +1,1 @@
+"""The FastAPI application of gridgeo: thin adapters over gridgeo, boundaries and maps."""

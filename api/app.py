@@ -1,0 +1,51 @@
+"""The application factory; the lifespan owns the database (nothing connects at import)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import core, maps
+from gridgeo import __version__
+from gridgeo.db import Database, open_database
+from gridgeo.settings import Settings, get_settings
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the API.
+
+    Args:
+        settings: configuration.
+        database: an open database to use; when None the lifespan opens (and closes) one
+            from ``settings`` (starting the embedded cluster if no URL is configured).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database if database is not None else open_database(settings)
+        app.state.engine = db.engine
+        try:
+            yield
+        finally:
+            if database is None:
+                db.close()
+
+    app = FastAPI(
+        title="gridgeo",
+        version=__version__,
+        description="Grid management (网格化管理): boundaries, assignment, workload, incidents.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(core.router)
+    app.include_router(maps.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory api.app:app_from_env`` (settings from the environment)."""
+    return create_app(get_settings())

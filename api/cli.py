@@ -1,0 +1,109 @@
+"""The ``gridgeo`` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy import Connection
+
+from gridgeo.db import Database, open_database
+from gridgeo.errors import GridgeoError
+from gridgeo.settings import Settings, get_settings
+
+
+@contextmanager
+def _database() -> Iterator[Database]:
+    try:
+        db = open_database(get_settings())
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def _transaction() -> Iterator[Connection]:
+    with _database() as db, db.engine.begin() as conn:
+        try:
+            yield conn
+        except GridgeoError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+@click.version_option(package_name="gridgeo")
+def main() -> None:
+    """gridgeo: grid management (网格化管理) on PostGIS."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="Do not load the demo city into an empty database.")
+def serve(host: str, port: int, no_demo: bool) -> None:
+    """Serve the HTTP API (starts the embedded PostGIS unless GRIDGEO_DATABASE_URL is set)."""
+    from api.serve import serve as run
+
+    settings: Settings = get_settings()
+    run(settings, host, port, demo=not no_demo)
+
+
+@main.command()
+def demo() -> None:
+    """Generate and load the demo city (奎文区: 65 communities, 386 grids) if the store is empty."""
+    from api.cli_demo import load_demo_if_empty
+
+    with _database() as db:
+        load_demo_if_empty(db, force_message=True)
+
+
+@main.command()
+def assign() -> None:
+    """(Re)assign every household to its leaf grid; report assigned / unassigned."""
+    from api.progress import Stages
+    from gridgeo.bulk_assign import assign_households
+
+    with Stages("assign", ["database", "assign", "commit"]) as stages, _database() as db:
+        stages.next()
+        with db.engine.begin() as conn:
+            report = assign_households(conn)
+            stages.next()
+    click.echo(
+        f"households {report.households:,}: assigned {report.assigned:,}, "
+        f"changed {report.changed:,}, unassigned {report.unassigned:,}"
+    )
+    for hid, code, dist in report.unassigned_sample:
+        click.echo(f"  unassigned household {hid}: nearest grid {code} at {dist:,.1f} m")
+
+
+@main.command()
+@click.argument("lon", type=float)
+@click.argument("lat", type=float)
+def locate(lon: float, lat: float) -> None:
+    """Print the chain of grids that covers LON LAT (WGS84)."""
+    from gridgeo.assign import locate as find
+
+    with _transaction() as conn:
+        loc = find(conn, lon, lat)
+    if loc.chain:
+        for item in loc.chain:
+            click.echo(f"{item.level:<10} {item.code:<16} {item.name}")
+        return
+    if loc.nearest is None:
+        click.echo("outside every grid (the store has no grids)")
+    else:
+        n = loc.nearest
+        click.echo(
+            f"outside every grid; nearest: {n.level} {n.code} {n.name} at {n.distance_m:,.1f} m"
+        )
+    sys.exit(1)
+
+
+from api.cli_import import import_group  # noqa: E402
+
+main.add_command(import_group)

@@ -1,0 +1,122 @@
+"""``gridgeo import grids|households``: dry run by default, ``--commit`` writes all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gridgeo.db import open_database
+from gridgeo.errors import GridgeoError
+from gridgeo.settings import get_settings
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import grids or households from files (dry run unless --commit)."""
+
+
+def _run(kind: str, commit: bool, call: object) -> None:
+    """Open the database, run ``call(conn)`` in one transaction, print its report."""
+    try:
+        db = open_database(get_settings())
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        with db.engine.begin() as conn:
+            try:
+                report = call(conn)  # type: ignore[operator]
+            except GridgeoError as exc:
+                rep = exc.detail.get("report")
+                if rep is not None and hasattr(rep, "to_text"):
+                    click.echo(rep.to_text())
+                raise click.ClickException(exc.message + "; nothing was written") from exc
+            click.echo(report.to_text())
+            if not commit:
+                click.echo(f"dry run: no {kind} written (add --commit to write)")
+    finally:
+        db.close()
+
+
+@import_group.command("grids")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--level", required=True, help="Level of the features (district, street, …).")
+@click.option("--layer", default=None, help="Layer of a GeoPackage.")
+@click.option("--code-field", default="code", show_default=True)
+@click.option("--name-field", default="name", show_default=True)
+@click.option("--parent-field", default=None, help="Field with the parent's code.")
+@click.option("--workers-field", default=None, help="Field with the number of workers.")
+@click.option("--tolerance", default=1.0, show_default=True, help="Metres a child may stick out.")
+@click.option("--fix", is_flag=True, help="Repair invalid geometry (make_valid) and report it.")
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_grids_cmd(
+    file: Path,
+    level: str,
+    layer: str | None,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None,
+    workers_field: str | None,
+    tolerance: float,
+    fix: bool,
+    commit: bool,
+) -> None:
+    """Import grid boundaries of one level from GeoJSON, GeoPackage or Shapefile (any CRS)."""
+    from boundaries.importer import import_grids
+
+    _run(
+        "grids",
+        commit,
+        lambda conn: import_grids(
+            conn,
+            file,
+            level,
+            code_field=code_field,
+            name_field=name_field,
+            parent_field=parent_field,
+            workers_field=workers_field,
+            commit=commit,
+            fix=fix,
+            tolerance_m=tolerance,
+            layer=layer,
+        ),
+    )
+
+
+@import_group.command("households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", default=None)
+@click.option("--count-field", default=None, help="Households at each point (default 1).")
+@click.option("--address-field", default=None)
+@click.option("--external-id-field", default=None)
+@click.option("--lon-field", default=None, help="CSV: longitude column (auto-detected).")
+@click.option("--lat-field", default=None, help="CSV: latitude column (auto-detected).")
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_households_cmd(
+    file: Path,
+    layer: str | None,
+    count_field: str | None,
+    address_field: str | None,
+    external_id_field: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+    commit: bool,
+) -> None:
+    """Import household points from GeoJSON, GeoPackage or CSV with lon/lat columns."""
+    from boundaries.importer import import_households
+
+    _run(
+        "households",
+        commit,
+        lambda conn: import_households(
+            conn,
+            file,
+            count_field=count_field,
+            address_field=address_field,
+            external_id_field=external_id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            commit=commit,
+            layer=layer,
+        ),
+    )

@@ -1,0 +1,76 @@
+"""One table maps the core's errors to HTTP status codes; a 500 never leaks internals."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gridgeo.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    GridgeoError,
+    InvalidInput,
+    NotFound,
+)
+
+log = logging.getLogger("gridgeo.api")
+
+STATUS: dict[type[GridgeoError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    DatabaseUnavailable: 503,
+}
+
+
+def _status(exc: GridgeoError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def _body(error: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": error, "message": message, **extra}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn errors into JSON with a clear message."""
+
+    @app.exception_handler(GridgeoError)
+    async def gridgeo_error(_: Request, exc: GridgeoError) -> JSONResponse:
+        status = _status(exc)
+        name = type(exc).__name__
+        if status == 500:
+            log.exception("unexpected %s", name)
+            return JSONResponse(_body("internal", "internal error"), status_code=500)
+        return JSONResponse(_body(name, exc.message, **exc.detail), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(
+                str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")
+            )
+            got = err.get("input")
+            shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+            problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}{shown}")
+        return JSONResponse(
+            _body("InvalidInput", "; ".join(problems), problems=problems), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _body("HTTPError", str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+        return JSONResponse(_body("internal", "internal error"), status_code=500)

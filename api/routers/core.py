@@ -1,0 +1,105 @@
+"""Health, levels, grids, locate and households endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from api.deps import ConnDep, HierarchyDep
+from gridgeo.assign import locate
+from gridgeo.bbox import parse_bbox
+from gridgeo.grids import get_grid, list_grids
+from gridgeo.households import list_households
+
+router = APIRouter()
+GEOJSON = "application/geo+json"
+
+
+@router.get("/health", summary="Service and database health")
+def health(conn: ConnDep) -> dict[str, Any]:
+    """Check that the database answers and has PostGIS."""
+    version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
+    grids = conn.execute(text("SELECT count(*) FROM grids WHERE valid_to IS NULL")).scalar()
+    return {"status": "ok", "database": "ok", "postgis": version, "grids": grids}
+
+
+@router.get("/levels", summary="The chain of area levels")
+def levels(hierarchy: HierarchyDep) -> list[dict[str, Any]]:
+    """The configured levels, top first."""
+    return [
+        {
+            "key": s.key,
+            "depth": s.depth,
+            "code_width": s.code_width,
+            "code_length": s.code_length,
+            "label_zh": s.label_zh,
+            "label_en": s.label_en,
+        }
+        for s in hierarchy.levels
+    ]
+
+
+@router.get("/grids", summary="Grids as GeoJSON", response_class=JSONResponse)
+def grids(
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    level: str | None = None,
+    parent: str | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+) -> JSONResponse:
+    """A FeatureCollection with code, name, level, parent_code, workers, households, load."""
+    box = parse_bbox(bbox) if bbox is not None else None
+    fc = list_grids(conn, hierarchy, level=level, parent=parent, bbox=box)
+    return JSONResponse(fc, media_type=GEOJSON)
+
+
+@router.get("/grids/{code}", summary="One grid with its ancestors and children")
+def grid(code: str, conn: ConnDep, hierarchy: HierarchyDep) -> JSONResponse:
+    """A GeoJSON Feature; properties list the codes of its ancestors and children."""
+    return JSONResponse(get_grid(conn, hierarchy, code), media_type=GEOJSON)
+
+
+@router.get("/locate", summary="Point → chain of grids from the top level to the leaf")
+def locate_point(
+    conn: ConnDep,
+    lon: Annotated[float, Query(description="WGS84 longitude")],
+    lat: Annotated[float, Query(description="WGS84 latitude")],
+) -> JSONResponse:
+    """200 with the chain; 404 with the nearest grid and its distance when outside all grids."""
+    loc = locate(conn, lon, lat)
+    if loc.chain:
+        chain = [{"code": c.code, "name": c.name, "level": c.level} for c in loc.chain]
+        return JSONResponse({"lon": lon, "lat": lat, "grid": chain[-1], "chain": chain})
+    body: dict[str, Any] = {
+        "error": "NotFound",
+        "message": f"the point ({lon}, {lat}) is outside every grid",
+        "lon": lon,
+        "lat": lat,
+        "nearest": None,
+    }
+    if loc.nearest is not None:
+        n = loc.nearest
+        body["nearest"] = {
+            "code": n.code,
+            "name": n.name,
+            "level": n.level,
+            "distance_m": round(n.distance_m, 1),
+        }
+    return JSONResponse(body, status_code=404)
+
+
+@router.get("/households", summary="Paged household points (personal data)")
+def households(
+    conn: ConnDep,
+    grid: str | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    after: Annotated[int, Query(ge=0, description="keyset: the next_after of the last page")] = 0,
+) -> JSONResponse:
+    """Households of a grid (and the grids below it) or a bbox, 'limit' at a time."""
+    box = parse_bbox(bbox) if bbox is not None else None
+    page = list_households(conn, grid=grid, bbox=box, limit=limit, after=after)
+    return JSONResponse(page, media_type=GEOJSON)

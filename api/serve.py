@@ -1,0 +1,101 @@
+"""``gridgeo serve``: one process owns the embedded cluster of a data folder while it serves."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import click
+
+from gridgeo.db import Database, open_database
+from gridgeo.errors import GridgeoError
+from gridgeo.settings import Settings
+
+
+class ServeLock:
+    """An exclusive lock on ``<data_dir>/serve.lock`` held for the life of ``serve``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / "serve.lock"
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or explain who holds it.
+
+        Raises:
+            click.ClickException: when another serve holds the folder.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise click.ClickException(
+                f"another 'gridgeo serve' is already running on the data folder "
+                f"{self.path.parent} ({holder}); stop it first, or set GRIDGEO_DATA_DIR to "
+                f"another folder"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        """Release the lock."""
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
+    """Open (or start) the database, load the demo city if empty, serve until stopped."""
+    import uvicorn
+
+    from api.app import create_app
+
+    lock = ServeLock(settings.data_dir) if not settings.database_url else None
+    if lock is not None:
+        lock.acquire()
+    # Until uvicorn installs its own handlers, SIGTERM must still run the clean-up below.
+    signal.signal(signal.SIGTERM, _terminate)
+    db: Database | None = None
+    try:
+        if settings.env == "production":
+            click.echo("GRIDGEO_ENV=production")
+        where = settings.database_url and "the configured database" or f"{settings.data_dir}"
+        click.echo(f"gridgeo: opening the database ({where}) …")
+        db = open_database(settings)
+        if db.cluster is not None:
+            db.cluster.started_here = True  # this process owns the folder: stop it at exit
+        if demo:
+            from api.cli_demo import load_demo_if_empty
+
+            load_demo_if_empty(db)
+        app = create_app(settings, db)
+        click.echo(f"gridgeo: serving on http://{host}:{port} (Ctrl-C to stop)")
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
+    except KeyboardInterrupt:
+        click.echo("gridgeo: interrupted", err=True)
+    finally:
+        if db is not None:
+            click.echo("gridgeo: stopping the database …", err=True)
+            db.close()
+        if lock is not None:
+            lock.release()
+        sys.stdout.flush()

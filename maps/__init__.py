@@ -1,0 +1,1 @@
+"""Folium map builders (layers, styles, legends); they take data, never a database."""
