@@ -134,12 +134,14 @@ class EmbeddedCluster:
         return str(Path(str(self.pg_bin)) / name)
 
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
         env = dict(os.environ, LC_ALL="C.UTF-8")
+        uid = gid = None
         if self.account is not None:
-            kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid}
+            uid, gid = self.account.pw_uid, self.account.pw_gid
             env["HOME"] = "/tmp"
-        proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd="/", **kwargs)
+        proc = subprocess.run(  # fixed binaries, no shell
+            args, capture_output=True, text=True, env=env, cwd="/", user=uid, group=gid
+        )
         if check and proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             raise EmbeddedClusterError(
