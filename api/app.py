@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import core, maps
+from api.limits import BodyLimit
+from api.routers import admin, auth, core, maps
 from gridgeo import __version__
 from gridgeo.db import Database, open_database
 from gridgeo.settings import Settings, get_settings
@@ -42,7 +43,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(core.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
     app.include_router(maps.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 

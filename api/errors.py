@@ -12,16 +12,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridgeo.errors import (
     Conflict,
     DatabaseUnavailable,
+    Forbidden,
     GridgeoError,
     InvalidInput,
     NotFound,
+    TooManyAttempts,
+    Unauthorized,
 )
 
 log = logging.getLogger("gridgeo.api")
 
 STATUS: dict[type[GridgeoError], int] = {
     InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
+    TooManyAttempts: 429,
     Conflict: 409,
     DatabaseUnavailable: 503,
 }
@@ -48,7 +54,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 500:
             log.exception("unexpected %s", name)
             return JSONResponse(_body("internal", "internal error"), status_code=500)
-        return JSONResponse(_body(name, exc.message, **exc.detail), status_code=status)
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if "retry_after" in exc.detail:
+            headers["Retry-After"] = str(exc.detail["retry_after"])
+        return JSONResponse(
+            _body(name, exc.message, **exc.detail), status_code=status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -58,7 +71,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")
             )
             got = err.get("input")
-            shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+            # echo query and path values only: bodies may carry passwords
+            echo = err.get("loc", ("",))[0] in ("query", "path")
+            shown = f" (got {got!r})" if echo and isinstance(got, str | int | float) else ""
+            if isinstance(got, str) and len(got) > 80:
+                shown = ""
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}{shown}")
         return JSONResponse(
             _body("InvalidInput", "; ".join(problems), problems=problems), status_code=422

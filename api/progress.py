@@ -21,7 +21,9 @@ class Stages:
         """Mark the current stage done and show the next one."""
         self.bar.update(1)
         if self.bar.n < len(self.names):
-            self.bar.set_description(f"{self.bar.desc.split(':')[0]}: {self.names[int(self.bar.n)]}")
+            self.bar.set_description(
+                f"{self.bar.desc.split(':')[0]}: {self.names[int(self.bar.n)]}"
+            )
 
     def __exit__(
         self,

@@ -37,3 +37,15 @@ class DatabaseUnavailable(GridgeoError):
 
 class EmbeddedClusterError(GridgeoError):
     """The embedded PostgreSQL cluster could not be set up, started or stopped."""
+
+
+class Unauthorized(GridgeoError):
+    """No valid credentials: a wrong password, or an expired, forged or revoked token."""
+
+
+class Forbidden(GridgeoError):
+    """Valid credentials, but the role or area does not allow the request."""
+
+
+class TooManyAttempts(GridgeoError):
+    """Too many failed logins for the account or the address; try again later."""

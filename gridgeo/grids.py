@@ -62,6 +62,7 @@ def list_grids(
     bbox: tuple[float, float, float, float] | None = None,
     simplify_m: float = 0.0,
     precision: int = 7,
+    areas: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Grids as a GeoJSON FeatureCollection.
 
@@ -73,6 +74,7 @@ def list_grids(
         bbox: only grids whose boundary box meets ``(minlon, minlat, maxlon, maxlat)``.
         simplify_m: simplify boundaries to about this many metres (0: exact).
         precision: decimals of the output coordinates.
+        areas: only grids at or below these codes (None: no restriction).
 
     Raises:
         InvalidInput: unknown level. NotFound: unknown parent code.
@@ -93,6 +95,9 @@ def list_grids(
     if bbox is not None:
         params.update(dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))
         where.append("g.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+    if areas is not None:
+        params["areas"] = [a + "%" for a in areas]
+        where.append("g.code LIKE ANY(CAST(:areas AS text[]))")
     sql = f"WITH {_req(where, simplify_m > 0)}, {ROLLUP} {FEATURES}"
     features = conn.execute(text(sql), params).scalars().all()
     return {"type": "FeatureCollection", "features": list(features)}

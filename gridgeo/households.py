@@ -18,6 +18,7 @@ def list_households(
     bbox: tuple[float, float, float, float] | None = None,
     limit: int = 100,
     after: int = 0,
+    areas: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Households as a GeoJSON FeatureCollection, in id order, paged by keyset.
 
@@ -27,6 +28,7 @@ def list_households(
         bbox: only households inside ``(minlon, minlat, maxlon, maxlat)``.
         limit: page size (1..5000).
         after: return ids greater than this (the ``next_after`` of the previous page).
+        areas: only households assigned to grids at or below these codes (None: all).
 
     Returns:
         A FeatureCollection with ``next_after`` (None on the last page).
@@ -43,6 +45,9 @@ def list_households(
             raise NotFound(f"no grid has the code '{grid}'", field="grid")
         where.append("g.code LIKE :prefix")
         params["prefix"] = grid + "%"
+    if areas is not None:
+        params["areas"] = [a + "%" for a in areas]
+        where.append("g.code LIKE ANY(CAST(:areas AS text[]))")
     if bbox is not None:
         params.update(dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))
         where.append("h.location && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         edge_tolerance_m: tolerance for "child outside parent" checks, in metres.
         max_body_bytes: largest request body the API accepts.
         map_tiles: base map of the map pages; empty for none (offline).
+        token_ttl_minutes: lifetime of bearer tokens from /auth/token.
+        public_maps: let anonymous callers see the aggregate maps.
+        login_failures_per_account: failed logins allowed per account in the window.
+        login_failures_per_address: failed logins allowed per client address in the window.
+        login_window_s: the rate-limit window in seconds.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -34,6 +39,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     pool_size: int = 10
     map_tiles: str = "OpenStreetMap"
+    token_ttl_minutes: int = 30
+    public_maps: bool = False
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_window_s: int = 900
 
 
 def get_settings() -> Settings:

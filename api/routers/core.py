@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from api.auth import PUBLIC, AnyAccount, HouseholdReader, area_filter, check_area
 from api.deps import ConnDep, HierarchyDep
 from gridgeo.assign import locate
 from gridgeo.bbox import parse_bbox
@@ -18,7 +19,7 @@ router = APIRouter()
 GEOJSON = "application/geo+json"
 
 
-@router.get("/health", summary="Service and database health")
+@router.get("/health", summary="Service and database health", dependencies=[PUBLIC])
 def health(conn: ConnDep) -> dict[str, Any]:
     """Check that the database answers and has PostGIS."""
     version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
@@ -27,7 +28,7 @@ def health(conn: ConnDep) -> dict[str, Any]:
 
 
 @router.get("/levels", summary="The chain of area levels")
-def levels(hierarchy: HierarchyDep) -> list[dict[str, Any]]:
+def levels(hierarchy: HierarchyDep, _: AnyAccount) -> list[dict[str, Any]]:
     """The configured levels, top first."""
     return [
         {
@@ -46,25 +47,35 @@ def levels(hierarchy: HierarchyDep) -> list[dict[str, Any]]:
 def grids(
     conn: ConnDep,
     hierarchy: HierarchyDep,
+    account: AnyAccount,
     level: str | None = None,
     parent: str | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
 ) -> JSONResponse:
-    """A FeatureCollection with code, name, level, parent_code, workers, households, load."""
+    """A FeatureCollection with code, name, level, parent_code, workers, households, load.
+
+    Only grids within the caller's areas are listed.
+    """
     box = parse_bbox(bbox) if bbox is not None else None
-    fc = list_grids(conn, hierarchy, level=level, parent=parent, bbox=box)
+    if parent is not None:
+        check_area(account, parent)
+    fc = list_grids(
+        conn, hierarchy, level=level, parent=parent, bbox=box, areas=area_filter(account)
+    )
     return JSONResponse(fc, media_type=GEOJSON)
 
 
 @router.get("/grids/{code}", summary="One grid with its ancestors and children")
-def grid(code: str, conn: ConnDep, hierarchy: HierarchyDep) -> JSONResponse:
+def grid(code: str, conn: ConnDep, hierarchy: HierarchyDep, account: AnyAccount) -> JSONResponse:
     """A GeoJSON Feature; properties list the codes of its ancestors and children."""
+    check_area(account, code)
     return JSONResponse(get_grid(conn, hierarchy, code), media_type=GEOJSON)
 
 
 @router.get("/locate", summary="Point → chain of grids from the top level to the leaf")
 def locate_point(
     conn: ConnDep,
+    _: AnyAccount,
     lon: Annotated[float, Query(description="WGS84 longitude")],
     lat: Annotated[float, Query(description="WGS84 latitude")],
 ) -> JSONResponse:
@@ -94,12 +105,20 @@ def locate_point(
 @router.get("/households", summary="Paged household points (personal data)")
 def households(
     conn: ConnDep,
+    account: HouseholdReader,
     grid: str | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     after: Annotated[int, Query(ge=0, description="keyset: the next_after of the last page")] = 0,
 ) -> JSONResponse:
-    """Households of a grid (and the grids below it) or a bbox, 'limit' at a time."""
+    """Households of a grid (and the grids below it) or a bbox, 'limit' at a time.
+
+    Personal data: planners and patrol staff only, within their areas.
+    """
     box = parse_bbox(bbox) if bbox is not None else None
-    page = list_households(conn, grid=grid, bbox=box, limit=limit, after=after)
+    if grid is not None:
+        check_area(account, grid)
+    page = list_households(
+        conn, grid=grid, bbox=box, limit=limit, after=after, areas=area_filter(account)
+    )
     return JSONResponse(page, media_type=GEOJSON)

@@ -31,3 +31,29 @@ def client(engine: Engine, conn) -> Iterator[TestClient]:
     app.dependency_overrides[get_conn] = test_conn
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def login_as(conn):
+    """Create an account of a role scoped to areas and return its Authorization header."""
+    from datetime import timedelta
+
+    from gridgeo.accounts import add_user
+    from gridgeo.tokens import issue
+
+    made = {"n": 0}
+
+    def make(role: str, *areas: str, ttl_s: float = 600) -> dict[str, str]:
+        made["n"] += 1
+        acc = add_user(
+            conn,
+            name=f"t{made['n']}_{role}",
+            role=role,
+            areas=list(areas),
+            password="test-password-1",
+            actor="test",
+        )
+        tok = issue(conn, acc.id, "session", timedelta(seconds=ttl_s))
+        return {"Authorization": f"Bearer {tok.token}"}
+
+    return make

@@ -25,12 +25,13 @@ def _square(conn, code, level, x0, y0, x1, y1, parent=None, workers=0):
     )
 
 
-def test_health_levels_and_locate(client, conn):
+def test_health_levels_and_locate(client, conn, login_as):
     _square(conn, "110101", "district", 0, 0, 2, 1)
     _square(conn, "110101001", "street", 0, 0, 1, 1, "110101")
     _square(conn, "110101002", "street", 1, 0, 2, 1, "110101")
     r = client.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+    client.headers.update(login_as("viewer", "110101"))
     assert [lv["key"] for lv in client.get("/levels").json()] == [
         "district",
         "street",
@@ -49,7 +50,8 @@ def test_health_levels_and_locate(client, conn):
     assert 100_000 < r.json()["nearest"]["distance_m"] < 120_000
 
 
-def test_bad_input_is_4xx_with_message(client):
+def test_bad_input_is_4xx_with_message(client, login_as):
+    client.headers.update(login_as("admin"))
     r = client.get("/locate", params={"lon": "abc", "lat": 1})
     assert r.status_code == 422 and "lon" in r.json()["message"]
     r = client.get("/locate", params={"lon": 200, "lat": 1})
@@ -64,7 +66,7 @@ def test_bad_input_is_4xx_with_message(client):
     assert r.status_code == 404 and "999999" in r.json()["message"]
 
 
-def test_grids_geojson_rollup(client, conn):
+def test_grids_geojson_rollup(client, conn, login_as):
     _square(conn, "110101", "district", 0, 0, 2, 1)
     _square(conn, "110101001", "street", 0, 0, 1, 1, "110101", workers=2)
     _square(conn, "110101002", "street", 1, 0, 2, 1, "110101", workers=1)
@@ -77,6 +79,7 @@ def test_grids_geojson_rollup(client, conn):
     from gridgeo.bulk_assign import assign_households
 
     assign_households(conn)
+    client.headers.update(login_as("planner", "110101"))
     fc = client.get("/grids", params={"level": "street"}).json()
     props = {f["properties"]["code"]: f["properties"] for f in fc["features"]}
     assert props["110101001"]["households"] == 400 and props["110101001"]["load"] == 200.0

@@ -1,0 +1,121 @@
+"""Who is asking: bearer tokens and API keys, role and area checks as dependencies.
+
+Every route declares its callers with one of :func:`require` or :data:`PUBLIC`; a test walks
+the routes and fails on any route that declares neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from api.deps import ConnDep
+from gridgeo.accounts import ROLES, Account
+from gridgeo.errors import Forbidden, Unauthorized
+from gridgeo.tokens import resolve
+
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+DENIED = "this account is not permitted to do this"
+AUTH_ATTR = "gridgeo_auth"
+
+
+def optional_account(
+    request: Request,
+    conn: ConnDep,
+    token: Annotated[str | None, Depends(bearer)],
+    key: Annotated[str | None, Depends(api_key)],
+) -> Account | None:
+    """The caller's account, None for an anonymous caller.
+
+    Raises:
+        Unauthorized: a token or key was sent but is unknown, expired, revoked or belongs
+            to a disabled account.
+    """
+    credential = token or key
+    if credential is None:
+        return None
+    found = resolve(conn, credential)
+    if found is None:
+        raise Unauthorized("the token or API key is invalid, expired or revoked")
+    request.state.account = found[0]
+    request.state.token_id = found[1]
+    return found[0]
+
+
+def require(*roles: str) -> Callable[..., Account]:
+    """A dependency that admits only the given roles (all roles when none are given)."""
+    allowed = roles or ROLES
+    for role in allowed:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role}")
+
+    def dependency(
+        account: Annotated[Account | None, Depends(optional_account)],
+    ) -> Account:
+        if account is None:
+            raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+        if account.role not in allowed:
+            raise Forbidden(DENIED)
+        return account
+
+    setattr(dependency, AUTH_ATTR, tuple(allowed))
+    return dependency
+
+
+def public_or(*roles: str, setting: str) -> Callable[..., Account | None]:
+    """Anonymous callers when the setting named ``setting`` is on, else the given roles."""
+    inner = require(*roles)
+
+    def dependency(
+        request: Request,
+        account: Annotated[Account | None, Depends(optional_account)],
+    ) -> Account | None:
+        if account is None and getattr(request.app.state.settings, setting):
+            return None
+        return inner(account)
+
+    setattr(dependency, AUTH_ATTR, ("anonymous-if-" + setting, *(roles or ROLES)))
+    return dependency
+
+
+def _public() -> None:
+    """Anyone, authenticated or not."""
+
+
+setattr(_public, AUTH_ATTR, ("anonymous",))
+PUBLIC = Depends(_public)
+
+
+def check_area(account: Account | None, code: str) -> None:
+    """Refuse a code outside the account's areas, without saying whether it exists."""
+    if account is not None and not account.covers(code):
+        raise Forbidden(DENIED)
+
+
+def area_filter(account: Account | None) -> tuple[str, ...] | None:
+    """Area codes to restrict a listing to; None for no restriction (admin, public)."""
+    if account is None or account.role == "admin":
+        return None
+    return account.areas
+
+
+def declared_roles(dependant: Any) -> tuple[str, ...] | None:
+    """The roles a route's dependency tree declares (for the test that checks every route)."""
+    call = getattr(dependant, "call", None)
+    if call is not None and hasattr(call, AUTH_ATTR):
+        return tuple(getattr(call, AUTH_ATTR))
+    for sub in getattr(dependant, "dependencies", []):
+        found = declared_roles(sub)
+        if found is not None:
+            return found
+    return None
+
+
+AnyAccount = Annotated[Account, Depends(require())]
+Admin = Annotated[Account, Depends(require("admin"))]
+HouseholdReader = Annotated[Account, Depends(require("planner", "patrol"))]

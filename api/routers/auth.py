@@ -1,0 +1,74 @@
+"""Login (OAuth2 password flow), the current account, logout, API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.auth import PUBLIC, AnyAccount
+from api.deps import ConnDep
+from gridgeo.tokens import RateLimit, login, revoke
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/token", dependencies=[PUBLIC], summary="Log in: a short-lived bearer token")
+def token(
+    request: Request,
+    conn: ConnDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> JSONResponse:
+    """OAuth2 password flow: form fields ``username`` and ``password``.
+
+    Failed logins are rate-limited per account and per client address (429).
+    """
+    settings = request.app.state.settings
+    limit = RateLimit(
+        settings.login_failures_per_account,
+        settings.login_failures_per_address,
+        settings.login_window_s,
+    )
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    issued = login(conn, form.username, form.password, _client_address(request), ttl, limit)
+    if issued is None:
+        # returned, not raised: the transaction commits, so the failure is counted
+        return JSONResponse(
+            {"error": "Unauthorized", "message": "wrong account name or password"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return JSONResponse(
+        {
+            "access_token": issued.token,
+            "token_type": "bearer",
+            "expires_in": int(ttl.total_seconds()),
+        }
+    )
+
+
+@router.get("/me", summary="The calling account")
+def me(account: AnyAccount) -> dict[str, Any]:
+    """Name, role and areas of the caller."""
+    return {"name": account.name, "role": account.role, "areas": list(account.areas)}
+
+
+@router.post("/logout", summary="Revoke the token used for this request")
+def logout(request: Request, conn: ConnDep, account: AnyAccount) -> dict[str, str]:
+    """The token (or key) that authenticated this request stops working at once."""
+    revoke(conn, request.state.token_id, account)
+    return {"status": "revoked"}
+
+
+@router.delete("/keys/{key_id}", summary="Revoke one of your tokens or API keys")
+def revoke_key(key_id: int, conn: ConnDep, account: AnyAccount) -> dict[str, str]:
+    """Revoke a token or key of the caller (any account's, for an admin)."""
+    revoke(conn, key_id, account)
+    return {"status": "revoked"}
