@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import asdict
 
 import click
-from sqlalchemy import Connection
 
-from gridgeo.db import Database, open_database
-from gridgeo.errors import GridgeoError
+from api.cli_db import database, transaction
+from gridgeo.audit import cli_actor, record
 from gridgeo.settings import Settings, get_settings
-
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    try:
-        db = open_database(get_settings())
-    except GridgeoError as exc:
-        raise click.ClickException(exc.message) from exc
-    try:
-        yield db
-    finally:
-        db.close()
-
-
-@contextmanager
-def _transaction() -> Iterator[Connection]:
-    with _database() as db, db.engine.begin() as conn:
-        try:
-            yield conn
-        except GridgeoError as exc:
-            raise click.ClickException(exc.message) from exc
 
 
 @click.group()
@@ -58,7 +35,7 @@ def demo() -> None:
     """Generate and load the demo city (奎文区: 65 communities, 386 grids) if the store is empty."""
     from api.cli_demo import load_demo_if_empty
 
-    with _database() as db:
+    with database() as db:
         load_demo_if_empty(db, force_message=True)
 
 
@@ -68,10 +45,12 @@ def assign() -> None:
     from api.progress import Stages
     from gridgeo.bulk_assign import assign_households
 
-    with Stages("assign", ["database", "assign", "commit"]) as stages, _database() as db:
+    with Stages("assign", ["database", "assign", "commit"]) as stages, database() as db:
         stages.next()
         with db.engine.begin() as conn:
             report = assign_households(conn)
+            counts = {k: v for k, v in asdict(report).items() if k != "unassigned_sample"}
+            record(conn, cli_actor(), "assign", "households", None, **counts)
             stages.next()
     click.echo(
         f"households {report.households:,}: assigned {report.assigned:,}, "
@@ -88,7 +67,7 @@ def locate(lon: float, lat: float) -> None:
     """Print the chain of grids that covers LON LAT (WGS84)."""
     from gridgeo.assign import locate as find
 
-    with _transaction() as conn:
+    with transaction() as conn:
         loc = find(conn, lon, lat)
     if loc.chain:
         for item in loc.chain:
@@ -105,5 +84,7 @@ def locate(lon: float, lat: float) -> None:
 
 
 from api.cli_import import import_group  # noqa: E402
+from api.cli_user import user_group  # noqa: E402
 
 main.add_command(import_group)
+main.add_command(user_group)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gridgeo.audit import cli_actor, record
 from gridgeo.db import open_database
 from gridgeo.errors import GridgeoError
 from gridgeo.settings import get_settings
@@ -16,7 +17,7 @@ def import_group() -> None:
     """Import grids or households from files (dry run unless --commit)."""
 
 
-def _run(kind: str, commit: bool, call: object) -> None:
+def _run(kind: str, file: Path, commit: bool, call: object) -> None:
     """Open the database, run ``call(conn)`` in one transaction, print its report."""
     try:
         db = open_database(get_settings())
@@ -32,10 +33,28 @@ def _run(kind: str, commit: bool, call: object) -> None:
                     click.echo(rep.to_text())
                 raise click.ClickException(exc.message + "; nothing was written") from exc
             click.echo(report.to_text())
+            if commit:
+                record(conn, cli_actor(), "import", kind, None, file=str(file), **summary(report))
             if not commit:
                 click.echo(f"dry run: no {kind} written (add --commit to write)")
     finally:
         db.close()
+
+
+def summary(report: object) -> dict[str, object]:
+    """Counts of a report for the audit log (no personal data)."""
+    out: dict[str, object] = {}
+    for name in ("errors", "warnings"):
+        value = getattr(report, name, None)
+        if value is not None:
+            out[name] = len(value)
+    to_dict = getattr(report, "to_dict", None)
+    if callable(to_dict):
+        data = to_dict()
+        for key in ("inserted", "assigned", "unassigned", "features"):
+            if isinstance(data, dict) and key in data:
+                out[key] = data[key]
+    return out
 
 
 @import_group.command("grids")
@@ -66,6 +85,7 @@ def import_grids_cmd(
 
     _run(
         "grids",
+        file,
         commit,
         lambda conn: import_grids(
             conn,
@@ -107,6 +127,7 @@ def import_households_cmd(
 
     _run(
         "households",
+        file,
         commit,
         lambda conn: import_households(
             conn,

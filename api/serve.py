@@ -12,6 +12,7 @@ from typing import IO
 
 import click
 
+from gridgeo.accounts import demo_passwords_in_use
 from gridgeo.db import Database, open_database
 from gridgeo.errors import GridgeoError
 from gridgeo.settings import Settings
@@ -61,6 +62,22 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def refuse_demo_passwords(db: Database) -> None:
+    """In production, refuse to serve while any account keeps its documented demo password.
+
+    Raises:
+        click.ClickException: naming the accounts to fix.
+    """
+    with db.engine.connect() as conn:
+        names = demo_passwords_in_use(conn)
+    if names:
+        raise click.ClickException(
+            "GRIDGEO_ENV=production and these accounts still have their documented demo "
+            f"passwords: {', '.join(names)}; disable them ('gridgeo user disable NAME') or set "
+            "new passwords before serving"
+        )
+
+
 def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
     """Open (or start) the database, load the demo city if empty, serve until stopped."""
     import uvicorn
@@ -74,8 +91,6 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     db: Database | None = None
     try:
-        if settings.env == "production":
-            click.echo("GRIDGEO_ENV=production")
         where = settings.database_url and "the configured database" or f"{settings.data_dir}"
         click.echo(f"gridgeo: opening the database ({where}) …")
         db = open_database(settings)
@@ -85,6 +100,8 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
             from api.cli_demo import load_demo_if_empty
 
             load_demo_if_empty(db)
+        if settings.env == "production":
+            refuse_demo_passwords(db)
         app = create_app(settings, db)
         click.echo(f"gridgeo: serving on http://{host}:{port} (Ctrl-C to stop)")
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -18,6 +18,12 @@ MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Replace the password hasher (tests use cheap parameters; hashes record their own)."""
+    global _hasher
+    _hasher = hasher
+
+
 @dataclass(frozen=True)
 class Account:
     """An authenticated account.

@@ -25,6 +25,16 @@ PROVIDENCE_ZIP = Path(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> None:
+    """Argon2 at production strength costs ~0.1 s a hash; tests make many accounts."""
+    from argon2 import PasswordHasher
+
+    from gridgeo.accounts import use_hasher
+
+    use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """Base URL (no database name) of the session's PostgreSQL server."""

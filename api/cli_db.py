@@ -1,0 +1,36 @@
+"""Opening the database for one command-line command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy import Connection
+
+from gridgeo.db import Database, open_database
+from gridgeo.errors import GridgeoError
+from gridgeo.settings import get_settings
+
+
+@contextmanager
+def database() -> Iterator[Database]:
+    """The configured database (starting the embedded cluster for the command if needed)."""
+    try:
+        db = open_database(get_settings())
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """One transaction: committed on success; a core error becomes a clear CLI message."""
+    with database() as db, db.engine.begin() as conn:
+        try:
+            yield conn
+        except GridgeoError as exc:
+            raise click.ClickException(exc.message + "; nothing was changed") from exc
