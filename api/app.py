@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
@@ -13,6 +14,7 @@ from api.routers import admin, auth, core, maps
 from gridgeo import __version__
 from gridgeo.db import Database, open_database
 from gridgeo.settings import Settings, get_settings
+from maps.assets import STATIC_DIR, STATIC_URL
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -46,6 +48,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(maps.router)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import folium
 
+from maps.assets import use_local_assets
+
 # Outline colour and weight per depth: coarse levels bold and dark, fine levels thin.
 STYLES = [
     {"color": "#08306b", "weight": 4},
@@ -58,7 +60,7 @@ def build_grid_map(
     Returns:
         The Folium map; ``.get_root().render()`` gives the HTML page.
     """
-    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
+    fmap = use_local_assets(folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True))
     fields = ["name", "code", "households", "workers", "load"]
     aliases = ["名称 Name", "编码 Code", "户数 Households", "网格员 Workers", "户/人 Load"]
     for depth, (label, fc) in enumerate(layers):

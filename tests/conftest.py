@@ -82,3 +82,28 @@ def conn(engine: Engine) -> Iterator[Connection]:
             yield connection
         finally:
             trans.rollback()
+
+
+@pytest.fixture(scope="session")
+def demo_engine(pg_server: str) -> Iterator[Engine]:
+    """A database with the demo city and its demo accounts loaded (committed; read-only use)."""
+    from api.cli_demo import add_demo_accounts
+    from gridgeo.demo import load_demo
+
+    eng = _database(pg_server, "gridgeo_demo")
+    with eng.begin() as connection:
+        load_demo(connection)
+        add_demo_accounts(connection)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def demo_conn(demo_engine: Engine) -> Iterator[Connection]:
+    """A connection to the demo database in a transaction rolled back after the test."""
+    with demo_engine.connect() as connection:
+        trans = connection.begin()
+        try:
+            yield connection
+        finally:
+            trans.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from api.auth import PUBLIC, AnyAccount, HouseholdReader, area_filter, check_area
@@ -122,3 +122,9 @@ def households(
         conn, grid=grid, bbox=box, limit=limit, after=after, areas=area_filter(account)
     )
     return JSONResponse(page, media_type=GEOJSON)
+
+
+@router.get("/favicon.ico", dependencies=[PUBLIC], include_in_schema=False)
+def favicon() -> Response:
+    """No icon (browsers ask for one on every page)."""
+    return Response(status_code=204)

@@ -1,0 +1,69 @@
+"""A live server on the demo city and a real headless Chromium (Debian's, via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from api.app import create_app
+from gridgeo.db import Database
+from gridgeo.settings import Settings
+
+CHROMIUM = os.environ.get("GRIDGEO_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("GRIDGEO_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_engine: Engine) -> Iterator[str]:
+    """The API on a free loopback port, offline (no base map)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(
+        Settings(database_url=str(demo_engine.url), map_tiles=""), Database(demo_engine)
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium; never a downloaded browser."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh --dev installs chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def token(url: str, name: str, password: str) -> str:
+    """Log in through the API."""
+    r = httpx.post(url + "/auth/token", data={"username": name, "password": password})
+    r.raise_for_status()
+    return str(r.json()["access_token"])
