@@ -96,3 +96,49 @@ def test_serve_starts_refuses_second_and_stops_cleanly(data_dir):
     assert not EmbeddedCluster(data_dir).is_running()
     # reused next time: the cluster is initialised once
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
+
+
+def test_production_refuses_demo_passwords_and_logs_stay_clean(data_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDGEO_")}
+    env["GRIDGEO_DATA_DIR"] = str(data_dir)
+    env["GRIDGEO_ENV"] = "production"
+    refused = subprocess.run(
+        [GRIDGEO, "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert "demo passwords" in refused.stderr and "admin" in refused.stderr
+    assert not EmbeddedCluster(data_dir).is_running()
+
+    # development mode serves the same data; the log must not carry secrets or addresses
+    env["GRIDGEO_ENV"] = "development"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [GRIDGEO, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_health(url, proc)
+        httpx.post(url + "/auth/token", data={"username": "planner", "password": "guess-guess-1"})
+        tok = httpx.post(
+            url + "/auth/token", data={"username": "planner", "password": "planner-demo-2026"}
+        ).json()["access_token"]
+        page = httpx.get(
+            url + "/households", params={"limit": 5}, headers={"Authorization": f"Bearer {tok}"}
+        ).json()
+        address = page["features"][0]["properties"]["address"]
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "GET /households" in out  # the access log is on
+    for secret in ("guess-guess-1", "planner-demo-2026", tok, address):
+        assert secret not in out.split("demo accounts")[-1].split("serving on")[-1]
