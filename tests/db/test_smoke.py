@@ -20,6 +20,10 @@ def test_parts_trigger_and_locate(conn):
     out = locate(conn, 2.0, 0.5)
     assert out.chain == () and out.nearest is not None and out.nearest.code == "110101"
     assert 110_000 < out.nearest.distance_m < 112_000
-    conn.execute(text("INSERT INTO households (location) VALUES (ST_Point(0.2, 0.2, 4326)), (ST_Point(5, 5, 4326))"))
+    conn.execute(
+        text(
+            "INSERT INTO households (location) VALUES (ST_Point(0.2, 0.2, 4326)), (ST_Point(5, 5, 4326))"
+        )
+    )
     rep = assign_households(conn)
     assert (rep.households, rep.assigned, rep.unassigned) == (2, 1, 1)
