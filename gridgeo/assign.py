@@ -37,7 +37,7 @@ ORDER BY l.depth
 
 NEAREST_SQL = text(
     """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+WITH pt AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
 cand AS (
     SELECT p.grid_id, p.depth, p.code, p.geom FROM grid_parts p, pt
     ORDER BY p.geom <-> pt.g LIMIT 32

@@ -1,0 +1,489 @@
+"""Benchmark: bulk assignment and single-point locate against a geopandas anchor.
+
+Run::
+
+    .venv/bin/python bench/assign.py [--grids 10000] [--households 1000000]
+                                     [--data-dir DIR] [--keep]
+
+In one run, on a private durable PostGIS cluster (or ``GRIDGEO_DATABASE_URL``):
+
+(a) ``gridgeo.bulk_assign.assign_households`` + commit for every household, starting from
+    unassigned (before each run: reset grid_id, VACUUM, CHECKPOINT), median of ``--runs``;
+    plus the write floor: the same UPDATE fed from a precomputed answer (what persisting a
+    million changed rows costs with this schema, whatever computes them);
+(b) the anchor: ``geopandas.sjoin(points, leaf grids, predicate="within")``, median;
+(c) ``gridgeo.assign.locate`` for 10,000 random points on one connection, and ``GET /locate``
+    through the API in a subprocess with one keep-alive client; p50/p99.
+
+The database's answers are checked against sjoin (points on a shared edge, which ``within``
+leaves out, are checked against the covers rule: smallest code). Figures go to
+``bench/out/assign.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import geopandas  # noqa: E402
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from sqlalchemy import Connection, Engine, event, text  # noqa: E402
+
+from bench.city import City  # noqa: E402
+from bench.common import (  # noqa: E402
+    BenchDatabase,
+    api_key,
+    api_server,
+    ensure_city,
+    latency_summary,
+    median,
+    open_bench_database,
+    server_facts,
+    wait_for_file,
+    write_json,
+)
+from gridgeo.assign import locate  # noqa: E402
+from gridgeo.bulk_assign import PICK_SQL, assign_households  # noqa: E402
+
+RESET_SQL = """
+UPDATE households SET grid_id = NULL, assigned_at = NULL
+WHERE grid_id IS NOT NULL OR assigned_at IS NOT NULL
+"""
+FLOOR_SQL = """
+UPDATE households h SET grid_id = f.grid_id, assigned_at = now()
+FROM bench_answer f WHERE h.id = f.hid AND h.grid_id IS DISTINCT FROM f.grid_id
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"gridgeo assignment benchmark: {args.grids:,} grids, {args.households:,} points")
+    db = open_bench_database(args.data_dir)
+    result: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}}
+    try:
+        city, facts = ensure_city(
+            db, grids=args.grids, households=args.households, seed=args.seed, order=args.order
+        )
+        result["setup"] = facts
+        result["server"] = server_facts(db.engine)
+        print(f"  city: {facts}; server: {result['server']}")
+        result["bulk"] = bench_bulk(db.engine, args.runs)
+        if args.explain:
+            result["explain_pick"] = explain_pick(db.engine)
+        result["sjoin"], expected = bench_sjoin(city, args.runs)
+        result["agreement_bulk"] = check_bulk(db.engine, city, expected)
+        if args.floor_runs:
+            result["write_floor"] = bench_floor(db.engine, args.floor_runs)
+        lon, lat, inside = locate_points(city, args.locate, args.seed + 1)
+        result["locate_db"], answers = bench_locate_db(db.engine, lon, lat, inside)
+        result["agreement_locate"] = check_locate(city, lon, lat, answers)
+        if not args.no_http:
+            result["locate_http"] = bench_locate_http(db, lon, lat, inside, answers, args.http_wait)
+    finally:
+        db.close(keep=args.keep)
+        if args.keep and db.cluster is not None:
+            print(f"  kept the cluster in {db.data_dir}: {db.url}")
+    summarise(result)
+    path = write_json("assign", result)
+    print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--grids", type=int, default=10_000)
+    p.add_argument("--households", type=int, default=1_000_000)
+    p.add_argument("--data-dir", type=Path, default=None, help="embedded cluster folder (reused)")
+    p.add_argument("--keep", action="store_true", help="leave the cluster running with the data")
+    p.add_argument("--runs", type=int, default=3, help="timed runs of (a) and (b)")
+    p.add_argument("--floor-runs", type=int, default=0, help="timed runs of the write floor")
+    p.add_argument("--locate", type=int, default=10_000, help="points for (c)")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--order", choices=("random", "spatial"), default="random",
+                   help="household row order as loaded (random: as geocoded imports arrive)")  # fmt: skip
+    p.add_argument("--no-http", action="store_true", help="skip GET /locate through the API")
+    p.add_argument("--explain", action="store_true", help="store EXPLAIN ANALYZE of the join")
+    p.add_argument("--http-wait", type=float, default=1800, help="seconds to wait for api/app.py")
+    return p.parse_args(argv)
+
+
+# --- (a) bulk assignment ------------------------------------------------------------------
+
+
+def reset(engine: Engine) -> dict[str, object]:
+    """Unassign every household, then VACUUM and CHECKPOINT so each run starts alike."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(RESET_SQL))
+        conn.execute(text("VACUUM (ANALYZE) households"))
+        try:
+            conn.execute(text("CHECKPOINT"))
+            return {"checkpoint": True}
+        except Exception:  # noqa: BLE001 - needs pg_checkpoint on a shared server
+            return {"checkpoint": False}
+
+
+def bench_bulk(engine: Engine, runs: int) -> dict[str, object]:
+    print("(a) assign_households() + commit, from unassigned:")
+    times, commits, reports = [], [], []
+    statements: dict[str, list[float]] = {}
+    state: dict[str, object] = {}
+    for i in range(runs):
+        state = reset(engine)
+        with engine.connect() as conn, statement_timer(conn) as spent:
+            t0 = time.perf_counter()
+            trans = conn.begin()
+            rep = assign_households(conn)
+            t1 = time.perf_counter()
+            trans.commit()
+            t2 = time.perf_counter()
+        times.append(t2 - t0)
+        commits.append(t2 - t1)
+        reports.append(rep)
+        for key, seconds in spent.items():
+            statements.setdefault(key, []).append(seconds)
+        top = ", ".join(
+            f"{k[:28]} {v:.1f}" for k, v in sorted(spent.items(), key=lambda x: -x[1])[:4]
+        )
+        print(f"  run {i + 1}: {t2 - t0:7.2f} s  (commit {1000 * (t2 - t1):.0f} ms; {top})")
+    rep = reports[-1]
+    print(f"  {rep}")
+    per_statement = {k: median(v) for k, v in statements.items() if median(v) >= 0.005}
+    write = [
+        sum(v[i] for k, v in statements.items() if k.startswith("UPDATE")) for i in range(runs)
+    ]
+    return {
+        "median_s": median(times),
+        "runs_s": [round(t, 3) for t in times],
+        "commit_median_ms": round(1000 * median(commits), 1),
+        "write_median_s": median(write),
+        "compute_median_s": median([t - w for t, w in zip(times, write, strict=True)]),
+        "statements_median_s": dict(sorted(per_statement.items(), key=lambda x: -x[1])),
+        "checkpoint_before_each_run": state.get("checkpoint"),
+        "households": rep.households,
+        "assigned": rep.assigned,
+        "changed": rep.changed,
+        "unassigned": rep.unassigned,
+        "same_report_every_run": all(r == rep for r in reports),
+    }
+
+
+def explain_pick(engine: Engine) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the join that picks each point's grid (rolled back)."""
+    sql = PICK_SQL.format(scope_h="", scope_p="")
+    select = sql[sql.index("SELECT") :]
+    with engine.connect() as conn:
+        conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + select)).scalars().all()
+        conn.rollback()
+    print("    EXPLAIN of the pick join:\n      " + "\n      ".join(plan))
+    return list(plan)
+
+
+@contextmanager
+def statement_timer(conn: Connection) -> Iterator[dict[str, float]]:
+    """Seconds spent per SQL statement (keyed by its first words) on one connection."""
+    spent: dict[str, float] = {}
+    started: list[float] = []
+
+    def before(*_: object) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: object, _cur: object, statement: str, *_: object) -> None:
+        key = " ".join(statement.split()[:5])
+        spent[key] = spent.get(key, 0.0) + time.perf_counter() - started.pop()
+
+    event.listen(conn, "before_cursor_execute", before)
+    event.listen(conn, "after_cursor_execute", after)
+    try:
+        yield spent
+    finally:
+        event.remove(conn, "before_cursor_execute", before)
+        event.remove(conn, "after_cursor_execute", after)
+
+
+def bench_floor(engine: Engine, runs: int) -> dict[str, object]:
+    """Time only the write: the UPDATE of assign_households fed from a stored answer."""
+    print("    write floor: UPDATE households FROM <precomputed answer> + commit:")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_answer"))
+        conn.execute(
+            text(
+                "CREATE UNLOGGED TABLE bench_answer AS "
+                "SELECT id AS hid, grid_id FROM households WHERE grid_id IS NOT NULL"
+            )
+        )
+        conn.execute(text("ANALYZE bench_answer"))
+    times = []
+    try:
+        for i in range(runs):
+            reset(engine)
+            with engine.connect() as conn:
+                t0 = time.perf_counter()
+                with conn.begin():
+                    n = conn.execute(text(FLOOR_SQL)).rowcount
+                times.append(time.perf_counter() - t0)
+            print(f"  floor {i + 1}: {times[-1]:7.2f} s  ({n:,} rows)")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS bench_answer"))
+    return {"median_s": median(times), "runs_s": [round(t, 3) for t in times], "rows": n}
+
+
+# --- (b) the geopandas anchor ---------------------------------------------------------------
+
+
+def bench_sjoin(city: City, runs: int) -> tuple[dict[str, object], np.ndarray]:
+    print("(b) geopandas.sjoin(points, grids, predicate='within'):")
+    t0 = time.perf_counter()
+    grids = city.leaves_frame()
+    points = city.households_frame()
+    frames_s = time.perf_counter() - t0
+    times = []
+    joined = None
+    for i in range(runs):
+        joined = None
+        gc.collect()
+        t0 = time.perf_counter()
+        joined = geopandas.sjoin(points, grids, predicate="within")
+        times.append(time.perf_counter() - t0)
+        print(f"  run {i + 1}: {times[-1]:7.2f} s  ({len(joined):,} pairs)")
+    assert joined is not None
+    expected = expected_codes(city, city.lon, city.lat, joined)
+    return {
+        "median_s": median(times),
+        "runs_s": [round(t, 3) for t in times],
+        "frames_s": round(frames_s, 3),
+        "pairs": len(joined),
+    }, expected
+
+
+def expected_codes(city: City, lon: np.ndarray, lat: np.ndarray, joined) -> np.ndarray:
+    """The leaf code each point should get: sjoin's answer; for points in no grid's interior
+    (on an edge or outside) the smallest code of the leaves that cover it (None: none)."""
+    n = len(lon)
+    left = joined.index.to_numpy()
+    codes = joined["code"].to_numpy()
+    out = np.full(n, None, dtype=object)
+    hits = np.bincount(left, minlength=n)
+    single = hits[left] == 1
+    out[left[single]] = codes[single]
+    rest = np.flatnonzero(hits != 1)
+    if rest.size:
+        out[rest] = covering_codes(city, lon[rest], lat[rest])
+    return out
+
+
+def covering_codes(city: City, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Smallest code of the leaves covering each point (the edge rule); None if none."""
+    tree = shapely.STRtree(city.leaf_geoms)
+    pts = shapely.points(lon, lat)
+    idx_pt, idx_leaf = tree.query(pts, predicate="intersects")
+    out = np.full(len(pts), None, dtype=object)
+    for p, g in zip(idx_pt.tolist(), idx_leaf.tolist(), strict=True):
+        code = city.leaf_codes[g]
+        if out[p] is None or code < out[p]:
+            out[p] = code
+    return out
+
+
+def check_bulk(engine: Engine, city: City, expected: np.ndarray) -> dict[str, object]:
+    """Compare every household's stored grid with the expected code."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT ST_X(h.location), ST_Y(h.location), g.code FROM households h "
+                "LEFT JOIN grids g ON g.id = h.grid_id ORDER BY h.id"
+            )
+        ).all()
+    lon = np.fromiter((r[0] for r in rows), float, len(rows))
+    lat = np.fromiter((r[1] for r in rows), float, len(rows))
+    if len(rows) != len(city.lon) or not (
+        np.array_equal(lon, city.lon) and np.array_equal(lat, city.lat)
+    ):
+        return {"checked": 0, "note": "households are not in load order; not compared"}
+    got = np.array([r[2] for r in rows], dtype=object)
+    bad = np.flatnonzero(got != expected)
+    out = {
+        "checked": len(rows),
+        "agree": len(rows) - int(bad.size),
+        "disagree": int(bad.size),
+        "outside_every_leaf": int(sum(e is None for e in expected)),
+        "examples": [(int(i), str(got[i]), str(expected[i])) for i in bad[:5]],
+    }
+    print(f"    agreement with sjoin (+ edge rule): {out['agree']:,}/{out['checked']:,}")
+    return out
+
+
+# --- (c) locate ---------------------------------------------------------------------------
+
+
+def locate_points(city: City, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` shuffled points: 95% uniform inside the city, 5% in a 5 km band around it."""
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = shapely.total_bounds(city.leaf_geoms)
+    m = 0.05
+    pool = 4 * n + 1000
+    lon = rng.uniform(x0 - m, x1 + m, pool)
+    lat = rng.uniform(y0 - m, y1 + m, pool)
+    district = shapely.coverage_union_all(city.leaf_geoms)
+    covered = shapely.covers(district, shapely.points(lon, lat))
+    n_out = n // 20
+    pick = np.concatenate([np.flatnonzero(covered)[: n - n_out], np.flatnonzero(~covered)[:n_out]])
+    pick = pick[rng.permutation(len(pick))]
+    return lon[pick], lat[pick], covered[pick]
+
+
+def bench_locate_db(
+    engine: Engine, lon: np.ndarray, lat: np.ndarray, inside: np.ndarray
+) -> tuple[dict[str, object], list[str | None]]:
+    print(f"(c) locate() on one connection, {len(lon):,} points:")
+    ns: list[int] = []
+    answers: list[str | None] = []
+    warm = np.random.default_rng(0)
+    with engine.connect() as conn:
+        for a, b in zip(
+            warm.uniform(lon.min(), lon.max(), 200),
+            warm.uniform(lat.min(), lat.max(), 200),
+            strict=True,
+        ):
+            locate(conn, float(a), float(b))
+        for a, b in zip(lon.tolist(), lat.tolist(), strict=True):
+            t0 = time.perf_counter_ns()
+            loc = locate(conn, a, b)
+            ns.append(time.perf_counter_ns() - t0)
+            answers.append(loc.leaf.code if loc.leaf else None)
+        conn.rollback()
+    arr = np.array(ns)
+    out = {
+        "all": latency_summary(ns),
+        "inside": latency_summary(arr[inside].tolist()),
+        "outside": latency_summary(arr[~inside].tolist()),
+        "warmup_calls": 200,
+    }
+    print(f"  all {out['all']}\n  inside {out['inside']}\n  outside {out['outside']}")
+    return out, answers
+
+
+def check_locate(city: City, lon, lat, answers: list[str | None]) -> dict[str, object]:
+    """Compare locate's leaf with sjoin ('within') and, on edges, the covers rule."""
+    pts = geopandas.GeoDataFrame(geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    joined = geopandas.sjoin(pts, city.leaves_frame(), predicate="within")
+    n = len(answers)
+    expected = expected_codes(city, np.asarray(lon), np.asarray(lat), joined)
+    got = np.array(answers, dtype=object)
+    bad = np.flatnonzero(got != expected)
+    out = {
+        "checked": n,
+        "agree": n - int(bad.size),
+        "examples": [(int(i), str(got[i]), str(expected[i])) for i in bad[:5]],
+    }
+    print(f"    agreement with sjoin: {out['agree']:,}/{n:,}")
+    return out
+
+
+def bench_locate_http(
+    db: BenchDatabase, lon, lat, inside: np.ndarray, answers: list[str | None], wait_s: float
+) -> dict[str, object]:
+    print(f"(c) GET /locate through the API, {len(lon):,} sequential requests, one client:")
+    if not wait_for_file(ROOT / "api" / "app.py", wait_s):
+        print("  api/app.py did not appear; skipped")
+        return {"skipped": "api/app.py missing"}
+    ns: list[int] = []
+    mismatches = 0
+    examples: list[tuple[int, int, str, str | None]] = []
+    with api_server(db.url) as base, httpx.Client(base_url=base, timeout=30.0) as client:
+        probe = client.get("/locate", params={"lon": float(lon[0]), "lat": float(lat[0])})
+        if probe.status_code == 401:  # the API wants an account: a viewer's API key
+            client.headers["X-API-Key"] = api_key(db.engine)
+        for i in range(200):
+            client.get("/locate", params={"lon": float(lon[i]), "lat": float(lat[i])})
+        for i, (a, b) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True)):
+            t0 = time.perf_counter_ns()
+            resp = client.get("/locate", params={"lon": a, "lat": b})
+            body = resp.json()
+            ns.append(time.perf_counter_ns() - t0)
+            want = answers[i]
+            if want is None:
+                ok = resp.status_code == 404
+            else:
+                ok = resp.status_code == 200 and body.get("grid", {}).get("code") == want
+            if not ok:
+                mismatches += 1
+                if len(examples) < 5:
+                    examples.append((i, resp.status_code, str(body)[:200], want))
+    arr = np.array(ns)
+    out = {
+        "all": latency_summary(ns),
+        "inside": latency_summary(arr[inside].tolist()),
+        "outside": latency_summary(arr[~inside].tolist()),
+        "authenticated": "X-API-Key" in client.headers,
+        "mismatches": mismatches,
+        "examples": examples,
+    }
+    print(f"  all {out['all']}\n  inside {out['inside']}\n  outside {out['outside']}")
+    print(f"  answers differing from locate(): {mismatches}")
+    return out
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def summarise(r: dict[str, object]) -> None:
+    def get(*keys: str) -> float | None:
+        node: object = r
+        for k in keys:
+            if not isinstance(node, dict) or k not in node:
+                return None
+            node = node[k]
+        return node if isinstance(node, int | float) else None
+
+    a, b = get("bulk", "median_s"), get("sjoin", "median_s")
+    write, compute = get("bulk", "write_median_s"), get("bulk", "compute_median_s")
+    floor = get("write_floor", "median_s")
+    ratios: dict[str, float] = {}
+    rows: list[tuple[str, float | None, str, str | None]] = [
+        ("(a) assign_households + commit", a, "s", None),
+        ("    of which the UPDATEs (write)", write, "s", None),
+        ("    the rest (join, choice, commit)", compute, "s", None),
+        ("(b) geopandas sjoin (anchor)", b, "s", None),
+    ]
+    if a and b:
+        ratios["a_over_b"] = round(a / b, 2)
+        rows.append(("    ratio a/b", ratios["a_over_b"], "x", "<= 3"))
+    if b and write is not None and compute is not None:
+        ratios["write_over_b"] = round(write / b, 2)
+        ratios["compute_over_b"] = round(compute / b, 2)
+        rows.append(("    ratio write/b", ratios["write_over_b"], "x", None))
+        rows.append(("    ratio compute/b", ratios["compute_over_b"], "x", None))
+    if floor and b:
+        ratios["floor_over_b"] = round(floor / b, 2)
+        rows.append(("    write floor (UPDATE from answer)", floor, "s", None))
+        rows.append(("    ratio floor/b", ratios["floor_over_b"], "x", None))
+    for label, key in (("locate()", "locate_db"), ("GET /locate", "locate_http")):
+        goal = "<= 1 ms" if key == "locate_db" else "<= 10 ms"
+        rows.append((f"(c) {label} p50", get(key, "all", "p50"), "ms", None))
+        rows.append((f"(c) {label} p99", get(key, "all", "p99"), "ms", goal))
+        for part in ("inside", "outside"):
+            rows.append((f"    {label} {part} p99", get(key, part, "p99"), "ms", None))
+    r["ratios"] = ratios
+    print("\n" + "-" * 72)
+    print(f"{'figure (medians)':40} {'value':>12} {'':4} {'target':>10}")
+    for label, value, unit, target in rows:
+        shown = "n/a" if value is None else f"{value:,.3f}"
+        print(f"{label:40} {shown:>12} {unit:4} {target or '':>10}")
+    print("-" * 72)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
