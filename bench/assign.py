@@ -8,9 +8,8 @@ Run::
 In one run, on a private durable PostGIS cluster (or ``GRIDGEO_DATABASE_URL``):
 
 (a) ``gridgeo.bulk_assign.assign_households`` + commit for every household, starting from
-    unassigned (before each run: reset grid_id, VACUUM, CHECKPOINT), median of ``--runs``;
-    plus the write floor: the same UPDATE fed from a precomputed answer (what persisting a
-    million changed rows costs with this schema, whatever computes them);
+    unassigned (before each run: empty household_grid, VACUUM, CHECKPOINT), median of
+    ``--runs``;
 (b) the anchor: ``geopandas.sjoin(points, leaf grids, predicate="within")``, median;
 (c) ``gridgeo.assign.locate`` for 10,000 random points on one connection, and ``GET /locate``
     through the API in a subprocess with one keep-alive client; p50/p99.
@@ -56,14 +55,7 @@ from bench.common import (  # noqa: E402
 from gridgeo.assign import locate  # noqa: E402
 from gridgeo.bulk_assign import PICK_SQL, assign_households  # noqa: E402
 
-RESET_SQL = """
-UPDATE households SET grid_id = NULL, assigned_at = NULL
-WHERE grid_id IS NOT NULL OR assigned_at IS NOT NULL
-"""
-FLOOR_SQL = """
-UPDATE households h SET grid_id = f.grid_id, assigned_at = now()
-FROM bench_answer f WHERE h.id = f.hid AND h.grid_id IS DISTINCT FROM f.grid_id
-"""
+RESET_SQL = "TRUNCATE household_grid"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
             result["explain_pick"] = explain_pick(db.engine)
         result["sjoin"], expected = bench_sjoin(city, args.runs)
         result["agreement_bulk"] = check_bulk(db.engine, city, expected)
-        if args.floor_runs:
-            result["write_floor"] = bench_floor(db.engine, args.floor_runs)
         lon, lat, inside = locate_points(city, args.locate, args.seed + 1)
         result["locate_db"], answers = bench_locate_db(db.engine, lon, lat, inside)
         result["agreement_locate"] = check_locate(city, lon, lat, answers)
@@ -107,7 +97,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=None, help="embedded cluster folder (reused)")
     p.add_argument("--keep", action="store_true", help="leave the cluster running with the data")
     p.add_argument("--runs", type=int, default=3, help="timed runs of (a) and (b)")
-    p.add_argument("--floor-runs", type=int, default=0, help="timed runs of the write floor")
     p.add_argument("--locate", type=int, default=10_000, help="points for (c)")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument("--order", choices=("random", "spatial"), default="random",
@@ -159,9 +148,7 @@ def bench_bulk(engine: Engine, runs: int) -> dict[str, object]:
     rep = reports[-1]
     print(f"  {rep}")
     per_statement = {k: median(v) for k, v in statements.items() if median(v) >= 0.005}
-    write = [
-        sum(v[i] for k, v in statements.items() if k.startswith("UPDATE")) for i in range(runs)
-    ]
+    write = [sum(v[i] for k, v in statements.items() if _is_write(k)) for i in range(runs)]
     return {
         "median_s": median(times),
         "runs_s": [round(t, 3) for t in times],
@@ -176,6 +163,11 @@ def bench_bulk(engine: Engine, runs: int) -> dict[str, object]:
         "unassigned": rep.unassigned,
         "same_report_every_run": all(r == rep for r in reports),
     }
+
+
+def _is_write(key: str) -> bool:
+    """Statements that persist the answer (build, swap and index household_grid)."""
+    return "household_grid" in key and not key.startswith("SELECT")
 
 
 def explain_pick(engine: Engine) -> list[str]:
@@ -210,37 +202,6 @@ def statement_timer(conn: Connection) -> Iterator[dict[str, float]]:
     finally:
         event.remove(conn, "before_cursor_execute", before)
         event.remove(conn, "after_cursor_execute", after)
-
-
-def bench_floor(engine: Engine, runs: int) -> dict[str, object]:
-    """Time only the write: the UPDATE of assign_households fed from a stored answer."""
-    print("    write floor: UPDATE households FROM <precomputed answer> + commit:")
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS bench_answer"))
-        conn.execute(
-            text(
-                "CREATE UNLOGGED TABLE bench_answer AS "
-                "SELECT id AS hid, grid_id FROM households WHERE grid_id IS NOT NULL"
-            )
-        )
-        conn.execute(text("ANALYZE bench_answer"))
-    times = []
-    try:
-        for i in range(runs):
-            reset(engine)
-            with engine.connect() as conn:
-                t0 = time.perf_counter()
-                with conn.begin():
-                    n = conn.execute(text(FLOOR_SQL)).rowcount
-                times.append(time.perf_counter() - t0)
-            print(f"  floor {i + 1}: {times[-1]:7.2f} s  ({n:,} rows)")
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS bench_answer"))
-    return {"median_s": median(times), "runs_s": [round(t, 3) for t in times], "rows": n}
-
-
-# --- (b) the geopandas anchor ---------------------------------------------------------------
 
 
 def bench_sjoin(city: City, runs: int) -> tuple[dict[str, object], np.ndarray]:
@@ -303,7 +264,8 @@ def check_bulk(engine: Engine, city: City, expected: np.ndarray) -> dict[str, ob
         rows = conn.execute(
             text(
                 "SELECT ST_X(h.location), ST_Y(h.location), g.code FROM households h "
-                "LEFT JOIN grids g ON g.id = h.grid_id ORDER BY h.id"
+                "LEFT JOIN household_grid a ON a.household_id = h.id "
+                "LEFT JOIN grids g ON g.id = a.grid_id ORDER BY h.id"
             )
         ).all()
     lon = np.fromiter((r[0] for r in rows), float, len(rows))
@@ -450,11 +412,10 @@ def summarise(r: dict[str, object]) -> None:
 
     a, b = get("bulk", "median_s"), get("sjoin", "median_s")
     write, compute = get("bulk", "write_median_s"), get("bulk", "compute_median_s")
-    floor = get("write_floor", "median_s")
     ratios: dict[str, float] = {}
     rows: list[tuple[str, float | None, str, str | None]] = [
         ("(a) assign_households + commit", a, "s", None),
-        ("    of which the UPDATEs (write)", write, "s", None),
+        ("    of which the write (build, swap, index)", write, "s", None),
         ("    the rest (join, choice, commit)", compute, "s", None),
         ("(b) geopandas sjoin (anchor)", b, "s", None),
     ]
@@ -466,10 +427,6 @@ def summarise(r: dict[str, object]) -> None:
         ratios["compute_over_b"] = round(compute / b, 2)
         rows.append(("    ratio write/b", ratios["write_over_b"], "x", None))
         rows.append(("    ratio compute/b", ratios["compute_over_b"], "x", None))
-    if floor and b:
-        ratios["floor_over_b"] = round(floor / b, 2)
-        rows.append(("    write floor (UPDATE from answer)", floor, "s", None))
-        rows.append(("    ratio floor/b", ratios["floor_over_b"], "x", None))
     for label, key in (("locate()", "locate_db"), ("GET /locate", "locate_http")):
         goal = "<= 1 ms" if key == "locate_db" else "<= 10 ms"
         rows.append((f"(c) {label} p50", get(key, "all", "p50"), "ms", None))

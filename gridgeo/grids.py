@@ -13,7 +13,8 @@ from gridgeo.levels import Hierarchy
 ROLLUP = """
 leafsum AS (
     SELECT g.code, sum(h.household_count)::bigint AS n
-    FROM households h JOIN grids g ON g.id = h.grid_id GROUP BY g.code
+    FROM household_grid a JOIN households h ON h.id = a.household_id
+    JOIN grids g ON g.id = a.grid_id GROUP BY g.code
 ),
 lens AS (SELECT DISTINCT length(code) AS len FROM req),
 hh AS (

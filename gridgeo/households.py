@@ -60,7 +60,8 @@ def list_households(
                 'properties', json_build_object(
                     'id', h.id, 'households', h.household_count, 'address', h.address,
                     'external_id', h.external_id, 'grid', g.code))
-            FROM households h LEFT JOIN grids g ON g.id = h.grid_id
+            FROM households h LEFT JOIN household_grid a ON a.household_id = h.id
+            LEFT JOIN grids g ON g.id = a.grid_id
             WHERE {" AND ".join(where)}
             ORDER BY h.id LIMIT :limit
             """  # noqa: S608 - fixed fragments, values bound

@@ -99,10 +99,6 @@ class Household(Base):
     household_count: Mapped[int] = mapped_column(Integer, server_default="1")
     address: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(Text)
-    grid_id: Mapped[int | None] = mapped_column(
-        ForeignKey("grids.id", ondelete="SET NULL"), index=True
-    )
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
@@ -113,6 +109,24 @@ class Household(Base):
             unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
+    )
+
+
+class HouseholdGrid(Base):
+    """The grid a household is assigned to (kept apart so bulk reassignment can swap it whole).
+
+    The foreign keys may be ``NOT VALID`` after a bulk swap: rows are derived from the grid
+    parts in the same transaction, so they are valid by construction; new rows are checked.
+    """
+
+    __tablename__ = "household_grid"
+
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
     )
 
 

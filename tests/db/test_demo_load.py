@@ -35,11 +35,11 @@ def test_load_assigns_every_household_and_tiles_each_parent(conn, city: DemoCity
     rows, unassigned, not_leaf, households = conn.execute(
         text(
             """
-            SELECT count(*), count(*) FILTER (WHERE h.grid_id IS NULL),
-                   count(*) FILTER (WHERE h.grid_id IS NOT NULL AND l.key IS DISTINCT FROM 'grid'),
+            SELECT count(*), count(*) FILTER (WHERE a.grid_id IS NULL),
+                   count(*) FILTER (WHERE a.grid_id IS NOT NULL AND l.key IS DISTINCT FROM 'grid'),
                    sum(h.household_count)
             FROM households h
-            LEFT JOIN grids g ON g.id = h.grid_id
+            LEFT JOIN household_grid a ON a.household_id = h.id LEFT JOIN grids g ON g.id = a.grid_id
             LEFT JOIN levels l ON l.id = g.level_id
             """
         )

@@ -45,7 +45,7 @@ def households(conn: Connection) -> list[tuple]:
             text(
                 """
                 SELECT h.external_id, h.household_count, h.address, g.code
-                FROM households h LEFT JOIN grids g ON g.id = h.grid_id ORDER BY h.external_id
+                FROM households h LEFT JOIN household_grid a ON a.household_id = h.id LEFT JOIN grids g ON g.id = a.grid_id ORDER BY h.external_id
                 """
             )
         ).all()

@@ -113,9 +113,9 @@ def test_providence_blocks_import(conn, tmp_path):
     total, unassigned, misplaced = conn.execute(
         text(
             """
-            SELECT sum(h.household_count), count(*) FILTER (WHERE h.grid_id IS NULL),
+            SELECT sum(h.household_count), count(*) FILTER (WHERE a.grid_id IS NULL),
                    count(*) FILTER (WHERE g.name <> 'block ' || h.external_id)
-            FROM households h LEFT JOIN grids g ON g.id = h.grid_id
+            FROM households h LEFT JOIN household_grid a ON a.household_id = h.id LEFT JOIN grids g ON g.id = a.grid_id
             """
         )
     ).one()
