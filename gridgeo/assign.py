@@ -35,16 +35,26 @@ ORDER BY l.depth
 """
 )
 
+# Nearest grid to a point outside every grid: 32 candidates from the KNN index, ranked cheaply
+# by planar distance with longitude scaled by cos(latitude); only the best 8 get the (costly)
+# geodesic distance. Ties on a shared boundary go to the deepest level, then the smallest code.
 NEAREST_SQL = text(
     """
-WITH pt AS NOT MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+WITH pt AS NOT MATERIALIZED (
+    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g, cos(radians(:lat)) AS k
+),
 cand AS (
     SELECT p.grid_id, p.depth, p.code, p.geom FROM grid_parts p, pt
     ORDER BY p.geom <-> pt.g LIMIT 32
+),
+near AS (
+    SELECT c.*, pt.g AS pg FROM cand c, pt
+    ORDER BY ST_Distance(ST_Scale(c.geom, pt.k, 1), ST_Scale(pt.g, pt.k, 1)), c.depth DESC, c.code
+    LIMIT 8
 )
-SELECT c.code, g.name, l.key, ST_Distance(c.geom::geography, pt.g::geography) AS metres
-FROM cand c JOIN grids g ON g.id = c.grid_id JOIN levels l ON l.id = g.level_id, pt
-ORDER BY metres, c.depth DESC, c.code
+SELECT n.code, g.name, l.key, ST_Distance(n.geom::geography, n.pg::geography) AS metres
+FROM near n JOIN grids g ON g.id = n.grid_id JOIN levels l ON l.id = g.level_id
+ORDER BY metres, n.depth DESC, n.code
 LIMIT 1
 """
 )

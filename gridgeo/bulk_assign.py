@@ -66,20 +66,19 @@ LEFT JOIN LATERAL (
 WHERE NOT EXISTS (SELECT 1 FROM _pick k WHERE k.hid = h.id) {scope_h}
 """
 
-NEW = "(SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss)"
-
+# The new answer: every household in scope, with its grid or NULL.
 # 3. How many households change grid (NULL = outside every grid).
-CHANGED_SQL = f"""
-SELECT count(*) FROM {NEW} n LEFT JOIN household_grid a ON a.household_id = n.hid
+CHANGED_SQL = """
+SELECT count(*) FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n LEFT JOIN household_grid a ON a.household_id = n.hid
 WHERE a.grid_id IS DISTINCT FROM n.grid_id
 """
 
 # 4a. Everything: build the next table unindexed, swap it in, index it once.
 SWAP_SQL = (
     "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)",
-    f"""
+    """
     INSERT INTO household_grid_next (household_id, grid_id)
-    SELECT hid, grid_id FROM {NEW} n WHERE grid_id IS NOT NULL ORDER BY hid
+    SELECT hid, grid_id FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n WHERE grid_id IS NOT NULL ORDER BY hid
     """,
     "DROP TABLE household_grid",
     "ALTER TABLE household_grid_next RENAME TO household_grid",
@@ -97,13 +96,13 @@ SWAP_SQL = (
 
 # 4b. An area: delete the rows that change, insert the new ones.
 PATCH_SQL = (
-    f"""
-    DELETE FROM household_grid a USING {NEW} n
+    """
+    DELETE FROM household_grid a USING (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n
     WHERE a.household_id = n.hid AND a.grid_id IS DISTINCT FROM n.grid_id
     """,
-    f"""
+    """
     INSERT INTO household_grid (household_id, grid_id)
-    SELECT hid, grid_id FROM {NEW} n WHERE grid_id IS NOT NULL
+    SELECT hid, grid_id FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n WHERE grid_id IS NOT NULL
     ON CONFLICT (household_id) DO NOTHING
     """,
 )
