@@ -68,8 +68,8 @@ def ensure_postgis(engine: Engine) -> str:
         ) from exc
 
 
-def run_migrations(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema with Alembic to ``revision``."""
+def run_migrations(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the schema with Alembic to ``revision`` (all heads: feature branches may fork)."""
     from alembic import command
     from alembic.config import Config
 
