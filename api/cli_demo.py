@@ -8,6 +8,7 @@ import click
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import add_user
+from gridgeo.audit import record
 from gridgeo.db import Database
 
 # Documented in the README; `serve` refuses to start with them when GRIDGEO_ENV=production.
@@ -34,6 +35,7 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
     city = build_demo_city()
     with db.engine.begin() as conn:
         counts = load_demo(conn, city)
+        record(conn, "demo", "demo.load", "grids", None, **counts)
         accounts = add_demo_accounts(conn)
     took = time.perf_counter() - start
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items())
