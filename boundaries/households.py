@@ -13,11 +13,10 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from boundaries import store_checks as sc
-from boundaries.io import read_features
+from boundaries.io import read_features, require_fields
 from boundaries.report import ImportRejected, ImportReport, Problem
 from boundaries.validate import as_strings, duplicate_problems, integer_values, point_problems
 from gridgeo.bulk_assign import assign_households
-from gridgeo.errors import InvalidInput
 from gridgeo.store import copy_households
 
 # The temporary tables of gridgeo.bulk_assign live until the transaction ends; dropping them
@@ -67,13 +66,7 @@ def import_households(
         "address_field": address_field,
         "external_id_field": external_id_field,
     }
-    missing = [f"{opt}='{name}'" for opt, name in fields.items() if name and name not in available]
-    if missing:
-        raise InvalidInput(
-            f"{path}: no field {', '.join(missing)}; the fields are: {', '.join(available)}",
-            field="fields",
-            available=available,
-        )
+    require_fields(path, available, fields)
     n = len(gdf)
     ids = as_strings(gdf[external_id_field]) if external_id_field else np.full(n, "", dtype=object)
     geoms = np.asarray(gdf.geometry.values, dtype=object)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from boundaries import store_checks as sc
 from boundaries.households import import_households
-from boundaries.io import read_features
+from boundaries.io import read_features, require_fields
 from boundaries.report import WARNING, ImportRejected, ImportReport, Problem
 from boundaries.topology import (
     MIN_AREA_M2,
@@ -95,7 +95,7 @@ def import_grids(
     gdf = read_features(path, layer)
     fields = {"code_field": code_field, "name_field": name_field}
     fields |= {"parent_field": parent_field, "workers_field": workers_field}
-    _require_fields(path, list(gdf.columns.drop(gdf.geometry.name)), fields)
+    require_fields(path, list(gdf.columns.drop(gdf.geometry.name)), fields)
     if parent_field is not None and parent_spec is None:
         raise InvalidInput(f"'{level}' is the top level: it has no parent", field="parent_field")
     n = len(gdf)
@@ -173,16 +173,6 @@ def import_grids(
         raise Conflict(f"{path}: the store refused the areas ({name}); nothing written") from exc
     report.committed = True
     return report
-
-
-def _require_fields(path: str | Path, available: list[str], fields: dict[str, str | None]) -> None:
-    missing = [f"{opt}='{name}'" for opt, name in fields.items() if name and name not in available]
-    if missing:
-        raise InvalidInput(
-            f"{path}: no field {', '.join(missing)}; the fields are: {', '.join(available)}",
-            field="fields",
-            available=available,
-        )
 
 
 def _link(

@@ -206,3 +206,14 @@ def _assumed_crs(p: Path, gdf: gpd.GeoDataFrame, crs: str | None) -> str:
         f"({_bounds_text(gdf)}); add a .prj or give the CRS (crs=, e.g. EPSG:4547)",
         field="crs",
     )
+
+
+def require_fields(path: str | Path, available: list[str], fields: dict[str, str | None]) -> None:
+    """Raise a clear error naming mapped fields that the file does not have."""
+    missing = [f"{opt}='{name}'" for opt, name in fields.items() if name and name not in available]
+    if missing:
+        raise InvalidInput(
+            f"{path}: no field {', '.join(missing)}; the fields are: {', '.join(available)}",
+            field="fields",
+            available=available,
+        )
