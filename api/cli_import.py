@@ -141,3 +141,23 @@ def import_households_cmd(
             layer=layer,
         ),
     )
+
+
+@import_group.command("workers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_workers_cmd(file: Path, commit: bool) -> None:
+    """Import worker rosters from CSV/XLSX (grid_code,name,role,full_time[,phone,external_id]).
+
+    The file is the named roster of every grid it names: their named workers are replaced.
+    """
+    from api.cli_db import transaction
+    from gridgeo.workers import import_workers, report_text
+
+    with transaction() as conn:
+        report = import_workers(
+            conn, file.read_bytes(), file.name, actor=cli_actor(), commit=commit
+        )
+        click.echo(report_text(report))
+    if not commit:
+        click.echo("dry run: no workers written (add --commit to write)")
