@@ -88,3 +88,9 @@ from api.cli_user import user_group  # noqa: E402
 
 main.add_command(import_group)
 main.add_command(user_group)
+from api.cli_workload import workload_cmd  # noqa: E402
+
+main.add_command(workload_cmd)
+from api.cli_export import export_group  # noqa: E402
+
+main.add_command(export_group)

@@ -12,7 +12,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 pkgs=(postgresql-15 postgresql-15-postgis-3)
-[ "$dev" = 1 ] && pkgs+=(chromium chromium-driver fonts-wqy-microhei)
+[ "$dev" = 1 ] && pkgs+=(chromium chromium-driver fonts-wqy-microhei gdal-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

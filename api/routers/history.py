@@ -1,0 +1,84 @@
+"""Grid history, any level as it stood at a date, and exports of a level as a file."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.auth import AnyAccount, area_filter, check_area, require
+from api.deps import ConnDep, HierarchyDep
+from boundaries.export import FORMATS, export_grids, zip_shapefile
+from gridgeo.accounts import Account
+from gridgeo.bbox import parse_bbox
+from gridgeo.versions import grid_history, grids_at, parse_instant
+
+router = APIRouter(tags=["history"])
+GEOJSON = "application/geo+json"
+Exporter = Annotated[Account, Depends(require("planner", "admin"))]
+MEDIA = {
+    "geojson": GEOJSON,
+    "gpkg": "application/geopackage+sqlite3",
+    "shp": "application/zip",
+}
+AT = "a date (2026-01-01) or date-time; without an offset it is China time (UTC+8)"
+
+
+@router.get("/grids/{code}/history", summary="Every version of a grid: who, when and why")
+def history(code: str, conn: ConnDep, account: AnyAccount) -> JSONResponse:
+    """A FeatureCollection of the grid's versions, oldest first.
+
+    Each carries valid_from/valid_to, the change that made it (changed_by, message, kind) and
+    the one that closed it.
+    """
+    check_area(account, code)
+    return JSONResponse(grid_history(conn, code), media_type=GEOJSON)
+
+
+@router.get("/history/grids", summary="A level as it stood at a date, as GeoJSON")
+def grids_as_of(
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: AnyAccount,
+    level: str,
+    at: Annotated[str | None, Query(description=AT + "; absent: now")] = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+) -> JSONResponse:
+    """The versions of the level's grids valid at ``at``, within the caller's areas."""
+    when = parse_instant(at) if at is not None else None
+    box = parse_bbox(bbox) if bbox is not None else None
+    fc = grids_at(conn, hierarchy, level, when, bbox=box, areas=area_filter(account))
+    return JSONResponse(fc, media_type=GEOJSON)
+
+
+@router.get("/export/grids", summary="Download a level as GeoJSON, GeoPackage or Shapefile")
+def export(
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: Exporter,
+    level: str,
+    format: Literal["geojson", "gpkg", "shp"] = "geojson",
+    crs: Annotated[int, Query(description="4326 (WGS84) or 4490 (CGCS2000)")] = 4326,
+    at: Annotated[str | None, Query(description=AT + "; absent: now")] = None,
+) -> Response:
+    """The file (a Shapefile comes zipped) of the grids within the caller's areas.
+
+    Fields: code, name, level, parent_code (``parent`` in a Shapefile), workers, version,
+    valid_from, valid_to; ``gridgeo import grids`` reads it back.
+    """
+    when = parse_instant(at) if at is not None else None
+    stem = f"{level}-{crs}" + (f"-{at[:10]}" if at else "")
+    with tempfile.TemporaryDirectory(prefix="gridgeo-export-") as tmp:
+        path = Path(tmp) / (stem + FORMATS[format])
+        export_grids(conn, hierarchy, level, path, crs=crs, at=when, areas=area_filter(account))
+        if format == "shp":
+            path = zip_shapefile(path, Path(tmp) / (stem + ".zip"))
+        body = path.read_bytes()
+    return Response(
+        body,
+        media_type=MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{path.name}"'},
+    )
