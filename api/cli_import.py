@@ -10,6 +10,7 @@ from gridgeo.audit import cli_actor, record
 from gridgeo.db import open_database
 from gridgeo.errors import GridgeoError
 from gridgeo.settings import get_settings
+from gridgeo.versions import record_change
 
 
 @click.group("import")
@@ -17,8 +18,12 @@ def import_group() -> None:
     """Import grids or households from files (dry run unless --commit)."""
 
 
-def _run(kind: str, file: Path, commit: bool, call: object) -> None:
-    """Open the database, run ``call(conn)`` in one transaction, print its report."""
+def _run(kind: str, file: Path, commit: bool, call: object, message: str | None = None) -> None:
+    """Open the database, run ``call(conn)`` in one transaction, print its report.
+
+    With ``message``, a committed import of grids is recorded as a change (who and why) that
+    stamps the grid versions it writes.
+    """
     try:
         db = open_database(get_settings())
     except GridgeoError as exc:
@@ -26,6 +31,8 @@ def _run(kind: str, file: Path, commit: bool, call: object) -> None:
     try:
         with db.engine.begin() as conn:
             try:
+                if commit and message is not None:
+                    record_change(conn, cli_actor(), message, "import", file=str(file))
                 report = call(conn)  # type: ignore[operator]
             except GridgeoError as exc:
                 rep = exc.detail.get("report")
@@ -68,6 +75,7 @@ def summary(report: object) -> dict[str, object]:
 @click.option("--tolerance", default=1.0, show_default=True, help="Metres a child may stick out.")
 @click.option("--fix", is_flag=True, help="Repair invalid geometry (make_valid) and report it.")
 @click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+@click.option("--message", "-m", default=None, help="Why (kept with the grid versions).")
 def import_grids_cmd(
     file: Path,
     level: str,
@@ -79,6 +87,7 @@ def import_grids_cmd(
     tolerance: float,
     fix: bool,
     commit: bool,
+    message: str | None,
 ) -> None:
     """Import grid boundaries of one level from GeoJSON, GeoPackage or Shapefile (any CRS)."""
     from boundaries.importer import import_grids
@@ -100,6 +109,7 @@ def import_grids_cmd(
             tolerance_m=tolerance,
             layer=layer,
         ),
+        message=message or f"import {file.name} ({level})",
     )
 
 

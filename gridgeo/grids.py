@@ -22,8 +22,8 @@ hh AS (
     FROM leafsum s, lens GROUP BY 1
 ),
 wk AS (
-    SELECT left(g.code, lens.len) AS code, sum(g.workers)::bigint AS n
-    FROM grids g, lens WHERE g.valid_to IS NULL AND length(g.code) >= lens.len GROUP BY 1
+    SELECT left(s.code, lens.len) AS code, sum(s.workers)::bigint AS n
+    FROM grid_staff s, lens WHERE length(s.code) >= lens.len GROUP BY 1
 )
 """
 

@@ -21,7 +21,7 @@ from gridgeo.coords import SYSTEMS, to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
 from gridgeo.incident_flow import DENIED, OPEN_STATES, add_event, escalate_one
 
-SNAP_M = 200.0  # default for settings.incident_snap_m (wired by the lead later)
+SNAP_M = 200.0  # default of settings.incident_snap_m
 MAX_ACCURACY_M = 1000.0
 MAX_DESCRIPTION = 4000
 MAX_KEY = 128

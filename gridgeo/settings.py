@@ -26,6 +26,8 @@ class Settings(BaseSettings):
         login_failures_per_account: failed logins allowed per account in the window.
         login_failures_per_address: failed logins allowed per client address in the window.
         login_window_s: the rate-limit window in seconds.
+        incident_snap_m: how far outside every grid a reported point may lie and still go to
+            the nearest grid (flagged); farther points are refused.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_window_s: int = 900
+    incident_snap_m: float = 200.0
 
 
 def get_settings() -> Settings:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -66,6 +66,7 @@ def _names(account: Account) -> bool:
 
 @router.post("/incidents", summary="Report a located incident", status_code=201)
 def post_incident(
+    request: Request,
     body: IncidentIn,
     conn: ConnDep,
     account: Reporter,
@@ -78,7 +79,8 @@ def post_incident(
     Idempotent-Replayed).
     """
     r = Report(**body.model_dump(), idempotency_key=idempotency_key)
-    incident_id, created = report(conn, r, account=account, now=now)
+    snap_m = request.app.state.settings.incident_snap_m
+    incident_id, created = report(conn, r, account=account, now=now, snap_m=snap_m)
     out = get_incident(conn, incident_id, account=account)
     if created:
         return _json(out, 201, {"Location": f"/incidents/{incident_id}"})

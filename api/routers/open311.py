@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
@@ -131,6 +131,7 @@ def services(fmt: Fmt, conn: ConnDep) -> Response:
 
 @router.post("/requests.{fmt}", summary="Open311: post a service request", status_code=201)
 def post_request(
+    request: Request,
     fmt: Fmt,
     conn: ConnDep,
     now: Now,
@@ -148,7 +149,8 @@ def post_request(
         raise InvalidInput(f"lat and long are required{where}", field="lat")
     r = Report(lon=long, lat=lat, category=service_code, description=description,
                idempotency_key=device_id)  # fmt: skip
-    incident_id, _ = report(conn, r, account=account, now=now)
+    snap_m = request.app.state.settings.incident_snap_m
+    incident_id, _ = report(conn, r, account=account, now=now, snap_m=snap_m)
     inc = get_incident(conn, incident_id, account=account)
     notice = "flagged for the dispatcher: " + ", ".join(inc["flags"]) if inc["flags"] else None
     row = {"service_request_id": str(incident_id), "service_notice": notice, "account_id": None}
