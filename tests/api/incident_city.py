@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from gridgeo.accounts import add_user
 from gridgeo.tokens import issue
+from tests.helpers import add_box
 
 DISTRICT, STREET_A, STREET_B = "110101", "110101001", "110101002"
 COMM_A, GRID_A = "110101001001", "110101001001001"
@@ -17,17 +18,7 @@ INSIDE_A = (116.35, 39.90)
 
 
 def _area(conn, code, level, x0, x1, parent=None):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :name, l.id, (SELECT id FROM grids WHERE code = :parent),
-                   ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), 1
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, name=f"区域{code}", level=level, parent=parent, x0=x0, x1=x1, y0=Y0, y1=Y1),
-    )
+    add_box(conn, code, level, x0, Y0, x1, Y1, parent, workers=1, name=f"区域{code}")
 
 
 def build_city(conn):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from api.auth import declared_roles
 from gridgeo.accounts import add_user
 from gridgeo.tokens import issue
+from tests.helpers import add_strip
 
 DISTRICT, STREET_A, STREET_B = "110101", "110101001", "110101002"
 COMM_A, GRID_A = "110101001001", "110101001001001"
@@ -19,29 +20,15 @@ COMM_B, GRID_B = "110101002001", "110101002001001"
 PW = "right-password-1"
 
 
-def _area(conn, code, level, x0, x1, parent=None):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :code, l.id, (SELECT id FROM grids WHERE code = :parent),
-                   ST_Multi(ST_MakeEnvelope(:x0, 0, :x1, 1, 4326)), 1
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, level=level, parent=parent, x0=x0, x1=x1),
-    )
-
-
 @pytest.fixture
 def city(conn):
-    _area(conn, DISTRICT, "district", 0, 2)
-    _area(conn, STREET_A, "street", 0, 1, DISTRICT)
-    _area(conn, STREET_B, "street", 1, 2, DISTRICT)
-    _area(conn, COMM_A, "community", 0, 1, STREET_A)
-    _area(conn, COMM_B, "community", 1, 2, STREET_B)
-    _area(conn, GRID_A, "grid", 0, 1, COMM_A)
-    _area(conn, GRID_B, "grid", 1, 2, COMM_B)
+    add_strip(conn, DISTRICT, "district", 0, 2)
+    add_strip(conn, STREET_A, "street", 0, 1, DISTRICT)
+    add_strip(conn, STREET_B, "street", 1, 2, DISTRICT)
+    add_strip(conn, COMM_A, "community", 0, 1, STREET_A)
+    add_strip(conn, COMM_B, "community", 1, 2, STREET_B)
+    add_strip(conn, GRID_A, "grid", 0, 1, COMM_A)
+    add_strip(conn, GRID_B, "grid", 1, 2, COMM_B)
     conn.execute(
         text(
             "INSERT INTO households (location, household_count, address, external_id) VALUES "

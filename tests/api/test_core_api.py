@@ -1,34 +1,12 @@
 from sqlalchemy import text
 
-
-def _square(conn, code, level, x0, y0, x1, y1, parent=None, workers=0):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :name, l.id, (SELECT id FROM grids WHERE code = :parent),
-                   ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), :w
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(
-            code=code,
-            name=f"网格{code}",
-            level=level,
-            parent=parent,
-            x0=x0,
-            y0=y0,
-            x1=x1,
-            y1=y1,
-            w=workers,
-        ),
-    )
+from tests.helpers import add_box
 
 
 def test_health_levels_and_locate(client, conn, login_as):
-    _square(conn, "110101", "district", 0, 0, 2, 1)
-    _square(conn, "110101001", "street", 0, 0, 1, 1, "110101")
-    _square(conn, "110101002", "street", 1, 0, 2, 1, "110101")
+    add_box(conn, "110101", "district", 0, 0, 2, 1)
+    add_box(conn, "110101001", "street", 0, 0, 1, 1, "110101")
+    add_box(conn, "110101002", "street", 1, 0, 2, 1, "110101")
     r = client.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     client.headers.update(login_as("viewer", "110101"))
@@ -67,9 +45,9 @@ def test_bad_input_is_4xx_with_message(client, login_as):
 
 
 def test_grids_geojson_rollup(client, conn, login_as):
-    _square(conn, "110101", "district", 0, 0, 2, 1)
-    _square(conn, "110101001", "street", 0, 0, 1, 1, "110101", workers=2)
-    _square(conn, "110101002", "street", 1, 0, 2, 1, "110101", workers=1)
+    add_box(conn, "110101", "district", 0, 0, 2, 1)
+    add_box(conn, "110101001", "street", 0, 0, 1, 1, "110101", workers=2)
+    add_box(conn, "110101002", "street", 1, 0, 2, 1, "110101", workers=1)
     conn.execute(
         text(
             "INSERT INTO households (location, household_count) VALUES "

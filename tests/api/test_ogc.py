@@ -9,35 +9,20 @@ import pytest
 from sqlalchemy import text
 
 from gridgeo.versions import record_change
+from tests.helpers import add_box
 
 CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
-
-
-def _square(conn, code, level, x0, y0, x1, y1, parent=None, workers=0):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :name, l.id,
-                   (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL),
-                   ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), :w
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, name=f"网格{code}", level=level, parent=parent, w=workers)
-        | dict(x0=x0, y0=y0, x1=x1, y1=y1),
-    )
 
 
 @pytest.fixture
 def city(conn):
     """Two districts; five streets in the first, one in the second."""
     change = record_change(conn, "planner1", "first load", "import")
-    _square(conn, "110101", "district", 0, 0, 5, 1)
-    _square(conn, "110102", "district", 10, 0, 11, 1)
+    add_box(conn, "110101", "district", 0, 0, 5, 1)
+    add_box(conn, "110102", "district", 10, 0, 11, 1)
     for i in range(5):
-        _square(conn, f"110101{i + 1:03d}", "street", i, 0, i + 1, 1, "110101", workers=i)
-    _square(conn, "110102001", "street", 10, 0, 11, 1, "110102")
+        add_box(conn, f"110101{i + 1:03d}", "street", i, 0, i + 1, 1, "110101", workers=i)
+    add_box(conn, "110102001", "street", 10, 0, 11, 1, "110102")
     return conn.execute(text("SELECT at FROM changes WHERE id = :i"), {"i": change}).scalar()
 
 

@@ -6,36 +6,23 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from gridgeo.bulk_assign import assign_households
+from tests.helpers import add_strip
 
 D, S1, S2 = "110101", "110101001", "110101002"
 C1, C2 = "110101001001", "110101002001"
 G1, G2, G3 = "110101001001001", "110101001001002", "110101002001001"
 
 
-def _square(conn, code, level, x0, x1, parent=None, workers=0):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :name, l.id, (SELECT id FROM grids WHERE code = :parent),
-                   ST_Multi(ST_MakeEnvelope(:x0, 0, :x1, 1, 4326)), :w
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, name=f"网格{code}", level=level, parent=parent, x0=x0, x1=x1, w=workers),
-    )
-
-
 @pytest.fixture
 def city(conn):
-    _square(conn, D, "district", 0, 3)
-    _square(conn, S1, "street", 0, 2, D)
-    _square(conn, S2, "street", 2, 3, D)
-    _square(conn, C1, "community", 0, 2, S1)
-    _square(conn, C2, "community", 2, 3, S2)
-    _square(conn, G1, "grid", 0, 1, C1, workers=2)
-    _square(conn, G2, "grid", 1, 2, C1, workers=1)
-    _square(conn, G3, "grid", 2, 3, C2, workers=1)
+    add_strip(conn, D, "district", 0, 3)
+    add_strip(conn, S1, "street", 0, 2, D)
+    add_strip(conn, S2, "street", 2, 3, D)
+    add_strip(conn, C1, "community", 0, 2, S1)
+    add_strip(conn, C2, "community", 2, 3, S2)
+    add_strip(conn, G1, "grid", 0, 1, C1, workers=2)
+    add_strip(conn, G2, "grid", 1, 2, C1, workers=1)
+    add_strip(conn, G3, "grid", 2, 3, C2, workers=1)
     conn.execute(
         text(
             "INSERT INTO households (location, household_count) VALUES "

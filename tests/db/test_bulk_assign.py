@@ -4,20 +4,7 @@ from sqlalchemy import text
 
 from gridgeo.assign import locate
 from gridgeo.bulk_assign import assign_households
-
-
-def _area(conn, code, level, x0, x1, parent=None):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom)
-            SELECT :code, :code, l.id, (SELECT id FROM grids WHERE code = :parent),
-                   ST_Multi(ST_MakeEnvelope(:x0, 0, :x1, 1, 4326))
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, level=level, parent=parent, x0=x0, x1=x1),
-    )
+from tests.helpers import add_strip
 
 
 def _assigned(conn):
@@ -34,9 +21,9 @@ def _assigned(conn):
 
 
 def test_bulk_matches_locate_on_edges_gaps_and_outside(conn):
-    _area(conn, "110101", "district", 0, 3)
-    _area(conn, "110101001", "street", 0, 1, "110101")
-    _area(conn, "110101002", "street", 1, 2, "110101")
+    add_strip(conn, "110101", "district", 0, 3)
+    add_strip(conn, "110101001", "street", 0, 1, "110101")
+    add_strip(conn, "110101002", "street", 1, 2, "110101")
     # x in 2..3 is a gap: no street covers it, so the district itself is the deepest grid
     pts = {
         "inside": (0.5, 0.5),
@@ -72,9 +59,9 @@ def test_bulk_matches_locate_on_edges_gaps_and_outside(conn):
 
 
 def test_area_scope_reassigns_only_inside(conn):
-    _area(conn, "110101", "district", 0, 2)
-    _area(conn, "110101001", "street", 0, 1, "110101")
-    _area(conn, "110101002", "street", 1, 2, "110101")
+    add_strip(conn, "110101", "district", 0, 2)
+    add_strip(conn, "110101001", "street", 0, 1, "110101")
+    add_strip(conn, "110101002", "street", 1, 2, "110101")
     for ext, x in (("a", 0.5), ("b", 1.5), ("c", 0.9)):
         conn.execute(
             text(
@@ -96,7 +83,7 @@ def test_area_scope_reassigns_only_inside(conn):
 
 
 def test_deleting_a_household_or_grid_cascades(conn):
-    _area(conn, "110101", "district", 0, 1)
+    add_strip(conn, "110101", "district", 0, 1)
     conn.execute(text("INSERT INTO households (location) VALUES (ST_Point(0.5, 0.5, 4326))"))
     assign_households(conn)
     conn.execute(text("DELETE FROM households"))

@@ -19,22 +19,7 @@ from gridgeo.versions import (
     record_change,
     version_rows,
 )
-
-
-def _square(conn, code, level, x0, y0, x1, y1, parent=None, workers=0):
-    conn.execute(
-        text(
-            """
-            INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
-            SELECT :code, :name, l.id,
-                   (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL),
-                   ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), :w
-            FROM levels l WHERE l.key = :level
-            """
-        ),
-        dict(code=code, name=f"街道{code}", level=level, parent=parent, w=workers)
-        | dict(x0=x0, y0=y0, x1=x1, y1=y1),
-    )
+from tests.helpers import add_box
 
 
 def _at(conn, change_id):
@@ -44,9 +29,9 @@ def _at(conn, change_id):
 @pytest.fixture
 def city(conn):
     c1 = record_change(conn, "planner1", "initial boundaries", "import", file="x.gpkg")
-    _square(conn, "110101", "district", 0, 0, 2, 1)
-    _square(conn, "110101001", "street", 0, 0, 1, 1, "110101", workers=2)
-    _square(conn, "110101002", "street", 1, 0, 2, 1, "110101", workers=1)
+    add_box(conn, "110101", "district", 0, 0, 2, 1)
+    add_box(conn, "110101001", "street", 0, 0, 1, 1, "110101", workers=2, name="街道110101001")
+    add_box(conn, "110101002", "street", 1, 0, 2, 1, "110101", workers=1, name="街道110101002")
     return c1
 
 
@@ -128,7 +113,7 @@ def test_delete_keeps_history(conn, city):
     }
     assert {f["id"] for f in grids_at(conn, h, "street")["features"]} == {"110101001"}
     # the code may be used again: its versions continue
-    _square(conn, "110101002", "street", 1, 0, 2, 1, "110101")
+    add_box(conn, "110101002", "street", 1, 0, 2, 1, "110101")
     assert [f["properties"]["version"] for f in grid_history(conn, "110101002")["features"]] == [
         1,
         2,
@@ -140,7 +125,7 @@ def test_retiring_a_row_closes_its_version(conn, city):
     h = load_hierarchy(conn)
     record_change(conn, "planner1", "redraw", "plan")
     conn.execute(text("UPDATE grids SET valid_to = now() WHERE code = '110101002'"))
-    _square(conn, "110101002", "street", 1, 0, 2.5, 1, "110101")
+    add_box(conn, "110101002", "street", 1, 0, 2.5, 1, "110101")
     versions = grid_history(conn, "110101002")["features"]
     assert [f["properties"]["version"] for f in versions] == [1, 2]
     assert versions[0]["properties"]["valid_to"] is not None
