@@ -20,3 +20,18 @@ def use_local_assets(fmap: folium.Map, base_url: str = STATIC_URL) -> folium.Map
     fmap.default_js = [("leaflet", f"{base_url}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{base_url}/leaflet/leaflet.css")]
     return fmap
+
+
+def vendored(base_url: str = STATIC_URL) -> dict[str, str]:
+    """URLs of the vendored plugins and of gridgeo's own map script and style.
+
+    Leaflet.VectorGrid 1.3.0 (Beerware) and leaflet.fullscreen 3.0.0 (MIT), from npm, with
+    their licenses next to them, all under ``base_url``.
+    """
+    return {
+        "vectorgrid_js": f"{base_url}/vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        "fullscreen_js": f"{base_url}/fullscreen/Control.FullScreen.js",
+        "fullscreen_css": f"{base_url}/fullscreen/Control.FullScreen.css",
+        "gridmap_js": f"{base_url}/gridgeo/gridmap.js",
+        "gridmap_css": f"{base_url}/gridgeo/gridmap.css",
+    }

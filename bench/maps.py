@@ -1,0 +1,143 @@
+"""Benchmark: the /maps/grids page against a Folium map that embeds every grid as GeoJSON.
+
+Run::
+
+    .venv/bin/python bench/maps.py [--grids 10000] [--households 1000000] [--data-dir DIR]
+
+In one run, on the synthetic city (see bench/city.py): the HTML size of /maps/grids and of the
+anchor (``maps.grid_map.build_grid_map`` with all leaf grids in one GeoJson layer, simplified
+like /map); the time until the grid layer has drawn in headless Debian Chromium, for both;
+and ``gridgeo.tiles.render_tile`` (uncached) on random z14 grid tiles, p50/p95. Figures go to
+``bench/out/maps.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    api_key,
+    api_server,
+    ensure_city,
+    latency_summary,
+    open_bench_database,
+    write_json,
+)
+from gridgeo.grids import list_grids  # noqa: E402
+from gridgeo.levels import load_hierarchy  # noqa: E402
+from gridgeo.tiles import extent, render_tile  # noqa: E402
+from maps.grid_map import build_grid_map  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The XYZ tile holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def bench_tiles(engine, runs: int) -> dict[str, object]:
+    """Uncached z14 grid tiles at random places in the city."""
+    rng = random.Random(1)
+    with engine.connect() as conn:
+        hierarchy = load_hierarchy(conn)
+        box = extent(conn)
+        assert box is not None
+        leaf = hierarchy.levels[-1].key
+        x0, y1 = tile_xy(box[0], box[1], 14)
+        x1, y0 = tile_xy(box[2], box[3], 14)
+        ns, sizes = [], []
+        for _ in range(runs):
+            x, y = rng.randint(x0, x1), rng.randint(y0, y1)
+            t = time.perf_counter_ns()
+            data = render_tile(conn, hierarchy, layer=leaf, z=14, x=x, y=y)
+            ns.append(time.perf_counter_ns() - t)
+            sizes.append(len(data))
+    return {"z14_uncached_ms": latency_summary(ns), "mean_tile_bytes": sum(sizes) // len(sizes)}
+
+
+def draw_time(browser, url: str, headers: dict[str, str], ready: str) -> float:
+    """Milliseconds from navigation start until ``ready`` is true in the page."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 800}, extra_http_headers=headers)
+    page = ctx.new_page()
+    page.goto(url, timeout=300_000)
+    page.wait_for_function(ready, timeout=300_000)
+    ms = float(page.evaluate("() => performance.now()"))
+    ctx.close()
+    return ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write bench/out/maps.json."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--grids", type=int, default=10_000)
+    p.add_argument("--households", type=int, default=1_000_000)
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--tile-runs", type=int, default=200)
+    args = p.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    db = open_bench_database(args.data_dir)
+    try:
+        _, facts = ensure_city(db, grids=args.grids, households=args.households)
+        out: dict[str, object] = {"city": facts, "tiles": bench_tiles(db.engine, args.tile_runs)}
+        with db.engine.connect() as conn:
+            hierarchy = load_hierarchy(conn)
+            leaf = hierarchy.levels[-1]
+            fc = list_grids(conn, hierarchy, level=leaf.key, simplify_m=2.0, precision=6)
+        baseline = build_grid_map([(leaf.label_en, fc)], tiles=None).get_root().render()
+        key = api_key(db.engine)
+        headers = {"X-API-Key": key}
+        with api_server(db.url) as base, tempfile.TemporaryDirectory() as tmp:
+            page_html = httpx.get(base + "/maps/grids", headers=headers, timeout=60).text
+            # the anchor is a local file whose Leaflet comes from the same server
+            anchor = Path(tmp) / "anchor.html"
+            anchor.write_text(baseline.replace('"/static/', f'"{base}/static/'))
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless"])
+                ours = draw_time(
+                    browser,
+                    base + "/maps/grids",
+                    headers,
+                    "window.gridgeoDrawn > 0 && document.querySelectorAll('path.gridgeo-grid').length > 0",
+                )
+                theirs = draw_time(
+                    browser,
+                    anchor.as_uri(),
+                    {},
+                    "document.readyState === 'complete' && !!document.querySelector('.leaflet-overlay-pane canvas')",
+                )
+                browser.close()
+        out["html_bytes"] = {
+            "maps_grids": len(page_html.encode()),
+            "anchor": len(baseline.encode()),
+        }
+        out["draw_ms"] = {"maps_grids": round(ours), "anchor": round(theirs)}
+        out["ratios"] = {
+            "html": round(len(page_html) / len(baseline), 5),
+            "draw": round(ours / theirs, 3),
+        }
+        print(write_json("maps", out).read_text())
+    finally:
+        db.close(keep=args.keep)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,302 @@
+"""Mapbox vector tiles of the levels, straight from PostGIS (``ST_AsMVT``), with a cache.
+
+One MVT layer per tile, named after the level key. Every feature carries ``code``, ``name`` and
+``level``; the leaf level (the grids) also carries the workload figures of
+:mod:`gridgeo.workload` (households, workers, load, deviation, status against the standard and
+band of the nearest configured ancestor) and its count of open incidents.
+
+Boundaries are generalised per zoom (about half a screen pixel) before they are clipped and
+quantised by ``ST_AsMVTGeom``. Tiles are kept in an in-process LRU keyed by the tile, the
+caller's area filter and a cheap data version (see :func:`data_version`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gridgeo.errors import InvalidInput
+from gridgeo.incident_flow import OPEN_STATES
+from gridgeo.levels import Hierarchy
+from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
+
+MAX_ZOOM = 22
+EXTENT = 4096
+BUFFER = 64
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+_REQ = """
+env AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS e3857,
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS e4326
+),
+req AS (
+    SELECT g.id, g.code, g.name, g.geom FROM grids g, env
+    WHERE g.valid_to IS NULL AND g.level_id = :level_id AND g.geom && env.e4326 {areas}
+)"""
+
+_GEOM = (
+    "ST_AsMVTGeom(ST_Transform(ST_Simplify(r.geom, :tolerance, true), 3857),"
+    " env.e3857, :extent, :buffer, true) AS geom"
+)
+
+OUTLINE_TILE = f"""
+WITH {_REQ}
+SELECT ST_AsMVT(t, :layer, :extent, 'geom') FROM (
+    SELECT r.code, r.name, :layer AS level, {_GEOM} FROM req r, env
+) t WHERE t.geom IS NOT NULL
+"""  # noqa: S608 - fixed fragments; values are bound
+
+# The status rule of gridgeo.workload.classify, in SQL (tests/api/test_tiles.py compares them).
+GRID_TILE = f"""
+WITH {_REQ},
+hh AS (
+    SELECT a.grid_id, sum(h.household_count)::bigint AS n
+    FROM household_grid a JOIN households h ON h.id = a.household_id
+    WHERE a.grid_id IN (SELECT id FROM req) GROUP BY a.grid_id
+),
+inc AS (
+    SELECT grid_id, count(*)::int AS n FROM incidents
+    WHERE grid_id IN (SELECT id FROM req) AND state = ANY(CAST(:open AS text[]))
+    GROUP BY grid_id
+),
+f AS (
+    SELECT r.code, r.name, coalesce(hh.n, 0) AS households, coalesce(s.workers, 0) AS workers,
+           coalesce(c.households_per_worker, :standard) AS standard,
+           coalesce(c.band, :band) AS band, coalesce(inc.n, 0) AS open_incidents, {_GEOM}
+    FROM req r CROSS JOIN env
+    LEFT JOIN hh ON hh.grid_id = r.id
+    LEFT JOIN grid_staff s ON s.grid_id = r.id
+    LEFT JOIN inc ON inc.grid_id = r.id
+    LEFT JOIN LATERAL (
+        SELECT households_per_worker, band FROM workload_config w
+        WHERE left(r.code, length(w.area_code)) = w.area_code
+        ORDER BY length(w.area_code) DESC LIMIT 1
+    ) c ON true
+),
+d AS (
+    SELECT f.*, CASE WHEN workers > 0
+                THEN round(households::numeric / workers / standard - 1, 9)::float8 END AS dev
+    FROM f WHERE geom IS NOT NULL
+)
+SELECT ST_AsMVT(t, :layer, :extent, 'geom') FROM (
+    SELECT code, name, :layer AS level, households, workers, standard, band, open_incidents,
+           CASE WHEN workers > 0 THEN round(households::numeric / workers, 1)::float8 END
+               AS load,
+           CASE WHEN workers > 0 THEN round(dev::numeric, 4)::float8 END AS deviation,
+           CASE WHEN households = 0 THEN 'empty'
+                WHEN workers = 0 THEN 'unstaffed'
+                WHEN dev > band THEN 'over'
+                WHEN dev < -band THEN 'under'
+                ELSE 'within' END AS status,
+           geom
+    FROM d
+) t
+"""  # noqa: S608 - fixed fragments; values are bound
+
+VERSION = """
+SELECT concat_ws(':',
+    (SELECT concat(max(updated_at), '/', count(*)) FROM grids),
+    (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables
+     WHERE relname IN ('grids', 'households', 'household_grid', 'workers', 'workload_config',
+                       'incidents')))
+"""
+
+
+def tolerance(z: int) -> float:
+    """Simplification tolerance in degrees at zoom ``z``: about half a 256-pixel screen pixel."""
+    return 360.0 / (2**z) / 512.0
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse a tile address outside the XYZ pyramid.
+
+    Raises:
+        InvalidInput: z outside 0..MAX_ZOOM or x, y outside 0..2**z - 1.
+    """
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput(f"z must be between 0 and {MAX_ZOOM}", field="z")
+    n = 2**z
+    if not (0 <= x < n and 0 <= y < n):
+        raise InvalidInput(f"x and y must be between 0 and {n - 1} at zoom {z}", field="x")
+
+
+def data_version(conn: Connection) -> str:
+    """A cheap token that changes when grids, households, workers or incidents change.
+
+    Grids by their latest ``updated_at`` and count; the rest by the write counters of the
+    statistics collector (published within about a second of a commit).
+    """
+    return str(conn.execute(text(VERSION)).scalar())
+
+
+def render_tile(
+    conn: Connection,
+    hierarchy: Hierarchy,
+    *,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    areas: tuple[str, ...] | None = None,
+) -> bytes:
+    """One tile of one level as MVT bytes (empty bytes when no feature meets the tile).
+
+    Args:
+        conn: database connection.
+        hierarchy: the level chain; ``layer`` is a level key.
+        layer: level key, also the MVT layer name.
+        z: zoom.
+        x: tile column (XYZ, from the west).
+        y: tile row (XYZ, from the north).
+        areas: only areas at or below these codes (None: no restriction).
+
+    Raises:
+        InvalidInput: unknown level or a tile outside the pyramid.
+    """
+    check_tile(z, x, y)
+    spec = hierarchy.get(layer)
+    params: dict[str, Any] = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "margin": BUFFER / EXTENT,
+        "level_id": spec.id,
+        "layer": spec.key,
+        "tolerance": tolerance(z),
+        "extent": EXTENT,
+        "buffer": BUFFER,
+    }
+    area_sql = ""
+    if areas is not None:
+        params["areas"] = [a + "%" for a in areas]
+        area_sql = "AND g.code LIKE ANY(CAST(:areas AS text[]))"
+    if spec.depth == len(hierarchy.levels) - 1:
+        sql = GRID_TILE
+        params.update(open=list(OPEN_STATES), standard=DEFAULT_STANDARD, band=DEFAULT_BAND)
+    else:
+        sql = OUTLINE_TILE
+    data = conn.execute(text(sql.format(areas=area_sql)), params).scalar()
+    return bytes(data or b"")
+
+
+class TileCache:
+    """A thread-safe LRU of rendered tiles, keyed by tile, area filter and data version."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        """Keep at most ``max_entries`` tiles."""
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(
+        self,
+        conn: Connection,
+        hierarchy: Hierarchy,
+        *,
+        layer: str,
+        z: int,
+        x: int,
+        y: int,
+        areas: tuple[str, ...] | None = None,
+    ) -> bytes:
+        """The tile from the cache, rendered (and kept) when missing or stale."""
+        check_tile(z, x, y)
+        hierarchy.get(layer)
+        key = (layer, z, x, y, areas, data_version(conn))
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+        tile = render_tile(conn, hierarchy, layer=layer, z=z, x=x, y=y, areas=areas)
+        with self._lock:
+            self.misses += 1
+            self._items[key] = tile
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return tile
+
+    def clear(self) -> None:
+        """Forget every tile."""
+        with self._lock:
+            self._items.clear()
+
+
+def extent(
+    conn: Connection, *, areas: tuple[str, ...] | None = None
+) -> tuple[float, float, float, float] | None:
+    """``(minlon, minlat, maxlon, maxlat)`` of the current top-level areas (within ``areas``).
+
+    None when there is nothing to show.
+    """
+    where, params = _area_where(areas)
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("  # noqa: S608
+            " SELECT ST_Extent(g.geom) AS e FROM grids g"
+            f" WHERE g.valid_to IS NULL AND g.parent_id IS NULL {where}) s"
+        ),
+        params,
+    ).one()
+    if row[0] is None:
+        if areas is None:
+            return None
+        # scoped accounts: the extent of their own areas
+        row = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
+                " SELECT ST_Extent(g.geom) AS e FROM grids g"
+                " WHERE g.valid_to IS NULL AND g.code = ANY(CAST(:codes AS text[]))) s"
+            ),
+            {"codes": list(areas)},
+        ).one()
+        if row[0] is None:
+            return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def _area_where(areas: tuple[str, ...] | None) -> tuple[str, dict[str, Any]]:
+    if areas is None:
+        return "", {}
+    return "AND g.code LIKE ANY(CAST(:areas AS text[]))", {"areas": [a + "%" for a in areas]}
+
+
+def search_areas(
+    conn: Connection,
+    query: str,
+    *,
+    areas: tuple[str, ...] | None = None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Current areas whose code starts with ``query`` or whose name contains it.
+
+    Returns:
+        ``{code, name, level, bbox: [minlon, minlat, maxlon, maxlat]}`` per match, shortest
+        (coarsest) codes first.
+    """
+    q = query.strip()
+    if not q:
+        return []
+    where, params = _area_where(areas)
+    like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params.update(code=like + "%", name="%" + like + "%", limit=limit)
+    rows = conn.execute(
+        text(
+            "SELECT g.code, g.name, l.key, ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom),"  # noqa: S608
+            " ST_YMax(g.geom) FROM grids g JOIN levels l ON l.id = g.level_id"
+            " WHERE g.valid_to IS NULL AND (g.code LIKE :code OR g.name ILIKE :name)"
+            f" {where} ORDER BY length(g.code), g.code LIMIT :limit"
+        ),
+        params,
+    ).all()
+    return [
+        {"code": r[0], "name": r[1], "level": r[2], "bbox": [float(v) for v in r[3:7]]}
+        for r in rows
+    ]

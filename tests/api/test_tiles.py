@@ -1,0 +1,178 @@
+"""/tiles/{layer}/{z}/{x}/{y}.pbf: MVT from PostGIS, area-scoped, validated, cached."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from gridgeo.bulk_assign import assign_households
+from gridgeo.levels import load_hierarchy
+from gridgeo.tiles import TileCache, render_tile, tolerance
+from gridgeo.workload import workload_report
+from tests.helpers import add_strip
+
+D, S1, S2 = "110101", "110101001", "110101002"
+C1, C2 = "110101001001", "110101002001"
+G1, G2, G3 = "110101001001001", "110101001001002", "110101002001001"
+TILE = "6/32/31"  # lon 0–5.6, lat 0–5.6: the whole strip city
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _fields(buf: bytes) -> list[tuple[int, Any]]:
+    out: list[tuple[int, Any]] = []
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i : i + 8], i + 8
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i : i + n], i + n
+        elif wire == 5:
+            value, i = buf[i : i + 4], i + 4
+        else:
+            raise ValueError(f"wire type {wire}")
+        out.append((number, value))
+    return out
+
+
+def _value(buf: bytes) -> Any:
+    number, raw = _fields(buf)[0]
+    if number == 1:
+        return raw.decode()
+    if number == 2:
+        return struct.unpack("<f", raw)[0]
+    if number == 3:
+        return struct.unpack("<d", raw)[0]
+    if number == 7:
+        return bool(raw)
+    return raw
+
+
+def decode(tile: bytes) -> dict[str, list[dict[str, Any]]]:
+    """A minimal MVT reader: ``{layer: [properties of each feature]}``."""
+    layers: dict[str, list[dict[str, Any]]] = {}
+    for number, layer in _fields(tile):
+        if number != 3:
+            continue
+        fields = _fields(layer)
+        name = next(v.decode() for n, v in fields if n == 1)
+        keys = [v.decode() for n, v in fields if n == 3]
+        values = [_value(v) for n, v in fields if n == 4]
+        feats = []
+        for feature in (v for n, v in fields if n == 2):
+            tags_raw = next(v for n, v in _fields(feature) if n == 2)
+            tags, i = [], 0
+            while i < len(tags_raw):
+                t, i = _varint(tags_raw, i)
+                tags.append(t)
+            feats.append({keys[k]: values[v] for k, v in zip(tags[::2], tags[1::2], strict=True)})
+        layers[name] = feats
+    return layers
+
+
+@pytest.fixture
+def city(conn):
+    add_strip(conn, D, "district", 0, 3)
+    add_strip(conn, S1, "street", 0, 2, D)
+    add_strip(conn, S2, "street", 2, 3, D)
+    add_strip(conn, C1, "community", 0, 2, S1)
+    add_strip(conn, C2, "community", 2, 3, S2)
+    add_strip(conn, G1, "grid", 0, 1, C1, workers=2)
+    add_strip(conn, G2, "grid", 1, 2, C1, workers=1)
+    add_strip(conn, G3, "grid", 2, 3, C2, workers=1)
+    conn.execute(
+        text(
+            "INSERT INTO households (location, household_count) VALUES "
+            "(ST_Point(0.5, 0.5, 4326), 600), (ST_Point(1.5, 0.5, 4326), 400), "
+            "(ST_Point(2.5, 0.5, 4326), 200)"
+        )
+    )
+    assign_households(conn)
+
+
+def test_grid_tile_carries_the_workload_figures(client, city, login_as, conn):
+    client.headers.update(login_as("viewer", D))
+    r = client.get(f"/tiles/grid/{TILE}.pbf")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert "max-age" in r.headers["cache-control"]
+    feats = {f["code"]: f for f in decode(r.content)["grid"]}
+    assert set(feats) == {G1, G2, G3}
+    report = {row.code: row for row in workload_report(conn, load_hierarchy(conn), level="grid")}
+    for code, f in feats.items():
+        row = report[code]
+        assert (f["households"], f["workers"], f["status"]) == (
+            row.households,
+            row.workers,
+            row.status,
+        )
+        assert f["load"] == pytest.approx(row.load, abs=0.05)
+        assert f["deviation"] == pytest.approx(row.deviation, abs=5e-5)
+        assert f["open_incidents"] == 0 and f["level"] == "grid"
+    assert feats[G2]["status"] == "over" and feats[G2]["load"] == 400.0
+    assert feats[G3]["status"] == "under"
+    r = client.get(f"/tiles/district/{TILE}.pbf")
+    assert [f["code"] for f in decode(r.content)["district"]] == [D]
+
+
+def test_area_filter_hides_other_areas(client, city, login_as):
+    client.headers.update(login_as("viewer", S1))
+    feats = decode(client.get(f"/tiles/grid/{TILE}.pbf").content)["grid"]
+    assert sorted(f["code"] for f in feats) == [G1, G2]
+    r = client.get(f"/tiles/street/{TILE}.pbf")
+    assert [f["code"] for f in decode(r.content)["street"]] == [S1]
+
+
+def test_empty_tile_and_bad_input(client, city, login_as):
+    client.headers.update(login_as("viewer", D))
+    r = client.get("/tiles/grid/6/0/0.pbf")
+    assert r.status_code == 200 and r.content == b""
+    for path in ("6/64/0", "23/0/0", "6/-1/0", "6/x/0", "6/0/99999999999"):
+        assert client.get(f"/tiles/grid/{path}.pbf").status_code == 400, path
+    assert client.get(f"/tiles/nolevel/{TILE}.pbf").status_code == 400
+
+
+def test_anonymous_needs_public_maps(client, city):
+    assert client.get(f"/tiles/grid/{TILE}.pbf").status_code == 401
+    client.app.state.settings.public_maps = True  # type: ignore[attr-defined]
+    r = client.get(f"/tiles/grid/{TILE}.pbf")
+    assert r.status_code == 200 and len(decode(r.content)["grid"]) == 3
+
+
+def test_cache_hits_and_notices_changes(conn, city):
+    hierarchy = load_hierarchy(conn)
+    cache = TileCache(max_entries=2)
+    first = cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31)
+    assert cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31) == first
+    assert (cache.hits, cache.misses) == (1, 1)
+    add_strip(conn, "110101002001002", "grid", 3, 4, C2, workers=1)
+    again = cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31)
+    assert cache.misses == 2 and again != first
+    assert render_tile(conn, hierarchy, layer="grid", z=6, x=32, y=31) == again
+    assert tolerance(14) < tolerance(10)
+
+
+def test_map_search(client, city, login_as):
+    client.headers.update(login_as("viewer", S1))
+    r = client.get("/maps/search", params={"q": "1101010"})
+    assert r.status_code == 200
+    codes = [a["code"] for a in r.json()]
+    assert codes[0] == S1 and S2 not in codes and G3 not in codes
+    assert r.json()[0]["bbox"] == [0.0, 0.0, 2.0, 1.0]

@@ -1,0 +1,122 @@
+"""/maps/grids in a real browser: vector tiles draw offline, legend and layers, popup figures."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from gridgeo.levels import load_hierarchy
+from gridgeo.workload import STATUS_ZH, workload_report
+from tests.e2e.conftest import ARTIFACTS, token
+
+MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
+
+
+def _page(browser, live_server, errors):
+    bearer = token(live_server, "viewer", "viewer-demo-2026")
+    ctx = browser.new_context(
+        viewport={"width": 1200, "height": 800},
+        extra_http_headers={"Authorization": f"Bearer {bearer}"},
+    )
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith(live_server) or r.url.startswith(("data:", "blob:"))
+            else errors.append("offsite " + r.url)
+        ),
+    )
+    return ctx, page
+
+
+def _known_grid(demo_engine):
+    with demo_engine.connect() as conn:
+        rows = workload_report(conn, load_hierarchy(conn), level="grid")
+        row = next(r for r in rows if r.status == "over" and r.workers > 0)
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids"
+                " WHERE code = :c AND valid_to IS NULL) s"
+            ),
+            {"c": row.code},
+        ).one()
+    return row, lon, lat
+
+
+def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
+    errors: list[str] = []
+    ctx, page = _page(browser, live_server, errors)
+    r = page.goto(live_server + "/maps/grids")
+    assert r is not None and len(r.body()) < 100_000
+    page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
+    page.wait_for_selector("path.gridgeo-grid", timeout=10000)
+    found = page.evaluate(
+        """() => ({
+            grids: document.querySelectorAll('path.gridgeo-grid').length,
+            outlines: document.querySelectorAll('path.gridgeo-district, path.gridgeo-street').length,
+            overlays: [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+                .map(l => l.textContent.trim()),
+            legend: document.querySelector('.gridgeo-legend').textContent,
+            title: document.querySelector('.gridgeo-title h1').textContent,
+            scale: !!document.querySelector('.leaflet-control-scale'),
+            fullscreen: !!document.querySelector('.leaflet-control-zoom-fullscreen'),
+            search: !!document.querySelector('.gridgeo-search input'),
+            lang: document.documentElement.lang,
+        })"""
+    )
+    assert found["grids"] > 50 and found["outlines"] > 0
+    assert len(found["overlays"]) == 4 and found["overlays"][0].startswith("区")
+    assert "超负荷" in found["legend"] and "达标" in found["legend"] and "Over" in found["legend"]
+    assert found["title"] == "gridgeo 网格地图" and found["lang"] == "zh-CN"
+    assert found["scale"] and found["fullscreen"] and found["search"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "maps-grids.png"))
+
+    row, lon, lat = _known_grid(demo_engine)
+    page.evaluate(f"() => ({MAP})().setView([{lat}, {lon}], 16, {{animate: false}})")
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        f"() => {{ let n = 0; ({MAP})().eachLayer(l => {{ if (l._loading) n++; }}); return n === 0; }}",
+        timeout=10000,
+    )
+    page.wait_for_selector("path.gridgeo-grid", timeout=10000)
+    x, y = page.evaluate(
+        f"() => {{ const p = ({MAP})().latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }}"
+    )
+    page.mouse.click(x, y)
+    page.wait_for_selector(".gridgeo-popup", timeout=5000)
+    popup = page.inner_text(".gridgeo-popup")
+    assert row.code in popup and row.name in popup, popup
+    cells = page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.gridgeo-popup td')]"
+        ".map(td => [td.dataset.field, td.textContent]))"
+    )
+    assert cells["网格员"] == str(row.workers) and cells["户数"] == str(row.households)
+    assert cells["户/人"] == f"{row.load:.1f}" and cells["状态"] == STATUS_ZH[row.status]
+    assert cells["偏差"] == f"+{100 * row.deviation:.1f} %"
+    assert page.get_attribute(".gridgeo-popup a", "href") == f"/grids/{row.code}"
+    page.wait_for_timeout(400)  # the popup fades in
+    page.screenshot(path=str(ARTIFACTS / "maps-grids-popup.png"))
+    assert errors == []
+    ctx.close()
+
+
+def test_grids_page_english_and_search(live_server, browser, demo_engine):
+    errors: list[str] = []
+    ctx, page = _page(browser, live_server, errors)
+    page.goto(live_server + "/maps/grids?lang=en")
+    page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
+    assert page.inner_text(".gridgeo-title h1") == "gridgeo Grid map"
+    assert "Over" in page.inner_text(".gridgeo-legend")
+    row, _, _ = _known_grid(demo_engine)
+    page.fill(".gridgeo-search input", row.code)
+    page.wait_for_selector(".gridgeo-search li", timeout=5000)
+    assert row.code in page.inner_text(".gridgeo-search li")
+    page.click(".gridgeo-search li")
+    page.wait_for_function(f"() => ({MAP})().getZoom() >= 14", timeout=5000)
+    page.screenshot(path=str(ARTIFACTS / "maps-grids-en.png"))
+    assert errors == []
+    ctx.close()
