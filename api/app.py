@@ -10,11 +10,14 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
-from api.routers import admin, auth, core, maps
+from api.routers import admin, auth, core, login, maps
+from api.routers import balance as balance_routes
 from api.routers import history as history_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_routes
 from api.routers import open311 as open311_routes
+from api.routers import report as report_routes
+from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
 from gridgeo import __version__
 from gridgeo.db import Database, open_database
@@ -51,14 +54,23 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(core.router)
     app.include_router(auth.router)
+    app.include_router(login.router)
     app.include_router(admin.router)
     app.include_router(maps.router)
+    app.include_router(balance_routes.router)
+    app.include_router(report_routes.router)
+    app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(
+        report_routes.REPORT_STATIC_URL,
+        StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
+        name="report-static",
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

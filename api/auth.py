@@ -21,6 +21,8 @@ bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 DENIED = "this account is not permitted to do this"
+COOKIE = "gridgeo_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 AUTH_ATTR = "gridgeo_auth"
 
 
@@ -32,15 +34,25 @@ def optional_account(
 ) -> Account | None:
     """The caller's account, None for an anonymous caller.
 
+    A browser that logged in through ``/login`` carries its token in an HttpOnly, SameSite=Strict
+    cookie; the cookie is honoured for safe (read-only) methods only, so that no change can be
+    forged from another site.
+
     Raises:
         Unauthorized: a token or key was sent but is unknown, expired, revoked or belongs
             to a disabled account.
     """
     credential = token or key
+    from_cookie = False
+    if credential is None and request.method in SAFE_METHODS:
+        credential = request.cookies.get(COOKIE)
+        from_cookie = credential is not None
     if credential is None:
         return None
     found = resolve(conn, credential)
     if found is None:
+        if from_cookie:
+            return None  # an expired browser session is simply logged out
         raise Unauthorized("the token or API key is invalid, expired or revoked")
     request.state.account = found[0]
     request.state.token_id = found[1]

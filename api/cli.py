@@ -94,3 +94,6 @@ main.add_command(workload_cmd)
 from api.cli_export import export_group  # noqa: E402
 
 main.add_command(export_group)
+from api.cli_balance import balance_cmd  # noqa: E402
+
+main.add_command(balance_cmd)

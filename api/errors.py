@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridgeo.errors import (
@@ -44,12 +45,21 @@ def _body(error: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": error, "message": message, **extra}
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not a script asking for data)."""
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and "json" not in accept
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn errors into JSON with a clear message."""
 
     @app.exception_handler(GridgeoError)
-    async def gridgeo_error(_: Request, exc: GridgeoError) -> JSONResponse:
+    async def gridgeo_error(request: Request, exc: GridgeoError) -> Response:
         status = _status(exc)
+        if status == 401 and _wants_page(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         name = type(exc).__name__
         if status == 500:
             log.exception("unexpected %s", name)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import PUBLIC, AnyAccount
+from api.auth import COOKIE, PUBLIC, AnyAccount
 from api.deps import ConnDep
 from gridgeo.tokens import RateLimit, login, revoke
 
@@ -25,8 +25,12 @@ def token(
     request: Request,
     conn: ConnDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: Annotated[bool, Query(description="also set a browser session cookie")] = False,
 ) -> JSONResponse:
     """OAuth2 password flow: form fields ``username`` and ``password``.
+
+    With ``?session=true`` (the /login page) the token is also set as an HttpOnly cookie that
+    read-only pages (maps, tiles) accept.
 
     Failed logins are rate-limited per account and per client address (429).
     """
@@ -45,13 +49,24 @@ def token(
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return JSONResponse(
+    response = JSONResponse(
         {
             "access_token": issued.token,
             "token_type": "bearer",
             "expires_in": int(ttl.total_seconds()),
         }
     )
+    if session:
+        response.set_cookie(
+            COOKIE,
+            issued.token,
+            max_age=int(ttl.total_seconds()),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
 
 
 @router.get("/me", summary="The calling account")
@@ -61,10 +76,12 @@ def me(account: AnyAccount) -> dict[str, Any]:
 
 
 @router.post("/logout", summary="Revoke the token used for this request")
-def logout(request: Request, conn: ConnDep, account: AnyAccount) -> dict[str, str]:
+def logout(request: Request, conn: ConnDep, account: AnyAccount) -> JSONResponse:
     """The token (or key) that authenticated this request stops working at once."""
     revoke(conn, request.state.token_id, account)
-    return {"status": "revoked"}
+    response = JSONResponse({"status": "revoked"})
+    response.delete_cookie(COOKIE, path="/")
+    return response
 
 
 @router.delete("/keys/{key_id}", summary="Revoke one of your tokens or API keys")

@@ -300,3 +300,23 @@ def test_validation_messages_never_echo_passwords(client, users):
         headers=users["admin"],
     )
     assert r.status_code == 422 and "short" not in r.text
+
+
+def test_browser_session_cookie_for_pages_only(client, users):
+    page = client.get("/map", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fmap"
+    assert "登录" in client.get("/login").text
+    r = client.post("/auth/token?session=true", data={"username": "viewer", "password": PW})
+    assert r.status_code == 200
+    cookie = r.cookies.get("gridgeo_session")
+    assert cookie and "httponly" in r.headers["set-cookie"].lower()
+    assert "samesite=strict" in r.headers["set-cookie"].lower()
+    # the cookie opens read-only pages and data ...
+    assert client.get("/map").status_code == 200
+    assert client.get("/auth/me").json()["name"] == "viewer"
+    # ... but never a change: a POST with only the cookie carries no credential
+    assert client.post("/auth/logout").status_code == 401
+    # a plain token request sets no cookie
+    client.cookies.clear()
+    r = client.post("/auth/token", data={"username": "viewer", "password": PW})
+    assert "set-cookie" not in r.headers

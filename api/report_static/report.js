@@ -1,0 +1,430 @@
+/* The phone reporting page of gridgeo: log in, locate, report, queue offline, my grid.
+ *
+ * Outbox: every report is stored in localStorage first ("queued") with a client-generated
+ * Idempotency-Key, then POSTed ("sent") when the phone is online; a 201 (new) or 200
+ * (Idempotent-Replayed) answer marks it "acknowledged" with the incident id. A network error or
+ * a 5xx puts it back to "queued"; the 'online' event and a retry timer send it again with the
+ * same key, so a retry never creates a second incident. A 4xx other than 401/408/429 is final
+ * ("rejected", with the server's message).
+ */
+(function () {
+  "use strict";
+
+  var KEYS = { token: "gridgeo.report.token", user: "gridgeo.report.user",
+    lang: "gridgeo.report.lang", queue: "gridgeo.report.outbox", cats: "gridgeo.report.categories" };
+  var RETRY_MS = 15000;
+
+  var I18N = {
+    zh: {
+      title: "网格事件上报", login: "登录", username: "账号", password: "密码", login_btn: "登录",
+      location: "位置", grid: "网格", code: "编码", worker: "网格员",
+      drag_hint: "位置不准时可拖动图钉纠正。", use_gps: "使用 GPS 位置", new_report: "新事件",
+      category: "类别", description: "描述", submit: "上报", outbox: "发送记录",
+      clear_done: "清除已确认", my_grid: "我的网格", refresh: "刷新", logout: "退出",
+      online: "在线", offline: "离线", queued: "待发送", sent: "已发送", acknowledged: "已确认",
+      rejected: "被拒绝", waiting_fix: "正在获取位置…", no_fix: "无法获取位置:",
+      accuracy: "精度 ±{m} 米", manual: "已手动纠正位置", outside: "不在任何网格内",
+      nearest: "最近网格 {name},{d} 米", not_yours: "不在您的管辖范围", workers_n: "{n} 人",
+      need_position: "请先获取或在地图上选定位置", login_failed: "账号或密码错误",
+      empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
+      incident: "事件", away: "{d} 米", unknown: "未知",
+      states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
+        resolved: "已办结", verified: "已核查", closed: "已结案" }
+    },
+    en: {
+      title: "Grid incident report", login: "Log in", username: "Account", password: "Password",
+      login_btn: "Log in", location: "Location", grid: "Grid", code: "Code", worker: "Worker",
+      drag_hint: "Drag the pin to correct the position.", use_gps: "Use GPS position",
+      new_report: "New incident", category: "Category", description: "Description",
+      submit: "Report", outbox: "Outbox", clear_done: "Clear acknowledged", my_grid: "My grid",
+      refresh: "Refresh", logout: "Log out", online: "online", offline: "offline",
+      queued: "queued", sent: "sent", acknowledged: "acknowledged", rejected: "rejected",
+      waiting_fix: "Getting the position…", no_fix: "No position:", accuracy: "accuracy ±{m} m",
+      manual: "position corrected by hand", outside: "outside every grid",
+      nearest: "nearest grid {name}, {d} m", not_yours: "outside your areas",
+      workers_n: "{n} workers", need_position: "Get a position or pick one on the map first",
+      login_failed: "wrong account name or password", empty_outbox: "nothing sent yet",
+      empty_mine: "no open incidents", offline_list: "offline: last known list",
+      incident: "incident", away: "{d} m", unknown: "unknown",
+      states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
+        in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
+    }
+  };
+
+  var lang = localStorage.getItem(KEYS.lang) || "zh";
+  if (!I18N[lang]) lang = "zh";
+  var state = { gps: null, pos: null, manual: false, grid: null, categories: [], mine: [],
+    flushing: false, map: null, pin: null, circle: null, outline: null, outlineCode: null };
+
+  function $(id) { return document.getElementById(id); }
+  function t(key, vars) {
+    var s = I18N[lang][key];
+    if (s === undefined) s = I18N.zh[key] !== undefined ? I18N.zh[key] : key;
+    if (vars) Object.keys(vars).forEach(function (k) { s = s.replace("{" + k + "}", vars[k]); });
+    return s;
+  }
+  function esc(s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function uuid() {
+    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));  // insecure contexts lack randomUUID
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); });
+    return h.slice(0, 4).join("") + "-" + h.slice(4, 6).join("") + "-" + h.slice(6, 8).join("") +
+      "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
+  }
+  function online() { return navigator.onLine !== false; }
+  function token() { return localStorage.getItem(KEYS.token); }
+  function user() { return localStorage.getItem(KEYS.user) || ""; }
+
+  /* ---- API ---- */
+  function AuthError() { this.name = "AuthError"; }
+  function api(path, opts) {
+    opts = opts || {};
+    var headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    if (token()) headers.Authorization = "Bearer " + token();
+    return fetch(path, Object.assign({}, opts, { headers: headers })).then(function (r) {
+      if (r.status === 401) { showLogin(); throw new AuthError(); }
+      return r;
+    });
+  }
+  function json(r) { return r.json().catch(function () { return {}; }); }
+
+  /* ---- language ---- */
+  function applyLang() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.title = t("title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    $("lang").value = lang;
+    renderNet(); renderFix(); renderGrid(); renderCategories(); renderQueue(); renderMine();
+  }
+
+  /* ---- login ---- */
+  function showLogin() {
+    $("app").hidden = true; $("login").hidden = false;
+  }
+  function showApp() {
+    $("login").hidden = true; $("app").hidden = false;
+    $("who").textContent = user();
+    initMap(); startGps(); loadCategories(); flush(); loadMine();
+  }
+  function login(ev) {
+    ev.preventDefault();
+    $("login-error").textContent = "";
+    var form = new URLSearchParams();
+    form.set("username", $("username").value.trim());
+    form.set("password", $("password").value);
+    fetch("auth/token", { method: "POST", body: form }).then(function (r) {
+      return json(r).then(function (body) {
+        if (!r.ok) { $("login-error").textContent = body.message || t("login_failed"); return; }
+        localStorage.setItem(KEYS.token, body.access_token);
+        localStorage.setItem(KEYS.user, $("username").value.trim());
+        $("password").value = "";
+        showApp();
+      });
+    }).catch(function (e) { $("login-error").textContent = String(e); });
+  }
+  function logout() {
+    var tok = token();
+    localStorage.removeItem(KEYS.token);
+    if (tok && online()) {
+      fetch("auth/logout", { method: "POST", headers: { Authorization: "Bearer " + tok } })
+        .catch(function () {});
+    }
+    showLogin();
+  }
+
+  /* ---- map and position ---- */
+  function initMap() {
+    if (state.map || typeof L === "undefined") return;
+    state.map = L.map("map", { attributionControl: false, zoomControl: true })
+      .setView([36.7, 119.1], 15);  // no base map: the page must work offline
+    var icon = L.divIcon({ className: "pin", html: "<div></div>", iconSize: [36, 36],
+      iconAnchor: [18, 36] });
+    state.pin = L.marker([36.7, 119.1], { draggable: true, icon: icon, autoPan: true });
+    state.circle = L.circle([36.7, 119.1], { radius: 1, weight: 1, color: "#1565c0",
+      fillOpacity: 0.1, interactive: false });
+    state.pin.on("dragend", function () {
+      var ll = state.pin.getLatLng();
+      state.manual = true;
+      setPosition({ lon: ll.lng, lat: ll.lat, accuracy: null });
+    });
+  }
+  function startGps() {
+    if (state.watch !== undefined) return;
+    if (!navigator.geolocation) { renderFix(t("no_fix") + " geolocation"); return; }
+    renderFix(t("waiting_fix"));
+    state.watch = navigator.geolocation.watchPosition(function (p) {
+      state.gps = { lon: p.coords.longitude, lat: p.coords.latitude,
+        accuracy: Math.round(p.coords.accuracy) };
+      if (!state.manual) setPosition(state.gps);
+    }, function (err) {
+      if (!state.pos) renderFix(t("no_fix") + " " + err.message);
+    }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
+  }
+  function useGps() {
+    state.manual = false;
+    if (state.gps) setPosition(state.gps);
+  }
+  function setPosition(pos) {
+    var moved = !state.pos || Math.abs(state.pos.lon - pos.lon) > 1e-6 ||
+      Math.abs(state.pos.lat - pos.lat) > 1e-6;
+    state.pos = pos;
+    if (state.map) {
+      var ll = [pos.lat, pos.lon];
+      state.pin.setLatLng(ll).addTo(state.map);
+      if (pos.accuracy) state.circle.setLatLng(ll).setRadius(pos.accuracy).addTo(state.map);
+      else state.circle.remove();
+      if (!state.outline) state.map.setView(ll, 17);
+    }
+    renderFix();
+    if (moved) { locate(); renderMine(); }
+  }
+  function renderFix(msg) {
+    var p = state.pos;
+    if (msg) { $("fix").textContent = msg; return; }
+    if (!p) return;
+    var s = p.lat.toFixed(6) + ", " + p.lon.toFixed(6) + " · ";
+    s += p.accuracy ? t("accuracy", { m: p.accuracy }) : t("manual");
+    $("fix").textContent = s;
+  }
+  function locate() {
+    var p = state.pos;
+    if (!p || !online() || !token()) return;
+    var q = "locate?lon=" + p.lon.toFixed(7) + "&lat=" + p.lat.toFixed(7);
+    api(q).then(function (r) {
+      return json(r).then(function (body) {
+        if (p !== state.pos) return;  // a newer position is on its way
+        if (r.ok) {
+          state.grid = { code: body.grid.code, name: body.grid.name, workers: null };
+          loadGridDetails(state.grid);
+        } else {
+          state.grid = { outside: true, nearest: body.nearest };
+        }
+        renderGrid();
+      });
+    }).catch(noteError);
+  }
+  function loadGridDetails(grid) {
+    if (state.outlineCode !== grid.code) {
+      api("grids/" + encodeURIComponent(grid.code)).then(function (r) {
+        if (!r.ok) { grid.denied = r.status === 403; renderGrid(); return null; }
+        return r.json();
+      }).then(function (feature) {
+        if (!feature || !state.map) return;
+        if (state.outline) state.outline.remove();
+        state.outline = L.geoJSON(feature, { interactive: false,
+          style: { color: "#b71c1c", weight: 3, fill: true, fillOpacity: 0.05 } }).addTo(state.map);
+        state.outlineCode = grid.code;
+        state.map.fitBounds(state.outline.getBounds(), { padding: [10, 10] });
+        grid.workers = grid.workers || { count: feature.properties.workers, names: [] };
+        renderGrid();
+      }).catch(noteError);
+    }
+    api("grids/" + encodeURIComponent(grid.code) + "/workers").then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body) return;
+      grid.workers = { count: body.effective, names: body.workers.map(function (w) {
+        return w.name; }) };
+      renderGrid();
+    }).catch(noteError);
+  }
+  function renderGrid() {
+    var g = state.grid;
+    var name = "—", code = "—", worker = "—";
+    if (g && g.outside) {
+      name = t("outside");
+      if (g.nearest) code = t("nearest", { name: g.nearest.name, d: Math.round(g.nearest.distance_m) });
+    } else if (g) {
+      name = g.name; code = g.code;
+      if (g.denied) worker = t("not_yours");
+      else if (g.workers && g.workers.names.length) worker = g.workers.names.join("、");
+      else if (g.workers) worker = t("workers_n", { n: g.workers.count });
+    }
+    $("grid-name").textContent = name; $("grid-code").textContent = code;
+    $("grid-worker").textContent = worker;
+  }
+
+  /* ---- categories ---- */
+  function loadCategories() {
+    try { state.categories = JSON.parse(localStorage.getItem(KEYS.cats) || "[]"); }
+    catch (e) { state.categories = []; }
+    renderCategories();
+    if (!online()) return;
+    api("categories").then(function (r) { return r.ok ? r.json() : null; }).then(function (cats) {
+      if (!cats) return;
+      state.categories = cats;
+      localStorage.setItem(KEYS.cats, JSON.stringify(cats));
+      renderCategories();
+    }).catch(noteError);
+  }
+  function catLabel(key) {
+    var c = state.categories.filter(function (x) { return x.key === key; })[0];
+    if (!c) return key;
+    return (lang === "zh" ? c.label_zh : c.label_en) || c.key;
+  }
+  function renderCategories() {
+    var sel = $("category"), keep = sel.value;
+    sel.innerHTML = state.categories.map(function (c) {
+      return '<option value="' + esc(c.key) + '">' + esc(catLabel(c.key)) + "</option>";
+    }).join("");
+    if (keep) sel.value = keep;
+  }
+
+  /* ---- the outbox ---- */
+  function loadQueue() {
+    try { return JSON.parse(localStorage.getItem(KEYS.queue) || "[]"); } catch (e) { return []; }
+  }
+  function saveQueue(q) { localStorage.setItem(KEYS.queue, JSON.stringify(q)); }
+  function update(key, changes) {
+    var q = loadQueue();
+    q.forEach(function (item) { if (item.key === key) Object.assign(item, changes); });
+    saveQueue(q); renderQueue();
+  }
+  function submitReport(ev) {
+    ev.preventDefault();
+    $("form-error").textContent = "";
+    var p = state.pos;
+    if (!p) { $("form-error").textContent = t("need_position"); return; }
+    var body = { lon: p.lon, lat: p.lat, category: $("category").value,
+      description: $("description").value.trim(), accuracy_m: p.accuracy || null,
+      coord_system: "wgs84" };
+    if (!body.category) { $("form-error").textContent = t("category"); return; }
+    var q = loadQueue();
+    q.push({ key: uuid(), user: user(), body: body, state: "queued", created: Date.now(),
+      attempts: 0, id: null, error: null });
+    saveQueue(q);
+    $("description").value = "";
+    renderQueue();
+    flush();
+  }
+  function flush() {
+    if (state.flushing || !online() || !token()) return Promise.resolve();
+    var pending = loadQueue().filter(function (i) {
+      return i.user === user() && (i.state === "queued" || i.state === "sent");
+    });
+    if (!pending.length) return Promise.resolve();
+    state.flushing = true;
+    var chain = Promise.resolve(true);
+    pending.forEach(function (item) {
+      chain = chain.then(function (go) { return go ? send(item) : false; });
+    });
+    return chain.then(function () { state.flushing = false; loadMine(); },
+      function () { state.flushing = false; });
+  }
+  function send(item) {  // resolves to whether to go on with the next item
+    if (!online()) return Promise.resolve(false);
+    update(item.key, { state: "sent", attempts: (item.attempts || 0) + 1, error: null });
+    return api("incidents", {
+      method: "POST", body: JSON.stringify(item.body),
+      headers: { "Content-Type": "application/json", "Idempotency-Key": item.key }
+    }).then(function (r) {
+      return json(r).then(function (body) {
+        if (r.status === 200 || r.status === 201) {
+          update(item.key, { state: "acknowledged", id: body.id, acked: Date.now() });
+          return true;
+        }
+        if (r.status >= 500 || r.status === 408 || r.status === 429) {
+          update(item.key, { state: "queued", error: body.message || String(r.status) });
+          return false;
+        }
+        update(item.key, { state: "rejected", error: body.message || String(r.status) });
+        return true;
+      });
+    }, function (e) {
+      update(item.key, { state: "queued", error: e instanceof AuthError ? null : String(e) });
+      return false;
+    });
+  }
+  function renderQueue() {
+    var q = loadQueue().filter(function (i) { return i.user === user(); });
+    q.sort(function (a, b) { return b.created - a.created; });
+    $("queue").innerHTML = q.length ? q.map(function (i) {
+      var when = new Date(i.created).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en");
+      return '<li class="outbox-item" data-key="' + esc(i.key) + '" data-state="' + esc(i.state) +
+        '"><span class="badge" data-state="' + esc(i.state) + '">' + esc(t(i.state)) + "</span>" +
+        (i.id ? '<span class="id">#' + esc(i.id) + "</span>" : "") +
+        "<span>" + esc(catLabel(i.body.category)) + "</span><span class=\"muted\">" + esc(when) +
+        '</span><span class="desc">' + esc(i.body.description) + "</span>" +
+        (i.error && i.state === "rejected" ? '<span class="error">' + esc(i.error) + "</span>" : "") +
+        "</li>";
+    }).join("") : '<li class="muted">' + esc(t("empty_outbox")) + "</li>";
+  }
+  function clearDone() {
+    saveQueue(loadQueue().filter(function (i) {
+      return i.user !== user() || (i.state !== "acknowledged" && i.state !== "rejected");
+    }));
+    renderQueue();
+  }
+
+  /* ---- my grid ---- */
+  function metres(a, b) {
+    var r = Math.PI / 180, dlat = (b.lat - a.lat) * r, dlon = (b.lon - a.lon) * r;
+    var h = Math.sin(dlat / 2) * Math.sin(dlat / 2) +
+      Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.sin(dlon / 2) * Math.sin(dlon / 2);
+    return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+  }
+  function loadMine() {
+    if (!online() || !token()) { renderMine(); return; }
+    api("incidents?queue=grid&limit=1000").then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body) return;
+      state.mine = body.incidents; state.mineAt = Date.now();
+      renderMine();
+    }).catch(noteError);
+  }
+  function renderMine() {
+    var here = state.pos, rows = state.mine.slice();
+    rows.forEach(function (i) { i._d = here ? metres(here, i) : null; });
+    if (here) rows.sort(function (a, b) { return a._d - b._d; });
+    var html = rows.map(function (i) {
+      return '<li class="mine-item" data-id="' + esc(i.id) + '"><span class="badge">' +
+        esc(I18N[lang].states[i.state] || i.state) + '</span><span class="id">#' + esc(i.id) +
+        "</span><span>" + esc(catLabel(i.category)) + "</span>" +
+        (i._d !== null ? '<span class="muted dist">' + esc(t("away", { d: Math.round(i._d) })) +
+          "</span>" : "") + '<span class="desc">' + esc(i.description) + "</span></li>";
+    }).join("");
+    if (!rows.length) html = '<li class="muted">' + esc(t("empty_mine")) + "</li>";
+    if (!online() && state.mineAt) html = '<li class="muted">' + esc(t("offline_list")) + "</li>" + html;
+    $("my-incidents").innerHTML = html;
+  }
+
+  /* ---- network state ---- */
+  function renderNet() {
+    var on = online();
+    $("net").dataset.state = on ? "online" : "offline";
+    $("net").textContent = t(on ? "online" : "offline");
+  }
+  function noteError(e) {
+    if (e instanceof AuthError) return;
+    if (window.console) console.warn("gridgeo report:", e);  // eslint-disable-line no-console
+  }
+
+  /* ---- start ---- */
+  document.addEventListener("DOMContentLoaded", function () {
+    $("lang").addEventListener("change", function () {
+      lang = this.value; localStorage.setItem(KEYS.lang, lang); applyLang();
+    });
+    $("login-form").addEventListener("submit", login);
+    $("report-form").addEventListener("submit", submitReport);
+    $("use-gps").addEventListener("click", useGps);
+    $("refresh").addEventListener("click", loadMine);
+    $("clear-done").addEventListener("click", clearDone);
+    $("logout").addEventListener("click", logout);
+    window.addEventListener("online", function () {
+      renderNet(); flush(); loadCategories(); locate(); loadMine();
+    });
+    window.addEventListener("offline", function () { renderNet(); renderMine(); });
+    window.addEventListener("storage", function (e) { if (e.key === KEYS.queue) renderQueue(); });
+    setInterval(function () { renderNet(); flush(); }, RETRY_MS);
+    applyLang();
+    if (token()) showApp(); else showLogin();
+  });
+})();

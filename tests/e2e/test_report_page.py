@@ -1,0 +1,215 @@
+"""/report on a phone in real headless Chromium: report online, report offline, both acknowledged.
+
+The live server's database is shared by the e2e tests and committed, so the incidents made here
+carry a unique tag in their description and only those are counted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import text
+
+from tests.e2e.conftest import ARTIFACTS, token
+
+GRID = "370705001001001"  # the demo patrol account's area
+PHONE = {"width": 360, "height": 740}
+
+
+def _inside(demo_engine, code: str) -> tuple[float, float]:
+    with demo_engine.connect() as c:
+        x, y = c.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids "
+                "WHERE code = :c AND valid_to IS NULL) s"
+            ),
+            {"c": code},
+        ).one()
+    return float(x), float(y)
+
+
+def _recent() -> str:
+    """A lower bound of the reported time of this test's incidents (the listing is by id)."""
+    return (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+
+
+def _phone(browser, url: str, lon: float, lat: float):
+    """A phone-sized context with an emulated GPS fix, on /report; console errors collected."""
+    ctx = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        geolocation={"longitude": lon, "latitude": lat, "accuracy": 12},
+        permissions=["geolocation"],
+        locale="zh-CN",
+    )
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(url + "/report")
+    return ctx, page, errors
+
+
+def _login(page) -> None:
+    page.wait_for_selector("#login-form", state="visible")
+    page.fill("#username", "patrol")
+    page.fill("#password", "patrol-demo-2026")
+    page.click('#login-form button[type="submit"]')
+    page.wait_for_selector("#app", state="visible")
+    page.wait_for_function(f"document.getElementById('grid-code').textContent === '{GRID}'")
+    page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+
+
+def _report(page, description: str) -> None:
+    page.select_option("#category", "sanitation")
+    page.fill("#description", description)
+    page.click("#submit")
+    page.wait_for_selector(f'.outbox-item:has-text("{description}")')
+
+
+def _state(page, description: str) -> str:
+    return str(page.get_attribute(f'.outbox-item:has-text("{description}")', "data-state"))
+
+
+def test_report_online_then_offline_each_acknowledged_once(live_server, browser, demo_engine):
+    lon, lat = _inside(demo_engine, GRID)
+    tag = uuid.uuid4().hex[:10]
+    first, second = f"e2e-{tag} 路灯不亮", f"e2e-{tag} offline 垃圾堆放"
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+
+    # Chinese by default, a login form first
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    _login(page)
+    assert page.evaluate("localStorage.getItem('gridgeo.report.token')")
+
+    # the position, its grid and the grid outline on the map
+    page.wait_for_function("document.querySelectorAll('#map path').length >= 1")
+    assert "±12" in page.inner_text("#fix")
+    assert page.inner_text("#grid-name") not in ("", "—")
+    assert "环境卫生" in page.inner_text("#category")
+
+    # fits a 360 px screen, touch targets of at least 48 px
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for sel in ("#submit", "#lang", "#category", "#use-gps", "#refresh"):
+        box = page.locator(sel).bounding_box()
+        assert box is not None and box["height"] >= 48, sel
+
+    # dragging the pin re-locates the point (a hand-corrected point has no GPS radius)
+    pin = page.locator(".pin").bounding_box()
+    assert pin is not None
+    with page.expect_response(lambda r: "/locate?" in r.url):
+        page.mouse.move(pin["x"] + 18, pin["y"] + 30)
+        page.mouse.down()
+        page.mouse.move(pin["x"] + 21, pin["y"] + 33, steps=4)
+        page.mouse.up()
+    page.wait_for_function("document.getElementById('fix').textContent.includes('手动')")
+    page.click("#use-gps")
+    page.wait_for_function("document.getElementById('fix').textContent.includes('±12')")
+    page.wait_for_function(f"document.getElementById('grid-code').textContent === '{GRID}'")
+
+    # online: acknowledged at once
+    _report(page, first)
+    page.wait_for_selector(f'.outbox-item[data-state="acknowledged"]:has-text("{first}")')
+
+    # offline: queued on the phone
+    ctx.set_offline(True)
+    page.wait_for_function("navigator.onLine === false")
+    _report(page, second)
+    assert _state(page, second) == "queued"
+    assert "待发送" in page.inner_text(f'.outbox-item:has-text("{second}")')
+    assert page.get_attribute("#net", "data-state") == "offline"
+
+    # back online: the queue drains by itself
+    ctx.set_offline(False)
+    page.wait_for_selector(
+        f'.outbox-item[data-state="acknowledged"]:has-text("{second}")', timeout=20000
+    )
+    assert _state(page, first) == "acknowledged"
+    ids = page.eval_on_selector_all(
+        f'.outbox-item:has-text("e2e-{tag}") .id', "els => els.map(e => e.textContent)"
+    )
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+    # my grid lists both, nearest first, with their state
+    page.click("#refresh")
+    page.wait_for_selector(f'.mine-item:has-text("{second}")')
+    assert "已上报" in page.inner_text(f'.mine-item:has-text("{first}")')
+
+    # English on demand
+    page.select_option("#lang", "en")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "acknowledged" in page.inner_text(f'.outbox-item:has-text("{second}")')
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+
+    # exactly two incidents by this reporter, none duplicated by the retries
+    bearer = token(live_server, "patrol", "patrol-demo-2026")
+    r = httpx.get(
+        live_server + "/incidents",
+        params={"area": GRID, "limit": 1000, "since": _recent()},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    r.raise_for_status()
+    mine = [i for i in r.json()["incidents"] if f"e2e-{tag}" in (i["description"] or "")]
+    assert sorted(i["description"] for i in mine) == sorted([first, second])
+    assert {i["reporter"] for i in mine} == {"patrol"}
+    assert sorted(f"#{i['id']}" for i in mine) == sorted(ids)
+    assert all(i["grid"] == GRID and i["accuracy_m"] == 12 for i in mine)
+    assert errors == []
+    ctx.close()
+
+
+def test_a_lost_answer_is_retried_with_the_same_key(live_server, browser, demo_engine):
+    """The server stores the report but the phone never hears back: the retry replays it."""
+    lon, lat = _inside(demo_engine, GRID)
+    description = f"e2e-{uuid.uuid4().hex[:10]} lost answer"
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    _login(page)
+    keys: list[str | None] = []
+    answers: list[tuple[int, str | None]] = []
+
+    def lose_the_first_answer(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            stored = route.fetch()  # reaches the server and is stored …
+            answers.append((stored.status, stored.headers.get("idempotent-replayed")))
+            route.abort("internetdisconnected")  # … but the answer is lost
+        else:
+            route.continue_()
+
+    page.route("**/incidents", lose_the_first_answer)
+    page.on(
+        "response",
+        lambda r: (
+            answers.append((r.status, r.headers.get("idempotent-replayed")))
+            if r.request.method == "POST" and r.url.endswith("/incidents")
+            else None
+        ),
+    )
+    _report(page, description)
+    page.wait_for_function("document.querySelector('.outbox-item').dataset.state === 'queued'")
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # or wait for the retry timer
+    page.wait_for_selector(f'.outbox-item[data-state="acknowledged"]:has-text("{description}")')
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    assert answers == [(201, None), (200, "true")]
+
+    bearer = token(live_server, "patrol", "patrol-demo-2026")
+    r = httpx.get(
+        live_server + "/incidents",
+        params={"area": GRID, "limit": 1000, "since": _recent()},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    r.raise_for_status()
+    assert [i["description"] for i in r.json()["incidents"]].count(description) == 1
+    # the aborted request is the only error: Chromium logs the lost answer
+    assert all("ERR_INTERNET_DISCONNECTED" in e for e in errors), errors
+    ctx.close()
