@@ -12,11 +12,8 @@ from gridgeo.bulk_assign import assign_households
 from gridgeo.levels import load_hierarchy
 from gridgeo.tiles import TileCache, render_tile, tolerance
 from gridgeo.workload import workload_report
-from tests.helpers import add_strip
+from tests.helpers import C2, G1, G2, G3, S1, S2, D, add_strip, add_strip_city
 
-D, S1, S2 = "110101", "110101001", "110101002"
-C1, C2 = "110101001001", "110101002001"
-G1, G2, G3 = "110101001001001", "110101001001002", "110101002001001"
 TILE = "6/32/31"  # lon 0–5.6, lat 0–5.6: the whole strip city
 
 
@@ -89,14 +86,7 @@ def decode(tile: bytes) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture
 def city(conn):
-    add_strip(conn, D, "district", 0, 3)
-    add_strip(conn, S1, "street", 0, 2, D)
-    add_strip(conn, S2, "street", 2, 3, D)
-    add_strip(conn, C1, "community", 0, 2, S1)
-    add_strip(conn, C2, "community", 2, 3, S2)
-    add_strip(conn, G1, "grid", 0, 1, C1, workers=2)
-    add_strip(conn, G2, "grid", 1, 2, C1, workers=1)
-    add_strip(conn, G3, "grid", 2, 3, C2, workers=1)
+    add_strip_city(conn)
     conn.execute(
         text(
             "INSERT INTO households (location, household_count) VALUES "

@@ -8,25 +8,14 @@ from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import load_hierarchy
 from gridgeo.workers import add_worker, import_workers, list_workers
 from gridgeo.workload import set_config, workload_report
-from tests.helpers import add_strip
-
-D, S1, S2 = "110101", "110101001", "110101002"
-C1, C2 = "110101001001", "110101002001"
-G1, G2, G3 = "110101001001001", "110101001001002", "110101002001001"
+from tests.helpers import C1, C2, G1, G2, G3, S1, S2, D, add_strip_city
 
 
 @pytest.fixture
 def city(conn):
     """District of 2 streets, 2 communities, 3 grids; G1 600 households/2 workers (within),
     G2 400/1 (over), G3 200/1 (under)."""
-    add_strip(conn, D, "district", 0, 3)
-    add_strip(conn, S1, "street", 0, 2, D)
-    add_strip(conn, S2, "street", 2, 3, D)
-    add_strip(conn, C1, "community", 0, 2, S1)
-    add_strip(conn, C2, "community", 2, 3, S2)
-    add_strip(conn, G1, "grid", 0, 1, C1, workers=2)
-    add_strip(conn, G2, "grid", 1, 2, C1, workers=1)
-    add_strip(conn, G3, "grid", 2, 3, C2, workers=1)
+    add_strip_city(conn)
     conn.execute(
         text(
             "INSERT INTO households (location, household_count) VALUES "
