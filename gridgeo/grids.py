@@ -8,6 +8,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.errors import NotFound
 from gridgeo.levels import Hierarchy
+from gridgeo.lookup import current_grid_id
 
 # Households per leaf, rolled up to any requested code by prefix (codes are hierarchical).
 ROLLUP = """
@@ -86,12 +87,7 @@ def list_grids(
         params["level_id"] = hierarchy.get(level).id
         where.append("g.level_id = :level_id")
     if parent is not None:
-        parent_id = conn.execute(
-            text("SELECT id FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": parent}
-        ).scalar()
-        if parent_id is None:
-            raise NotFound(f"no grid has the code '{parent}'", field="parent")
-        params["parent_id"] = parent_id
+        params["parent_id"] = current_grid_id(conn, parent, "parent")
         where.append("g.parent_id = :parent_id")
     if bbox is not None:
         params.update(dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))

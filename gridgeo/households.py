@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from gridgeo.errors import InvalidInput, NotFound
+from gridgeo.errors import InvalidInput
+from gridgeo.lookup import current_grid_id
 
 MAX_LIMIT = 5000
 
@@ -38,11 +39,7 @@ def list_households(
     where = ["h.id > :after"]
     params: dict[str, Any] = {"after": after, "limit": limit}
     if grid is not None:
-        exists = conn.execute(
-            text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": grid}
-        ).scalar()
-        if exists is None:
-            raise NotFound(f"no grid has the code '{grid}'", field="grid")
+        current_grid_id(conn, grid, "grid")
         where.append("g.code LIKE :prefix")
         params["prefix"] = grid + "%"
     if areas is not None:

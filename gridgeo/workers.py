@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.audit import record
 from gridgeo.errors import Conflict, InvalidInput, NotFound
+from gridgeo.lookup import current_grid_id
 
 # key → (Chinese, English); seed 003's "四长三员" plus the grid administrator; keep the keys in
 # step with the CHECK of migration 0004.
@@ -115,12 +116,7 @@ def grid_id(conn: Connection, code: str) -> int:
     Raises:
         NotFound: when there is none.
     """
-    gid = conn.execute(
-        text("SELECT id FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
-    ).scalar()
-    if gid is None:
-        raise NotFound(f"no grid has the code '{code}'", field="code")
-    return int(gid)
+    return current_grid_id(conn, code)
 
 
 def list_workers(conn: Connection, code: str, *, personal: bool = False) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.audit import record
-from gridgeo.errors import InvalidInput, NotFound
+from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
+from gridgeo.lookup import current_grid_id
 
 DEFAULT_STANDARD = 300
 DEFAULT_BAND = 0.10
@@ -190,11 +191,7 @@ def workload_report(
         params["level_id"] = hierarchy.get(level).id
         where.append("g.level_id = :level_id")
     if parent is not None:
-        found = conn.execute(
-            text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": parent}
-        ).scalar()
-        if found is None:
-            raise NotFound(f"no area has the code '{parent}'", field="parent")
+        current_grid_id(conn, parent, "parent")
         params["parent"] = parent
         if level is None:
             where.append("p.code = :parent")
@@ -240,11 +237,7 @@ def set_config(
         InvalidInput: standard not > 0 or band not in (0, 1). NotFound: unknown area.
     """
     _check_config(standard, band)
-    found = conn.execute(
-        text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": area_code}
-    ).scalar()
-    if found is None:
-        raise NotFound(f"no area has the code '{area_code}'", field="area_code")
+    current_grid_id(conn, area_code, "area_code")
     before = conn.execute(
         text("SELECT households_per_worker, band FROM workload_config WHERE area_code = :c"),
         {"c": area_code},
