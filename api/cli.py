@@ -97,3 +97,6 @@ main.add_command(export_group)
 from api.cli_balance import balance_cmd  # noqa: E402
 
 main.add_command(balance_cmd)
+from api.cli_plan import plan_group  # noqa: E402
+
+main.add_command(plan_group)

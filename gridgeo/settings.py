@@ -28,6 +28,7 @@ class Settings(BaseSettings):
         login_window_s: the rate-limit window in seconds.
         incident_snap_m: how far outside every grid a reported point may lie and still go to
             the nearest grid (flagged); farther points are refused.
+        plan_snap_m: plan edits snap to neighbouring vertices and edges within this, in metres.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     login_failures_per_address: int = 20
     login_window_s: int = 900
     incident_snap_m: float = 200.0
+    plan_snap_m: float = 0.5
 
 
 def get_settings() -> Settings:
