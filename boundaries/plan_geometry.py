@@ -74,12 +74,12 @@ def _position(pos: Any, what: str, ring: str, k: int) -> tuple[float, float]:
 
 
 def _rings(polygon: Any, what: str, label: str) -> list[list[tuple[float, float]]]:
-    if not isinstance(polygon, list) or not polygon:
+    if not isinstance(polygon, list | tuple) or not polygon:
         raise InvalidInput(f"{what}: {label} has no rings", field="geometry")
     rings = []
     for r, ring in enumerate(polygon):
         name = f"{label} {'exterior ring' if r == 0 else f'hole {r}'}"
-        if not isinstance(ring, list):
+        if not isinstance(ring, list | tuple):
             raise InvalidInput(f"{what}: {name} is not a list of positions", field="geometry")
         pts = [_position(p, what, name, k) for k, p in enumerate(ring)]
         if len(pts) < 4:
@@ -132,7 +132,7 @@ def parse_polygon(obj: Any, what: str) -> Polygon | MultiPolygon:
     if obj["type"] == "Polygon":
         polys = [_rings(coords, what, "the polygon")]
     else:
-        if not isinstance(coords, list) or not coords:
+        if not isinstance(coords, list | tuple) or not coords:
             raise InvalidInput(f"{what}: the MultiPolygon has no polygons", field="geometry")
         polys = [_rings(p, what, f"polygon {i + 1}") for i, p in enumerate(coords)]
     built = [Polygon(rings[0], rings[1:]) for rings in polys]
@@ -175,7 +175,7 @@ def parse_line(obj: Any, what: str) -> LineString:
             f"{what}: the line must be a GeoJSON LineString, not {kind}", field="line"
         )
     coords = obj.get("coordinates")
-    if not isinstance(coords, list):
+    if not isinstance(coords, list | tuple):
         raise InvalidInput(f"{what}: the line has no coordinates", field="line")
     pts = [_position(p, what, "the line", k) for k, p in enumerate(coords)]
     line = LineString(pts) if len(pts) >= 2 else None

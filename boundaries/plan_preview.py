@@ -46,8 +46,8 @@ class Located:
 
 
 def _metric(draft: Draft) -> Metric:
-    c = draft.area.geom.centroid
-    return Metric(float(c.x), float(c.y))
+    c = draft.area.geom.centroid  # rounded: one cached projection per area (±0.5 km centre)
+    return Metric(round(float(c.x), 2), round(float(c.y), 2))
 
 
 def _stored_geom(g: DraftGrid) -> BaseGeometry | None:
@@ -190,17 +190,43 @@ def _outside(
     ]
 
 
-def _uncovered(parent: BaseGeometry, kids: list[BaseGeometry], metric: Metric, tol: float) -> Any:
+def _uncovered(
+    parent: BaseGeometry,
+    kids: list[BaseGeometry],
+    region: tuple[BaseGeometry, BaseGeometry],
+    metric: Metric,
+    tol: float,
+) -> Any:
+    """The part of ``parent`` inside ``region`` that no kid covers (metres, inset by ``tol``).
+
+    ``region`` is given twice: in lon/lat (to pick the kids near it) and in metres.
+    """
     inner = metric.forward(np.array([parent], dtype=object))[0].buffer(-tol)
-    covered = shapely.union_all(metric.forward(np.array(kids, dtype=object))) if kids else None
-    return inner if covered is None else inner.difference(covered)
+    inner = inner.intersection(region[1])
+    near = [k for k in kids if k is not None and k.intersects(region[0])]
+    if not near or inner.is_empty:
+        return inner
+    covered = shapely.union_all(metric.forward(np.array(near, dtype=object)))
+    return inner.difference(covered)
 
 
 def _gaps(
     draft: Draft, parent: DraftGrid, kids: list[DraftGrid], metric: Metric, tolerance_m: float
 ) -> list[Located]:
-    """Parts of the parent the draft leaves uncovered that the stored grids covered."""
-    now = _uncovered(parent.geom, [k.geom for k in kids], metric, tolerance_m)
+    """Parts of the parent the draft leaves uncovered that the stored grids covered.
+
+    Only the region the plan changes (old and new shapes of the grids it touches) is looked
+    at: a gap the plan opens can be nowhere else.
+    """
+    touched = [g for g in draft.touched() if g.state != "unchanged"]
+    shapes = [g.geom for g in touched if g.state != "retired"]
+    shapes += [s for g in touched if (s := _stored_geom(g)) is not None]
+    if not shapes:
+        return []
+    region_ll = shapely.union_all(shapes)
+    region_m = metric.forward(np.array([region_ll], dtype=object))[0].buffer(tolerance_m)
+    region = (region_ll.buffer(pg.degrees(tolerance_m)), region_m)
+    now = _uncovered(parent.geom, [k.geom for k in kids], region, metric, tolerance_m)
     stored_parent = _stored_geom(parent) if parent.state != "unchanged" else parent.geom
     before_kids = [
         _stored_geom(g)
@@ -210,6 +236,7 @@ def _gaps(
     before = _uncovered(
         stored_parent if stored_parent is not None else parent.geom,
         [b for b in before_kids if b is not None],
+        region,
         metric,
         tolerance_m,
     )

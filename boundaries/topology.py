@@ -12,6 +12,7 @@ error, and overlaps smaller than ``min_area_m2`` are not reported at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -23,14 +24,25 @@ MIN_AREA_M2 = 0.01
 EMPTY = shapely.from_wkt("MULTIPOLYGON EMPTY")
 
 
+@lru_cache(maxsize=64)
+def _transformers(lon0: float, lat0: float) -> tuple[Transformer, Transformer]:
+    """Forward and inverse transformers of the projection centred on ``(lon0, lat0)``.
+
+    Building one costs ~15 ms; plan previews ask for the same centre again and again.
+    """
+    proj = f"+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
+    return (
+        Transformer.from_crs("EPSG:4326", proj, always_xy=True),
+        Transformer.from_crs(proj, "EPSG:4326", always_xy=True),
+    )
+
+
 class Metric:
     """A local equal-area projection for measuring geometries given in EPSG:4326."""
 
     def __init__(self, lon0: float, lat0: float) -> None:
         """Centre the projection on ``(lon0, lat0)``."""
-        proj = f"+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
-        self._fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
-        self._inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+        self._fwd, self._inv = _transformers(lon0, lat0)
 
     @classmethod
     def around(cls, *arrays: np.ndarray) -> Metric:
