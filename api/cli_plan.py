@@ -45,6 +45,60 @@ def open_cmd(area: str, title: str) -> None:
     click.echo(f"plan {plan['id']} opened over {area}: {plan['title']}")
 
 
+@plan_group.command("import")
+@click.argument("area")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", required=True, help="What the plan is for.")
+@click.option("--code-field", default=None, help="Field with grid codes (kept grids, new codes).")
+@click.option("--name-field", default=None, help="Field with grid names.")
+@click.option("--workers-field", default=None, help="Field with worker counts.")
+@click.option("--layer", default=None, help="Layer of a multi-layer file.")
+def import_cmd(
+    area: str,
+    file: Path,
+    title: str,
+    code_field: str | None,
+    name_field: str | None,
+    workers_field: str | None,
+    layer: str | None,
+) -> None:
+    """Open a plan that redraws the grids below AREA as drawn in FILE (from desktop GIS).
+
+    FILE (GeoJSON, GeoPackage, Shapefile, any CRS) holds the new grids of the level below AREA.
+    Features with a current code replace that grid; new codes create grids; features without
+    codes keep the code of the grid they overlap most; grids left out are retired. Then
+    preview and commit the plan as usual.
+    """
+    from boundaries.io import read_features, require_fields
+    from boundaries.plans import plan_from_proposal
+
+    fields = {"code": code_field, "name": name_field, "workers": workers_field}
+    with transaction() as conn:  # a file error is reported like any other, nothing written
+        gdf = read_features(file, layer)
+        require_fields(file, list(gdf.columns), fields)
+        grids = []
+        for k, row in gdf.iterrows():
+            geom = row.geometry
+            if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+                raise click.ClickException(
+                    f"{file}: feature #{k} is not a polygon; nothing changed"
+                )
+            item: dict[str, Any] = {"geometry": geom}
+            for key, column in fields.items():
+                value = row[column] if column is not None else None
+                if value is not None and str(value) not in ("", "nan", "None"):
+                    item[key] = int(value) if key == "workers" else str(value).strip()
+            grids.append(item)
+        plan = plan_from_proposal(
+            conn, load_hierarchy(conn), area, title, cli_actor(), grids,
+            source="import", detail={"file": file.name},
+        )  # fmt: skip
+    click.echo(
+        f"plan {plan['id']} opened over {area} from {file.name} ({len(grids)} grids); "
+        f"next: gridgeo plan preview {plan['id']}"
+    )
+
+
 @plan_group.command("list")
 @click.option("--status", type=click.Choice(["open", "committed", "discarded"]), default=None)
 def list_cmd(status: str | None) -> None:

@@ -950,10 +950,12 @@ def plan_from_proposal(
 ) -> dict[str, Any]:
     """Open a plan that replaces every grid below ``area_code`` with proposed grids.
 
-    Each proposed grid is ``{code, name, geometry (shapely, EPSG:4326), workers}`` (code and
-    name optional). A proposed grid keeps the code of the current grid it overlaps most (each
-    current code used once), so history follows the grids; the rest are created with new codes
-    and current grids left over are retired.
+    Each proposed grid is ``{code, name, geometry (shapely, EPSG:4326), workers}`` (all but the
+    geometry optional). A grid whose code names a current grid replaces it; one with a new code
+    is created with it. A grid without a code keeps the code of the current grid it overlaps
+    most (each current code used once), so history follows the grids; the rest are created with
+    new codes, and current grids left over are retired. Without ``workers`` a kept grid keeps
+    its workers.
 
     Returns:
         The plan's record.
@@ -971,44 +973,64 @@ def plan_from_proposal(
             field="area",
         )
     level = hierarchy.levels[draft.area.level.depth + 1]
-    taken: set[str] = set()
-    pairs = []
+    current_codes = {g.code for g in current}
+    owner: dict[int, str] = {}
+    given: dict[int, str] = {}
     for k, prop in enumerate(grids):
         geom = prop.get("geometry")
+        what = f"proposed grid {k + 1}" + (f" ({prop['code']})" if prop.get("code") else "")
         if not isinstance(geom, BaseGeometry) or geom.is_empty or geom.area == 0:
-            raise InvalidInput(f"proposed grid {k + 1} has no polygonal geometry", field="grids")
-        ranked = sorted(current, key=lambda g, s=geom: -g.geom.intersection(s).area)  # type: ignore[misc]
-        pairs.append((k, ranked))
-    # give current codes to the proposals that overlap them most, largest overlaps first
+            raise InvalidInput(f"{what} has no polygonal geometry", field="grids")
+        if not geom.is_valid:
+            raise InvalidInput(
+                f"{what}: the polygon is invalid: {shapely.is_valid_reason(geom)}", field="grids"
+            )
+        code = prop.get("code")
+        if code is None or code == "":
+            continue
+        code = str(code)
+        if code in owner.values() or code in given.values():
+            raise InvalidInput(f"{what}: the code {code} is given twice", field="grids")
+        if code in current_codes:
+            owner[k] = code
+        else:
+            _check_new_code(conn, draft, code, area_code)
+            given[k] = code
+    taken = set(owner.values())
+    # the others keep the code of the current grid they overlap most, largest overlaps first
     order = sorted(
-        (
-            (-(g.geom.intersection(grids[k]["geometry"]).area), k, g.code)
-            for k, r in pairs
-            for g in r[:3]
-        )
+        (-area, k, g.code)
+        for k, prop in enumerate(grids)
+        if k not in owner and k not in given
+        for g in current
+        if g.code not in taken and (area := g.geom.intersection(prop["geometry"]).area) > 0
     )
-    owner: dict[int, str] = {}
     for _, k, code in order:
         if k not in owner and code not in taken:
             owner[k] = code
             taken.add(code)
     fresh = iter(
         next_codes(
-            conn, draft, area_code, level, sum(1 for k in range(len(grids)) if k not in owner)
+            conn,
+            draft,
+            area_code,
+            level,
+            sum(1 for k in range(len(grids)) if k not in owner and k not in given),
         )
     )
     for k, prop in enumerate(grids):
         geom = pg.polygonal(prop["geometry"])
-        workers = _as_int(prop.get("workers", 0), "workers")
         if k in owner:
             g = draft.grids[owner[k]]
             g.geom = geom
-            g.workers = workers
+            if prop.get("workers") is not None:
+                g.workers = _as_int(prop["workers"], "workers")
             if prop.get("name"):
                 g.name = _name(prop["name"])
             draft.touch(g)
         else:
-            code = next(fresh)
+            workers = _as_int(prop.get("workers") or 0, "workers")
+            code = given.get(k) or next(fresh)
             name = _name(prop.get("name") or f"{draft.area.name} 新网格 {code[-3:]}")
             draft.grids[code] = DraftGrid(
                 None, code, name, level, area_code, workers, geom, "created"
