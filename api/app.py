@@ -13,6 +13,7 @@ from api.limits import BodyLimit
 from api.routers import admin, auth, core, login, maps
 from api.routers import balance as balance_routes
 from api.routers import history as history_routes
+from api.routers import incident_admin as incident_admin_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_routes
 from api.routers import open311 as open311_routes
@@ -64,6 +65,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
     app.include_router(incident_routes.router)
+    app.include_router(incident_admin_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
     app.include_router(plan_routes.router)

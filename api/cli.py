@@ -97,6 +97,9 @@ main.add_command(export_group)
 from api.cli_balance import balance_cmd  # noqa: E402
 
 main.add_command(balance_cmd)
+from api.cli_incidents import incidents_group  # noqa: E402
+
+main.add_command(incidents_group)
 from api.cli_plan import plan_group  # noqa: E402
 
 main.add_command(plan_group)

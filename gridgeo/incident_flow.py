@@ -8,6 +8,7 @@ major incident (小事不出网格,大事不出社区).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, text
 from gridgeo.accounts import Account
 from gridgeo.audit import record
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
+from gridgeo.photos import Photo, PhotoStore, attach
 
 STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed")
 OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
@@ -79,17 +81,18 @@ def add_event(
     to_state: str | None,
     note: str = "",
     at: datetime,
-) -> None:
-    """Append one entry to an incident's timeline (and the audit log)."""
-    conn.execute(
+) -> int:
+    """Append one entry to an incident's timeline (and the audit log); its id."""
+    event_id = conn.execute(
         text(
             "INSERT INTO incident_events (incident_id, at, actor, action, from_state, to_state, "
-            "note) VALUES (:i, :at, :actor, :action, :f, :t, :note)"
+            "note) VALUES (:i, :at, :actor, :action, :f, :t, :note) RETURNING id"
         ),
         {"i": incident_id, "at": at, "actor": actor, "action": action, "f": from_state,
          "t": to_state, "note": note},
-    )  # fmt: skip
+    ).scalar_one()  # fmt: skip
     record(conn, actor, f"incident.{action}", "incidents", str(incident_id), to_state=to_state)
+    return int(event_id)
 
 
 def transition(
@@ -103,8 +106,13 @@ def transition(
     rating: int | None = None,
     department: str | None = None,
     assignee: str | None = None,
+    photos: Sequence[Photo] = (),
+    store: PhotoStore | None = None,
 ) -> None:
     """Take ``action`` on an incident as ``account``, recording who, when and the note.
+
+    Photos (checked by :func:`gridgeo.photos.check_photos`) are stored in ``store`` and
+    recorded on the action's timeline entry, e.g. the photo of a resolution.
 
     Raises:
         Forbidden: the incident is outside the account's areas (or does not exist, for a
@@ -127,6 +135,8 @@ def transition(
         raise Forbidden(DENIED)
     state, _, category, level = row
     target = check_transition(action, state, account.role)
+    if photos and store is None:
+        raise ValueError("photos need a store")
     if RULES[action].needs_note and not note.strip():
         raise InvalidInput(f"'{action}' needs a note saying what was done", field="note")
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
@@ -145,19 +155,21 @@ def transition(
     elif action == "mark_major":
         sets += ", major = true"
     conn.execute(text(f"UPDATE incidents SET {sets} WHERE id = :i"), values)  # noqa: S608
-    add_event(conn, incident_id, actor=account.name, action=action, from_state=state,
-              to_state=target, note=note, at=now)  # fmt: skip
+    event_id = add_event(conn, incident_id, actor=account.name, action=action, from_state=state,
+                         to_state=target, note=note, at=now)  # fmt: skip
+    if photos and store is not None:
+        attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
     if action == "mark_major" and level == 0:
         escalate_one(conn, incident_id, actor=account.name, reason="major", now=now)
 
 
 def _department(conn: Connection, name: str, category: str) -> int:
     row = conn.execute(
-        text("SELECT id, :c = ANY(categories) FROM departments WHERE name = :n"),
+        text("SELECT id, :c = ANY(categories) FROM departments WHERE name = :n AND active"),
         {"n": name, "c": category},
     ).first()
     if row is None:
-        raise InvalidInput(f"unknown department '{name}'", field="department")
+        raise InvalidInput(f"unknown or inactive department '{name}'", field="department")
     if not row[1]:
         raise InvalidInput(
             f"department '{name}' does not handle category '{category}'", field="department"

@@ -9,6 +9,7 @@ within 50 m and 24 h, still open) is linked and flagged ``duplicate``, never mer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from gridgeo.assign import check_lon_lat, locate
 from gridgeo.coords import SYSTEMS, to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
 from gridgeo.incident_flow import DENIED, OPEN_STATES, add_event, escalate_one
+from gridgeo.photos import Photo, PhotoStore, attach, list_photos
 
 SNAP_M = 200.0  # default of settings.incident_snap_m
 MAX_ACCURACY_M = 1000.0
@@ -27,6 +29,7 @@ MAX_DESCRIPTION = 4000
 MAX_KEY = 128
 DUPLICATE_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
+PHOTO_ROLES = ("patrol", "dispatcher", "planner", "admin")
 
 CANDIDATES_SQL = text(
     """
@@ -111,10 +114,15 @@ def _validate(conn: Connection, r: Report) -> None:
         )
     if r.idempotency_key is not None and not 0 < len(r.idempotency_key) <= MAX_KEY:
         raise InvalidInput(f"Idempotency-Key must be 1–{MAX_KEY} characters", field="key")
-    keys = list(conn.execute(text("SELECT key FROM incident_categories ORDER BY key")).scalars())
+    rows = conn.execute(text("SELECT key, active FROM incident_categories ORDER BY key")).all()
+    keys = [k for k, active in rows if active]
     if r.category not in keys:
+        retired = r.category in {k for k, _ in rows}
+        what = f"category '{r.category}' is no longer in use" if retired else "unknown category"
+        if not retired:
+            what += f" '{r.category}'"
         raise InvalidInput(
-            f"unknown category '{r.category}'; categories are: {', '.join(keys)}",
+            f"{what}; categories are: {', '.join(keys)}",
             field="category",
         )
 
@@ -235,21 +243,32 @@ def report(
     return int(new_id), True
 
 
-def list_categories(conn: Connection) -> list[dict[str, Any]]:
-    """The configured incident categories with their time limits in minutes."""
+def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
+    """The incident categories in use (and, with ``inactive``, the retired ones too)."""
     rows = conn.execute(
         text(
-            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes "
-            "FROM incident_categories ORDER BY key"
-        )
+            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active "
+            "FROM incident_categories WHERE active OR :all ORDER BY key"
+        ),
+        {"all": inactive},
     ).mappings()
-    return [dict(r) for r in rows]
+    return [dict(r) if inactive else {k: v for k, v in r.items() if k != "active"} for r in rows]
 
 
-def list_departments(conn: Connection) -> list[dict[str, Any]]:
+def list_departments(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
     """The linked departments (联动处置单位) and the categories each handles."""
-    rows = conn.execute(text("SELECT id, name, categories FROM departments ORDER BY name"))
-    return [{"id": r[0], "name": r[1], "categories": list(r[2])} for r in rows]
+    rows = conn.execute(
+        text(
+            "SELECT id, name, categories, active FROM departments WHERE active OR :all "
+            "ORDER BY name"
+        ),
+        {"all": inactive},
+    )
+    return [
+        {"id": r[0], "name": r[1], "categories": list(r[2])}
+        | ({"active": r[3]} if inactive else {})
+        for r in rows
+    ]
 
 
 CHAIN_SQL = text(
@@ -288,10 +307,80 @@ def get_incident(
     out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
     events = conn.execute(
         text(
-            "SELECT at, actor, action, from_state, to_state, note FROM incident_events "
-            "WHERE incident_id = :i ORDER BY at, id"
+            "SELECT e.at, e.actor, e.action, e.from_state, e.to_state, e.note, "
+            "ARRAY(SELECT p.id FROM incident_photos p WHERE p.event_id = e.id ORDER BY p.id) "
+            "AS photos FROM incident_events e WHERE e.incident_id = :i ORDER BY e.at, e.id"
         ),
         {"i": incident_id},
     ).mappings()
-    out["timeline"] = [dict(e) if names else {**e, "actor": None} for e in events]
+    out["timeline"] = [
+        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
+    ]
+    out["photos"] = list_photos(conn, incident_id, names=names)
     return out
+
+
+def report_with_photos(
+    conn: Connection,
+    r: Report,
+    *,
+    account: Account,
+    now: datetime,
+    photos: Sequence[Photo],
+    store: PhotoStore,
+    snap_m: float = SNAP_M,
+) -> tuple[int, bool]:
+    """:func:`report`, then the (already checked) photos on the report's timeline entry.
+
+    A retry with the same idempotency key returns the original incident and stores nothing.
+    """
+    incident_id, created = report(conn, r, account=account, now=now, snap_m=snap_m)
+    if created and photos:
+        event_id = conn.execute(
+            text(
+                "SELECT min(id) FROM incident_events WHERE incident_id = :i AND action = 'report'"
+            ),
+            {"i": incident_id},
+        ).scalar()
+        attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
+    return incident_id, created
+
+
+def add_photos(
+    conn: Connection,
+    incident_id: int,
+    *,
+    account: Account,
+    photos: Sequence[Photo],
+    store: PhotoStore,
+    now: datetime,
+    note: str = "",
+) -> list[int]:
+    """Add photos to an incident that is not closed, as a ``photo`` entry on its timeline.
+
+    Raises:
+        InvalidInput: no photos. Forbidden: outside the account's areas, or a viewer.
+        NotFound: no such incident (admin). Conflict: the incident is closed.
+    """
+    from gridgeo.errors import Conflict, NotFound
+
+    if not photos:
+        raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")
+    if account.role not in PHOTO_ROLES:
+        raise Forbidden(DENIED)
+    row = conn.execute(
+        text(
+            "SELECT i.state, g.code FROM incidents i JOIN grids g ON g.id = i.grid_id "
+            "WHERE i.id = :i FOR UPDATE OF i"
+        ),
+        {"i": incident_id},
+    ).first()
+    if row is None and account.role == "admin":
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if row is None or not account.covers(row[1]):
+        raise Forbidden(DENIED)
+    if row[0] == "closed":
+        raise Conflict(f"incident {incident_id} is closed; reopen it to add photos", field="id")
+    event_id = add_event(conn, incident_id, actor=account.name, action="photo",
+                         from_state=row[0], to_state=row[0], note=note, at=now)  # fmt: skip
+    return attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)

@@ -145,3 +145,26 @@ class Incident(Base):
     reported_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class IncidentPhoto(Base):
+    """A photo of an incident (a report's or a resolution's); the file lives outside the DB.
+
+    The file is content-addressed under the photo folder by its SHA-256
+    (``photos/ab/cd/<sha256>.<ext>``); a row is written in the same transaction as the event
+    it belongs to, after the file is in place, so no row ever points at a missing file.
+    """
+
+    __tablename__ = "incident_photos"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # incident_events.id
+    sha256: Mapped[str] = mapped_column(Text, index=True)
+    bytes: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    gps_removed: Mapped[bool] = mapped_column(server_default=text("false"))
+    taken_by: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

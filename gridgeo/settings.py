@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     login_window_s: int = 900
     incident_snap_m: float = 200.0
     plan_snap_m: float = 0.5
+    photo_max_bytes: int = 8 * 1024 * 1024  # per incident photo; files in data_dir/photos
+    photo_strip_gps: bool = True  # remove EXIF GPS tags from stored photos
+    escalation_interval_s: float = 60.0  # the served app escalates overdue incidents; 0: off
 
 
 def get_settings() -> Settings:

@@ -6,6 +6,13 @@
  * a 5xx puts it back to "queued"; the 'online' event and a retry timer send it again with the
  * same key, so a retry never creates a second incident. A 4xx other than 401/408/429 is final
  * ("rejected", with the server's message).
+ *
+ * Photos are resized on the phone (longest side 1600 px, JPEG 0.8; the re-encoding also drops
+ * EXIF, GPS included) and kept as Blobs in IndexedDB under the outbox item's key until the item
+ * is acknowledged or rejected; an item with photos is sent as multipart/form-data, the same
+ * fields plus files in "photo". Actions on "my grid" incidents (accept, start, resolve with
+ * a note and photos) go through the same outbox; a 409 saying the incident is already in the
+ * action's target state acknowledges a retry whose first answer was lost.
  */
 (function () {
   "use strict";
@@ -13,6 +20,10 @@
   var KEYS = { token: "gridgeo.report.token", user: "gridgeo.report.user",
     lang: "gridgeo.report.lang", queue: "gridgeo.report.outbox", cats: "gridgeo.report.categories" };
   var RETRY_MS = 15000;
+  var MAX_SIDE = 1600, QUALITY = 0.8, MAX_PHOTOS = 6;
+  var IDB_NAME = "gridgeo-report", IDB_STORE = "photos";
+  var NEXT = { reported: "accept", accepted: "start", dispatched: "start", in_progress: "resolve" };
+  var TARGET = { accept: "accepted", start: "in_progress", resolve: "resolved" };
 
   var I18N = {
     zh: {
@@ -28,6 +39,11 @@
       need_position: "请先获取或在地图上选定位置", login_failed: "账号或密码错误",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
       incident: "事件", away: "{d} 米", unknown: "未知",
+      photos: "照片(可选)", photos_n: "{n} 张照片", photo_error: "照片无法读取:",
+      too_many_photos: "最多 6 张照片", resolve_title: "办结事件", resolve_note: "处置情况",
+      resolve_photo: "处置后照片", resolve_btn: "办结", cancel: "取消",
+      need_note: "请填写处置情况", photos_lost: "本机存储的照片已丢失",
+      act_accept: "受理", act_start: "开始处置", act_resolve: "办结",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已办结", verified: "已核查", closed: "已结案" }
     },
@@ -46,6 +62,11 @@
       login_failed: "wrong account name or password", empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
       incident: "incident", away: "{d} m", unknown: "unknown",
+      photos: "Photos (optional)", photos_n: "{n} photos", photo_error: "cannot read photo:",
+      too_many_photos: "at most 6 photos", resolve_title: "Resolve incident",
+      resolve_note: "What was done", resolve_photo: "Photo after", resolve_btn: "Resolve",
+      cancel: "Cancel", need_note: "Say what was done", photos_lost: "the photos on this phone are lost",
+      act_accept: "Accept", act_start: "Start", act_resolve: "Resolve",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
     }
@@ -277,6 +298,101 @@
     if (keep) sel.value = keep;
   }
 
+  /* ---- photos: resized on the phone, kept in IndexedDB until acknowledged ---- */
+  var idbOpening = null;
+  function idb() {
+    if (!idbOpening) {
+      idbOpening = new Promise(function (resolve, reject) {
+        if (!window.indexedDB) { reject(new Error("IndexedDB unavailable")); return; }
+        var req = indexedDB.open(IDB_NAME, 1);
+        req.onupgradeneeded = function () { req.result.createObjectStore(IDB_STORE); };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { reject(req.error); };
+      });
+    }
+    return idbOpening;
+  }
+  function idbDo(mode, fn) {
+    return idb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(IDB_STORE, mode), result;
+        var req = fn(tx.objectStore(IDB_STORE));
+        req.onsuccess = function () { result = req.result; };
+        tx.oncomplete = function () { resolve(result); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+  function putPhotos(key, blobs) {
+    return idbDo("readwrite", function (st) { return st.put(blobs, key); });
+  }
+  function getPhotos(key) {
+    return idbDo("readonly", function (st) { return st.get(key); }).then(function (b) {
+      return b || [];
+    });
+  }
+  function dropPhotos(key) {
+    return idbDo("readwrite", function (st) { return st.delete(key); }).catch(noteError);
+  }
+  function decode(file) {
+    function viaImg() {
+      return new Promise(function (resolve, reject) {
+        var url = URL.createObjectURL(file), img = new Image();
+        img.onload = function () { URL.revokeObjectURL(url); resolve(img); };
+        img.onerror = function () {
+          URL.revokeObjectURL(url); reject(new Error(t("photo_error") + " " + file.name));
+        };
+        img.src = url;
+      });
+    }
+    if (!window.createImageBitmap) return viaImg();
+    return createImageBitmap(file, { imageOrientation: "from-image" }).catch(viaImg);
+  }
+  function resize(file) {  // a JPEG Blob, longest side at most MAX_SIDE
+    return decode(file).then(function (img) {
+      var k = Math.min(1, MAX_SIDE / Math.max(img.width, img.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(img.width * k));
+      canvas.height = Math.max(1, Math.round(img.height * k));
+      canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+      if (img.close) img.close();
+      return new Promise(function (resolve, reject) {
+        canvas.toBlob(function (b) {
+          if (b) resolve(b); else reject(new Error(t("photo_error") + " " + file.name));
+        }, "image/jpeg", QUALITY);
+      });
+    });
+  }
+  function pickedFiles(inputId) {
+    return Array.prototype.slice.call($(inputId).files || []);
+  }
+  function renderPreviews(listId, files) {
+    var ul = $(listId);
+    Array.prototype.forEach.call(ul.querySelectorAll("img"), function (img) {
+      URL.revokeObjectURL(img.src);
+    });
+    ul.innerHTML = "";
+    files.forEach(function (f) {
+      var li = document.createElement("li"), img = document.createElement("img");
+      img.src = URL.createObjectURL(f); img.alt = f.name; li.appendChild(img); ul.appendChild(li);
+    });
+  }
+  /* Resize and keep the photos, then queue the item; resolves when it is queued. */
+  function enqueue(item, files) {
+    if (files.length > MAX_PHOTOS) return Promise.reject(new Error(t("too_many_photos")));
+    return Promise.all(files.map(resize)).then(function (blobs) {
+      if (!blobs.length) return 0;
+      return putPhotos(item.key, blobs).then(function () { return blobs.length; });
+    }).then(function (n) {
+      var q = loadQueue();
+      q.push(Object.assign({ user: user(), state: "queued", created: Date.now(), attempts: 0,
+        id: null, error: null, photos: n }, item));
+      saveQueue(q);
+      renderQueue();
+      flush();
+    });
+  }
+
   /* ---- the outbox ---- */
   function loadQueue() {
     try { return JSON.parse(localStorage.getItem(KEYS.queue) || "[]"); } catch (e) { return []; }
@@ -296,13 +412,45 @@
       description: $("description").value.trim(), accuracy_m: p.accuracy || null,
       coord_system: "wgs84" };
     if (!body.category) { $("form-error").textContent = t("category"); return; }
-    var q = loadQueue();
-    q.push({ key: uuid(), user: user(), body: body, state: "queued", created: Date.now(),
-      attempts: 0, id: null, error: null });
-    saveQueue(q);
-    $("description").value = "";
-    renderQueue();
-    flush();
+    $("submit").disabled = true;
+    enqueue({ key: uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
+      $("description").value = ""; $("photo").value = ""; renderPreviews("photo-previews", []);
+    }).catch(function (e) {
+      $("form-error").textContent = e && e.message ? e.message : String(e);
+    }).then(function () { $("submit").disabled = false; });
+  }
+  function act(incident, action, note, files) {
+    return enqueue({ key: uuid(), kind: "transition", incident: incident, target: TARGET[action],
+      body: { action: action, note: note || "" } }, files || []);
+  }
+  function openResolve(incident) {
+    state.resolving = incident;
+    $("resolve-id").textContent = "#" + incident;
+    $("resolve-error").textContent = "";
+    $("resolve").hidden = false;
+    $("resolve").scrollIntoView({ block: "start" });
+  }
+  function closeResolve() {
+    state.resolving = null;
+    $("resolve").hidden = true;
+    $("resolve-note").value = ""; $("resolve-photo").value = "";
+    renderPreviews("resolve-previews", []);
+  }
+  function submitResolve(ev) {
+    ev.preventDefault();
+    var note = $("resolve-note").value.trim();
+    if (!note) { $("resolve-error").textContent = t("need_note"); return; }
+    $("resolve-submit").disabled = true;
+    act(state.resolving, "resolve", note, pickedFiles("resolve-photo")).then(closeResolve,
+      function (e) { $("resolve-error").textContent = e && e.message ? e.message : String(e); })
+      .then(function () { $("resolve-submit").disabled = false; });
+  }
+  function onMineClick(ev) {
+    var btn = ev.target.closest ? ev.target.closest("button.act") : null;
+    if (!btn) return;
+    var id = Number(btn.getAttribute("data-id")), action = btn.getAttribute("data-action");
+    if (action === "resolve") openResolve(id);
+    else act(id, action).catch(noteError);
   }
   function flush() {
     if (state.flushing || !online() || !token()) return Promise.resolve();
@@ -318,24 +466,52 @@
     return chain.then(function () { state.flushing = false; loadMine(); },
       function () { state.flushing = false; });
   }
+  function request(item) {  // the fetch of an outbox item: JSON, or a form with its photos
+    var transition = item.kind === "transition";
+    var path = transition ? "incidents/" + item.incident + "/transitions" : "incidents";
+    var headers = transition ? {} : { "Idempotency-Key": item.key };
+    if (!item.photos) {
+      headers["Content-Type"] = "application/json";
+      return Promise.resolve([path, { method: "POST", body: JSON.stringify(item.body),
+        headers: headers }]);
+    }
+    return getPhotos(item.key).then(function (blobs) {
+      if (blobs.length !== item.photos) throw new Error(t("photos_lost"));
+      var form = new FormData();
+      Object.keys(item.body).forEach(function (k) {
+        var v = item.body[k];
+        if (v !== null && v !== undefined) form.append(k, String(v));
+      });
+      blobs.forEach(function (b, n) { form.append("photo", b, "photo-" + (n + 1) + ".jpg"); });
+      return [path, { method: "POST", body: form, headers: headers }];
+    });
+  }
+  function finish(item, changes) {
+    update(item.key, changes);
+    if (item.photos) dropPhotos(item.key);
+    return true;
+  }
   function send(item) {  // resolves to whether to go on with the next item
     if (!online()) return Promise.resolve(false);
     update(item.key, { state: "sent", attempts: (item.attempts || 0) + 1, error: null });
-    return api("incidents", {
-      method: "POST", body: JSON.stringify(item.body),
-      headers: { "Content-Type": "application/json", "Idempotency-Key": item.key }
+    return request(item).then(function (req) {
+      return api(req[0], req[1]);
+    }, function (e) {
+      finish(item, { state: "rejected", error: e.message || String(e) });
+      return null;
     }).then(function (r) {
+      if (r === null) return true;
       return json(r).then(function (body) {
-        if (r.status === 200 || r.status === 201) {
-          update(item.key, { state: "acknowledged", id: body.id, acked: Date.now() });
-          return true;
+        if (r.status === 200 || r.status === 201 ||
+            (r.status === 409 && item.target && body.state === item.target)) {
+          return finish(item, { state: "acknowledged", id: body.id || item.incident,
+            acked: Date.now() });
         }
         if (r.status >= 500 || r.status === 408 || r.status === 429) {
           update(item.key, { state: "queued", error: body.message || String(r.status) });
           return false;
         }
-        update(item.key, { state: "rejected", error: body.message || String(r.status) });
-        return true;
+        return finish(item, { state: "rejected", error: body.message || String(r.status) });
       });
     }, function (e) {
       update(item.key, { state: "queued", error: e instanceof AuthError ? null : String(e) });
@@ -349,16 +525,21 @@
       var when = new Date(i.created).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en");
       return '<li class="outbox-item" data-key="' + esc(i.key) + '" data-state="' + esc(i.state) +
         '"><span class="badge" data-state="' + esc(i.state) + '">' + esc(t(i.state)) + "</span>" +
-        (i.id ? '<span class="id">#' + esc(i.id) + "</span>" : "") +
-        "<span>" + esc(catLabel(i.body.category)) + "</span><span class=\"muted\">" + esc(when) +
-        '</span><span class="desc">' + esc(i.body.description) + "</span>" +
+        (i.id && i.kind !== "transition" ? '<span class="id">#' + esc(i.id) + "</span>" : "") +
+        "<span>" + esc(i.kind === "transition" ? t("act_" + i.body.action) + " #" + i.incident :
+          catLabel(i.body.category)) + "</span><span class=\"muted\">" + esc(when) + "</span>" +
+        (i.photos ? '<span class="photos-n">' + esc(t("photos_n", { n: i.photos })) + "</span>" :
+          "") + '<span class="desc">' + esc(i.kind === "transition" ? i.body.note :
+          i.body.description) + "</span>" +
         (i.error && i.state === "rejected" ? '<span class="error">' + esc(i.error) + "</span>" : "") +
         "</li>";
     }).join("") : '<li class="muted">' + esc(t("empty_outbox")) + "</li>";
   }
   function clearDone() {
     saveQueue(loadQueue().filter(function (i) {
-      return i.user !== user() || (i.state !== "acknowledged" && i.state !== "rejected");
+      var keep = i.user !== user() || (i.state !== "acknowledged" && i.state !== "rejected");
+      if (!keep && i.photos) dropPhotos(i.key);
+      return keep;
     }));
     renderQueue();
   }
@@ -389,7 +570,9 @@
         esc(I18N[lang].states[i.state] || i.state) + '</span><span class="id">#' + esc(i.id) +
         "</span><span>" + esc(catLabel(i.category)) + "</span>" +
         (i._d !== null ? '<span class="muted dist">' + esc(t("away", { d: Math.round(i._d) })) +
-          "</span>" : "") + '<span class="desc">' + esc(i.description) + "</span></li>";
+          "</span>" : "") + (NEXT[i.state] ? '<button type="button" class="act" data-id="' +
+          esc(i.id) + '" data-action="' + NEXT[i.state] + '">' + esc(t("act_" + NEXT[i.state])) +
+          "</button>" : "") + '<span class="desc">' + esc(i.description) + "</span></li>";
     }).join("");
     if (!rows.length) html = '<li class="muted">' + esc(t("empty_mine")) + "</li>";
     if (!online() && state.mineAt) html = '<li class="muted">' + esc(t("offline_list")) + "</li>" + html;
@@ -418,6 +601,15 @@
     $("refresh").addEventListener("click", loadMine);
     $("clear-done").addEventListener("click", clearDone);
     $("logout").addEventListener("click", logout);
+    $("photo").addEventListener("change", function () {
+      renderPreviews("photo-previews", pickedFiles("photo"));
+    });
+    $("resolve-photo").addEventListener("change", function () {
+      renderPreviews("resolve-previews", pickedFiles("resolve-photo"));
+    });
+    $("resolve-form").addEventListener("submit", submitResolve);
+    $("resolve-cancel").addEventListener("click", closeResolve);
+    $("my-incidents").addEventListener("click", onMineClick);
     window.addEventListener("online", function () {
       renderNet(); flush(); loadCategories(); locate(); loadMine();
     });

@@ -1,26 +1,56 @@
 """Incidents: report, list by role and queue, one with its timeline, transitions, escalation.
 
 Viewers may list and read incidents in their areas, without reporter, worker or actor names.
+Reports and transitions take JSON, or a multipart form with the same fields and up to six
+files in the field ``photo`` (the photo of a report, of a resolution…); photos are served back
+from ``/incidents/{id}/photos/{photo_id}``. The router's lifespan runs the escalation job every
+``GRIDGEO_ESCALATION_INTERVAL_S`` seconds (0: off) with the same clock as the routes.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Admin, AnyAccount, area_filter, check_area, require
 from api.deps import ConnDep
+from api.incident_body import Body, body_of, openapi_body
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
+from gridgeo.escalation import escalation_job
 from gridgeo.incident_flow import escalate_overdue, list_incidents, summary, transition
-from gridgeo.incidents import Report, get_incident, list_categories, list_departments, report
+from gridgeo.incidents import (
+    Report,
+    add_photos,
+    get_incident,
+    list_categories,
+    list_departments,
+    report_with_photos,
+)
+from gridgeo.photos import Photo, PhotoStore, Upload, check_photos, photo_file
 
-router = APIRouter(tags=["incidents"])
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the escalation job while the app serves (the app's own lifespan opened the engine)."""
+
+    def now() -> datetime:
+        return app.dependency_overrides.get(clock, clock)()
+
+    interval = app.state.settings.escalation_interval_s
+    async with escalation_job(app.state.engine, interval, now) as job:
+        app.state.escalation_job = job
+        yield
+
+
+router = APIRouter(tags=["incidents"], lifespan=lifespan)
 
 REPORTERS = ("patrol", "dispatcher", "planner", "admin")
 Reporter = Annotated[Account, Depends(require(*REPORTERS))]
@@ -64,23 +94,47 @@ def _names(account: Account) -> bool:
     return account.role != "viewer"
 
 
-@router.post("/incidents", summary="Report a located incident", status_code=201)
+def _store(request: Request) -> PhotoStore:
+    return PhotoStore(request.app.state.settings.data_dir / "photos")
+
+
+def _photos(request: Request, uploads: list[Upload]) -> list[Photo]:
+    settings = request.app.state.settings
+    return check_photos(
+        uploads, max_bytes=settings.photo_max_bytes, strip_gps=settings.photo_strip_gps
+    )
+
+
+IncidentBody = Annotated[Body[IncidentIn], Depends(body_of(IncidentIn))]
+TransitionBody = Annotated[Body[TransitionIn], Depends(body_of(TransitionIn))]
+
+
+@router.post(
+    "/incidents",
+    summary="Report a located incident",
+    status_code=201,
+    openapi_extra=openapi_body(IncidentIn),
+)
 def post_incident(
     request: Request,
-    body: IncidentIn,
-    conn: ConnDep,
     account: Reporter,
+    body: IncidentBody,
+    conn: ConnDep,
     now: Now,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
-    """201 with the incident, its grid, chain and timeline.
+    """201 with the incident, its grid, chain, timeline and photos.
 
-    A retry with the same Idempotency-Key answers 200 with the original incident (header
-    Idempotent-Replayed).
+    JSON, or a multipart form with the same fields and photos in the field ``photo``. A retry
+    with the same Idempotency-Key answers 200 with the original incident (header
+    Idempotent-Replayed) and stores nothing, photos included.
     """
-    r = Report(**body.model_dump(), idempotency_key=idempotency_key)
+    photos = _photos(request, body.uploads)  # all checked before anything is stored
+    r = Report(**body.data.model_dump(), idempotency_key=idempotency_key)
     snap_m = request.app.state.settings.incident_snap_m
-    incident_id, created = report(conn, r, account=account, now=now, snap_m=snap_m)
+    incident_id, created = report_with_photos(
+        conn, r, account=account, now=now, snap_m=snap_m, photos=photos, store=_store(request)
+    )
     out = get_incident(conn, incident_id, account=account)
     if created:
         return _json(out, 201, {"Location": f"/incidents/{incident_id}"})
@@ -133,23 +187,92 @@ def get_one(incident_id: int, conn: ConnDep, account: AnyAccount) -> JSONRespons
     return _json(get_incident(conn, incident_id, account=account, names=_names(account)))
 
 
-@router.post("/incidents/{incident_id}/transitions", summary="Act on an incident")
+@router.post(
+    "/incidents/{incident_id}/transitions",
+    summary="Act on an incident",
+    openapi_extra=openapi_body(TransitionIn),
+)
 def post_transition(
-    incident_id: int, body: TransitionIn, conn: ConnDep, account: Reporter, now: Now
+    request: Request,
+    incident_id: int,
+    account: Reporter,
+    body: TransitionBody,
+    conn: ConnDep,
+    now: Now,
 ) -> JSONResponse:
-    """Take an action allowed from the current state for the caller's role; the incident."""
+    """Take an action allowed from the current state for the caller's role; the incident.
+
+    JSON, or a multipart form with photos in the field ``photo`` (e.g. resolve with a photo).
+    """
+    photos = _photos(request, body.uploads)
+    b = body.data
     transition(
         conn,
         incident_id,
         account=account,
-        action=body.action,
+        action=b.action,
         now=now,
-        note=body.note,
-        rating=body.rating,
-        department=body.department,
-        assignee=body.assignee,
+        note=b.note,
+        rating=b.rating,
+        department=b.department,
+        assignee=b.assignee,
+        photos=photos,
+        store=_store(request),
     )
     return _json(get_incident(conn, incident_id, account=account))
+
+
+@router.post(
+    "/incidents/{incident_id}/photos", summary="Add photos to an incident", status_code=201
+)
+def post_photos(
+    request: Request,
+    incident_id: int,
+    account: Reporter,
+    photo: Annotated[list[UploadFile], Form(description="JPEG, PNG or WebP files")],
+    conn: ConnDep,
+    now: Now,
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> JSONResponse:
+    """201 with the incident; the photos on a ``photo`` entry of its timeline.
+
+    Not for a closed incident (409). A photo already on the incident is not added twice.
+    """
+    limit = request.app.state.settings.photo_max_bytes
+    uploads = [Upload(f.filename or "photo", f.content_type, f.file.read(limit + 1)) for f in photo]
+    photos = _photos(request, uploads)
+    add_photos(conn, incident_id, account=account, photos=photos, store=_store(request),
+               now=now, note=note)  # fmt: skip
+    return _json(get_incident(conn, incident_id, account=account), 201)
+
+
+@router.get(
+    "/incidents/{incident_id}/photos/{photo_id}",
+    summary="One photo of an incident (or its thumbnail)",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+)
+def get_photo(
+    request: Request,
+    incident_id: int,
+    photo_id: int,
+    conn: ConnDep,
+    account: AnyAccount,
+    size: Annotated[Literal["full", "thumb"], Query(description="thumb: 320 px JPEG")] = "full",
+) -> Response:
+    """The stored file; 403 outside the caller's areas whether or not the incident exists."""
+    path, media, sha = photo_file(
+        conn, _store(request), incident_id, photo_id, account=account, thumb=size == "thumb"
+    )
+    etag = f'"{sha}{"-thumb" if size == "thumb" else ""}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return FileResponse(
+        path,
+        media_type=media,
+        headers={"ETag": etag, "Cache-Control": "private, max-age=86400, immutable",
+                 "X-Content-SHA256": sha, "X-Content-Type-Options": "nosniff"},
+    )  # fmt: skip
 
 
 @router.post("/incidents/escalate", summary="Escalate every overdue incident one level up")
