@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
-from api.routers import admin, auth, core, login, maps
+from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
 from api.routers import history as history_routes
 from api.routers import incident_admin as incident_admin_routes
@@ -57,6 +57,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(core.router)
     app.include_router(auth.router)
     app.include_router(login.router)
+    app.include_router(plan_pages.router)  # before the plans API: /plans/editor
     app.include_router(admin.router)
     app.include_router(maps.router)
     app.include_router(balance_routes.router)
@@ -74,6 +75,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         report_routes.REPORT_STATIC_URL,
         StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
         name="report-static",
+    )
+    app.mount(
+        plan_pages.EDITOR_STATIC_URL,
+        StaticFiles(directory=plan_pages.EDITOR_STATIC_DIR),
+        name="editor-static",
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -219,8 +219,8 @@ def commit_cmd(plan_id: int, message: str) -> None:
         out = commit_plan(conn, load_hierarchy(conn), plan_id, cli_actor(), message, snap_m=_snap())
     click.echo(
         f"plan {plan_id} committed as change {out['change_id']}: {len(out['grids'])} grids, "
-        f"{out['households_changed']:,} household points and {out['incidents_moved']} open "
-        "incidents reassigned"
+        f"{out['households_moved']:,} households ({out['points_changed']:,} building points) and "
+        f"{out['incidents_moved']} open incidents reassigned"
     )
 
 

@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import Connection, bindparam, text
 
 from boundaries import plan_geometry as pg
-from boundaries.plan_preview import changed_area, topology
+from boundaries.plan_preview import changed_area, impact, topology
 from boundaries.plans import (
     Draft,
     DraftGrid,
@@ -209,8 +209,9 @@ def commit_plan(
     """Apply a plan in the caller's transaction.
 
     Returns:
-        ``change_id``, ``plan`` (its record), ``grids`` (codes written), ``households_changed``,
-        ``households_considered``, ``unassigned``, ``incidents_moved``.
+        ``change_id``, ``plan`` (its record), ``grids`` (codes written), ``households_moved``
+        (households that changed grid), ``points_changed`` (their building points),
+        ``households_considered`` (points re-evaluated), ``unassigned``, ``incidents_moved``.
 
     Raises:
         InvalidInput: a blank message, an empty plan, or topology errors (``problems``).
@@ -233,6 +234,7 @@ def commit_plan(
             problems=[p.to_dict() for p in errors],
         )
     area = changed_area(draft)
+    moving = impact(conn, draft)  # households per old -> new grid, as the preview said
     change_id = record_change(
         conn, actor, message, kind, plan_id=plan_id, area=draft.area.code, **(detail or {})
     )
@@ -264,7 +266,8 @@ def commit_plan(
         "plan": get_plan(conn, plan_id),
         "grids": written,
         "households_considered": report.households if report else 0,
-        "households_changed": report.changed if report else 0,
+        "households_moved": moving["households_moved"],
+        "points_changed": report.changed if report else 0,
         "unassigned": report.unassigned if report else 0,
         "incidents_moved": len(moved),
     }

@@ -543,7 +543,11 @@ def next_codes(
     used = _used_codes(conn, parent_code, level.code_length) | set(draft.grids)
     used |= {g.code for g in draft.retired}
     width = level.code_width
-    numbers = [int(c[len(parent_code) :]) for c in used if c.startswith(parent_code)]
+    numbers = [
+        int(c[len(parent_code) :])
+        for c in used
+        if c.startswith(parent_code) and len(c) == level.code_length and c.isdigit()
+    ]
     start = max(numbers, default=0) + 1
     codes = [f"{parent_code}{k:0{width}d}" for k in range(start, start + n)]
     if any(len(c) != level.code_length for c in codes):

@@ -621,3 +621,19 @@ def test_plan_from_proposal_keeps_codes_by_overlap(conn: Connection, city: Hiera
     commit_plan(conn, city, int(plan["id"]), "p", "balance")
     total = sum(households_of(conn, c) for c in draft.grids)
     assert total == 400
+
+
+def test_create_without_a_code_in_a_street_plan_takes_the_next_free_code(
+    conn: Connection, city: Hierarchy
+) -> None:
+    from tests.plan_city import S
+
+    pid = new_plan(conn, S)
+    x0, y0, x1, y1 = box(A)
+    e = {"op": "create", "parent_code": C, "name": "新", "neighbours": "yield",
+         "geometry": polygon(x0, y0, x0 + W / 2, y1)}  # fmt: skip
+    result, draft = edit(conn, city, pid, e)
+    assert result.changed[0] == NEW and draft.grids[NEW].parent_code == C
+    assert check(conn, city, pid)["ok"]
+    done = commit_plan(conn, city, pid, "p", "new grid")
+    assert done["households_moved"] == 50 and done["points_changed"] == 2
