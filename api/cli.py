@@ -100,6 +100,7 @@ main.add_command(balance_cmd)
 from api.cli_incidents import incidents_group  # noqa: E402
 
 main.add_command(incidents_group)
+import api.cli_lines  # noqa: E402,F401  (registers ``gridgeo import lines``)
 from api.cli_plan import plan_group  # noqa: E402
 
 main.add_command(plan_group)

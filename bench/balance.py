@@ -6,7 +6,15 @@ households = round(TOTPOP / 2.5)) into 15 grids. Both methods run on the same un
 figures are the median time of 5 runs, worst |deviation| from the equal share, mean
 Polsby–Popper, and whether every grid is contiguous.
 
+Case C (line-following): communities of the demo city balanced into grids of ~600 households
+(the demo staffs two workers per grid), units = blocks between the demo's roads and rivers,
+against units around the buildings: median time, worst deviation, and the share of the
+proposed boundary within 5 m of a road or river. Case D: the whole demo district (65
+communities, 235,000 households) through ``propose_all`` on PostGIS, 2 processes (target
+≤ 60 s), median of ``DISTRICT_RUNS`` runs.
+
     .venv/bin/python bench/balance.py      # figures also in bench/out/balance.json
+    .venv/bin/python bench/balance.py --no-district   # skip case D (no database)
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import shapely
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +41,8 @@ from gridgeo.balance_units import Units, build_units, polsby_popper, union_parts
 PROVIDENCE = ROOT.parent / "shared" / "data" / "providence" / "Providence_blocks.zip"
 RUNS = 5
 MAX_ATTEMPTS = 500
+DISTRICT_RUNS = 2
+LINE_COMMUNITIES = 8  # every 8th community of the demo for case C
 
 
 def community(seed: int = 7, n: int = 600, total: int = 3000) -> Units:
@@ -142,9 +153,111 @@ def case(name: str, units: Units, k: int, band: float) -> dict[str, object]:
     return {"k": k, "ours": {"time_s": t_ours, **f_ours}, "anchor": {"time_s": t_gc, **f_gc}}
 
 
+def lines_case() -> dict[str, object]:
+    """Case C: demo communities along the roads (blocks) vs around the buildings."""
+    import geopandas as gpd
+
+    from gridgeo.balance_lines import balance_along_lines, line_share
+    from gridgeo.demo import build_demo_city
+    from gridgeo.demo_roads import LOCAL_CRS
+
+    city = build_demo_city()
+    comms = [a for a in city.areas if a.level == "community"]
+    roads = city.roads.to_crs(LOCAL_CRS)
+    outlines = gpd.GeoSeries([a.geometry for a in comms], crs=4326).to_crs(LOCAL_CRS)
+    pts = gpd.GeoSeries(city.building_points, crs=4326).to_crs(LOCAL_CRS).values
+    xy_all = shapely.get_coordinates(pts)
+    rows = []
+    for i in range(0, len(comms), LINE_COMMUNITIES):
+        area = outlines.iloc[i]
+        inside = shapely.contains_xy(area, xy_all[:, 0], xy_all[:, 1])
+        xy, hh = xy_all[inside], city.household_counts[inside]
+        k = max(1, -(-int(hh.sum()) // 600))
+        lines = list(roads.geometry[roads.intersects(area)].values)
+        t = time.perf_counter()
+        along = balance_along_lines(xy, hh, area, lines, k, 0.10)
+        t_lines = time.perf_counter() - t
+        t = time.perf_counter()
+        around = balance(build_units(xy, hh, area), k, 0.10)
+        t_around = time.perf_counter() - t
+        share = line_share([q.geometry for q in around.parts], area, lines)
+        rows.append(
+            {
+                "community": comms[i].code,
+                "households": int(hh.sum()),
+                "k": k,
+                "blocks": along.blocks,
+                "blocks_split": along.blocks_split,
+                "lines": {
+                    "time_s": t_lines,
+                    "max_dev": along.proposal.max_abs_deviation,
+                    "within_band": along.proposal.within_band,
+                    "line_share": along.line_share,
+                },
+                "buildings": {
+                    "time_s": t_around,
+                    "max_dev": around.max_abs_deviation,
+                    "within_band": around.within_band,
+                    "line_share": share,
+                },
+            }
+        )
+    med = {
+        f"{m}_{f}": statistics.median(float(r[m][f] or 0) for r in rows)  # type: ignore[index]
+        for m in ("lines", "buildings")
+        for f in ("time_s", "max_dev", "line_share")
+    }
+    within = {m: sum(bool(r[m]["within_band"]) for r in rows) for m in ("lines", "buildings")}  # type: ignore[index]
+    print(f"\ndemo communities along the lines: {len(rows)} communities, grids of ~600 households")
+    print(f"{'units':<26} {'median s':>8} {'median dev':>10} {'on lines':>8}  within band")
+    for m, label in (("lines", "blocks between lines"), ("buildings", "cells around buildings")):
+        print(
+            f"{label:<26} {med[m + '_time_s']:>8.3f} {med[m + '_max_dev']:>10.1%} "
+            f"{med[m + '_line_share']:>8.0%}  {within[m]}/{len(rows)}"
+        )
+    return {"median": med, "within_band": within, "communities": rows}
+
+
+def district_case() -> dict[str, object]:
+    """Case D: every community of the demo district through PostGIS, 2 processes."""
+    from bench.common import open_bench_database
+    from gridgeo.balance_district import propose_all
+    from gridgeo.demo import load_demo
+
+    db = open_bench_database(None)
+    try:
+        with db.engine.begin() as conn:
+            if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM grids)")).scalar():
+                load_demo(conn)  # an empty (temporary) database: the demo city
+        times, totals = [], {}
+        with db.engine.connect() as conn:
+            district = conn.execute(text("SELECT min(code) FROM grids")).scalar()
+            for _ in range(DISTRICT_RUNS):
+                t = time.perf_counter()
+                out = propose_all(conn, district, target=600, jobs=2)
+                times.append(time.perf_counter() - t)
+                totals = out["totals"]
+    finally:
+        db.close(keep=False)
+    med = statistics.median(times)
+    print(
+        f"\ndemo district {district}: {totals['communities']} communities, "
+        f"{totals['households']:,} households -> {totals['grids']} grids of ~600"
+    )
+    print(
+        f"median {med:.1f} s over {len(times)} runs (target <= 60 s), 2 processes; "
+        f"{totals['within_band']}/{totals['communities']} within the band; "
+        f"boundary on lines {totals['mean_line_share']:.0%}"
+    )
+    return {"median_s": med, "runs_s": times, "totals": totals}
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     results = {"community_3000_600_10": case("community", community(), 10, 0.10)}
+    results["demo_lines"] = lines_case()
+    if "--no-district" not in sys.argv:
+        results["demo_district"] = district_case()
     if PROVIDENCE.exists():
         wards = providence_wards()
         share = {w: u.households.sum() / 15 for w, u in wards.items()}

@@ -137,7 +137,13 @@ def _moved(units: Units, groups: list[list[int]]) -> tuple[int, list[str | None]
 
 
 def _split_piece(
-    units: Units, nodes: list[int], parts: int, goal: float, band: float, candidates: int
+    units: Units,
+    nodes: list[int],
+    parts: int,
+    goal: float,
+    band: float,
+    candidates: int,
+    thorough: bool = True,
 ) -> list[list[int]]:
     pop = units.households
     labels = [next(iter(sorted(c, key=lambda x: -c[x])), None) for c in units.current]
@@ -160,7 +166,8 @@ def _split_piece(
         return max(refined, key=len)
     best_dev = min(s[0] for s in scored)
     seed = candidates
-    while best_dev > band and seed < candidates + EXTRA_SEEDS and parts > 1:  # lumpy units
+    extra = EXTRA_SEEDS if thorough else 0
+    while best_dev > band and seed < candidates + extra and parts > 1:  # lumpy units
         groups = refine(
             units.graph,
             tree_split(units.graph, nodes, pop, units.xy, parts, seed=seed),
@@ -173,7 +180,7 @@ def _split_piece(
             scored.append((dev, _moved(units, groups)[0], seed + 1, groups))
             best_dev = min(best_dev, dev)
         seed += 1
-    if best_dev > band and parts > 1:  # GerryChain's random trees as a second opinion
+    if best_dev > band and parts > 1 and thorough:  # GerryChain's random trees: 2nd opinion
         found = gerrychain_split(units.graph, nodes, pop, parts, band)
         if found is not None and len(found) == parts:
             groups = refine(units.graph, found, pop, goal, band)
@@ -184,7 +191,9 @@ def _split_piece(
     return min(good, key=lambda s: (s[1], s[0], s[2]))[3]
 
 
-def balance(units: Units, k: int, band: float = 0.10, *, candidates: int = 3) -> Proposal:
+def balance(
+    units: Units, k: int, band: float = 0.10, *, candidates: int = 3, thorough: bool = True
+) -> Proposal:
     """Partition ``units`` into ``k`` contiguous grids balanced on households.
 
     Args:
@@ -192,6 +201,8 @@ def balance(units: Units, k: int, band: float = 0.10, *, candidates: int = 3) ->
         k: the number of grids wanted (> 0).
         band: tolerance as a fraction of the equal share (0.1 = ±10 %).
         candidates: tree-bisection seeds tried per piece (besides the current grids).
+        thorough: while no candidate is within the band, try more seeds and GerryChain
+            (False: a quick pass, for a caller that has a finer fallback).
 
     Raises:
         InvalidInput: k ≤ 0, a band outside (0, 1), or no households.
@@ -221,11 +232,13 @@ def balance(units: Units, k: int, band: float = 0.10, *, candidates: int = 3) ->
     )
     alloc = [0] * len(pieces)
     left = k_eff - len(big)
+    big_set = set(big)
     for i, piece in enumerate(pieces):
-        if left > 0:
+        near = sorted({w for u in piece for w in units.graph[u] if w in big_set})
+        too_small = float(pop[piece].sum()) < share * (1 - band)  # never a grid in the band
+        if left > 0 and not (too_small and near and i > 0):
             alloc[i], left = 1, left - 1
             continue
-        near = sorted({w for u in piece for w in units.graph[u] if w in set(big)})
         if near:
             target = min(near, key=lambda b: (int(pop[b]), b))
             next(g for g in groups if target in g).extend(piece)
@@ -249,7 +262,7 @@ def balance(units: Units, k: int, band: float = 0.10, *, candidates: int = 3) ->
     goal = (total - int(pop[big].sum())) / rest_parts if rest_parts > 0 and rest else total / k_eff
     for piece, parts in zip(pieces, alloc, strict=True):
         if parts:
-            groups.extend(_split_piece(units, piece, parts, goal, band, candidates))
+            groups.extend(_split_piece(units, piece, parts, goal, band, candidates, thorough))
     if big and k_eff < n:
         warnings.append(
             f"{len(big)} building(s) hold more households than the band allows "

@@ -30,6 +30,8 @@ class Units:
         current: per unit, households per current grid label (a building's grid).
         graph: adjacency of the units (nodes 0..n-1, edges where cells share an edge).
         xy: a representative point per unit (the building location), shape (n, 2).
+        block: per unit, the block (between lines) it lies in; None without a line layer.
+            Edges then carry a weight ``w``: the shared length, times a penalty off the lines.
     """
 
     cells: list[BaseGeometry]
@@ -38,6 +40,7 @@ class Units:
     current: list[dict[str, int]]
     graph: nx.Graph
     xy: np.ndarray
+    block: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -97,17 +100,24 @@ def _cells(points: np.ndarray, area: BaseGeometry) -> list[BaseGeometry]:
 
 def _adjacent_pairs(cells: list[BaseGeometry], area: BaseGeometry) -> list[tuple[int, int]]:
     """Pairs of cells that share an edge (a length above a tiny tolerance)."""
+    return [(a, b) for a, b, _ in shared_edges(cells, area)]
+
+
+def shared_edges(cells: list[BaseGeometry], area: BaseGeometry) -> list[tuple[int, int, float]]:
+    """Pairs ``(i, j, length)`` of cells (i < j) sharing a boundary longer than a tolerance."""
     arr = np.array(cells, dtype=object)
+    if len(arr) < 2:
+        return []
     tree = shapely.STRtree(arr)
     a, b = tree.query(arr, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
     if len(a) == 0:
         return []
-    shared = shapely.intersection(arr[a], arr[b])
+    length = shapely.length(shapely.intersection(arr[a], arr[b]))
     tol = 1e-7 * max(1.0, math.sqrt(max(area.area, 0.0)))
-    ok = shapely.length(shared) > tol
-    return list(zip(a[ok].tolist(), b[ok].tolist(), strict=True))
+    ok = length > tol
+    return list(zip(a[ok].tolist(), b[ok].tolist(), length[ok].tolist(), strict=True))
 
 
 def polsby_popper(geom: BaseGeometry) -> float:

@@ -32,6 +32,7 @@ from gridgeo.demo_roads import (
 )
 from gridgeo.errors import Conflict
 from gridgeo.levels import load_hierarchy
+from gridgeo.lines import store_lines
 from gridgeo.store import AreaRecord, copy_households, insert_areas
 
 STREETS, COMMUNITIES, GRIDS = 8, 65, 386  # seed 003: 65 community grids, 386 second-level grids
@@ -117,7 +118,8 @@ def build_demo_city(seed: int = 2026) -> DemoCity:
 def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
     """Load the demo city into an empty store, in the caller's transaction.
 
-    Inserts the areas and building points, then assigns every household to its grid.
+    Inserts the areas and building points, assigns every household to its grid, and stores
+    the roads and rivers in the line layer (source ``demo``).
 
     Args:
         conn: a connection inside a transaction (the caller commits).
@@ -125,7 +127,7 @@ def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
 
     Returns:
         Areas per level key, then ``households``, ``buildings``, ``workers`` and
-        ``unassigned`` (building points in no grid; 0 for the demo).
+        ``unassigned`` (building points in no grid; 0 for the demo), ``lines``.
 
     Raises:
         Conflict: when the grids table already has rows.
@@ -139,12 +141,15 @@ def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
         conn, city.building_points, city.household_counts, city.addresses, city.external_ids
     )
     report = assign_households(conn)
+    roads = city.roads
+    store_lines(conn, roads.geometry.values, list(roads.kind), list(roads.name), source="demo")
     counts = {spec.key: sum(a.level == spec.key for a in city.areas) for spec in hierarchy.levels}
     return counts | {
         "households": int(city.household_counts.sum()),
         "buildings": len(city.building_points),
         "workers": sum(a.workers for a in city.areas),
         "unassigned": report.unassigned,
+        "lines": len(roads),
     }
 
 

@@ -168,3 +168,24 @@ class IncidentPhoto(Base):
     gps_removed: Mapped[bool] = mapped_column(server_default=text("false"))
     taken_by: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Line(Base):
+    """A road, river or railway that boundaries should follow (以街路巷河为界); migration 0009."""
+
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, server_default="")
+    source: Mapped[str] = mapped_column(Text, server_default="")
+    geom = mapped_column(
+        Geometry("MULTILINESTRING", srid=SRID, spatial_index=False), nullable=False
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('road', 'river', 'rail')", name="lines_kind_known"),
+        Index("idx_lines_geom", "geom", postgresql_using="gist"),
+        Index("ix_lines_kind", "kind"),
+    )

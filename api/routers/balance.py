@@ -1,20 +1,29 @@
-"""Balancing: propose a redrawn partition of an area into grids (nothing is stored)."""
+"""Balancing: propose a redrawn partition of an area into grids; suggestions without redrawing.
+
+A proposal stores nothing; with ``plan=true`` it is opened as a plan (a draft) that is
+previewed here and committed through ``/plans``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import check_area, require
-from api.deps import ConnDep
+from api.auth import area_filter, check_area, require
+from api.balance_plan import proposal_to_plan
+from api.deps import ConnDep, HierarchyDep
 from gridgeo.accounts import Account
 from gridgeo.balance_db import propose
+from gridgeo.balance_district import propose_all
+from gridgeo.balance_suggest import suggestions
+from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])
 
 Planner = Annotated[Account, Depends(require("planner", "admin"))]
+DISTRICT_JOBS = 2  # processes for a district-wide run inside the server
 
 
 class BalanceIn(BaseModel):
@@ -30,24 +39,84 @@ class BalanceIn(BaseModel):
         description="households per grid: k = ceil(households / target)",
     )
     band: float | None = Field(default=None, gt=0, lt=1, description="tolerance: 0.1 = ±10 %")
+    lines: bool | None = Field(
+        default=None,
+        description="follow the stored roads and rivers: null = when any cross the area, "
+        "true = required (400 without), false = units around the buildings",
+    )
+    scope: Literal["area", "all"] = Field(
+        default="area",
+        description="area: this community; all: every community at or below the area",
+    )
+    title: str | None = Field(default=None, max_length=200, description="title of the plan")
 
 
 @router.post("/balance", summary="Propose a balanced partition of an area into grids")
 def post_balance(
-    request: Request, body: BalanceIn, conn: ConnDep, account: Planner
+    request: Request,
+    body: BalanceIn,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: Planner,
+    plan: Annotated[bool, Query(description="open the proposal as a plan and preview it")] = False,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of proposed grids with a ``summary`` of figures.
 
     ``k`` given, else ``ceil(households / target)``, else the area's workers. Every grid is
-    contiguous; households are balanced within the band where the buildings allow; among good
-    partitions the one moving fewest households from their current grid is chosen.
+    contiguous; with a line layer grids are unions of whole blocks between roads and rivers
+    where the households allow (``summary.line_share``: boundary on the lines). With
+    ``scope=all`` every community below the area is balanced (``areas``, ``totals``).
+    With ``plan=true`` the proposal is opened as a plan (``plan``, ``preview``).
     """
     check_area(account, body.area)
-    return propose(
+    standard = request.app.state.settings.households_per_worker
+    if body.scope == "all":
+        if plan:
+            raise InvalidInput("plan=true takes one area (scope=area)", field="plan")
+        return propose_all(
+            conn,
+            body.area,
+            k=body.k,
+            target=body.target,
+            band=body.band,
+            lines=body.lines,
+            default_standard=standard,
+            jobs=DISTRICT_JOBS,
+        )
+    proposal = propose(
         conn,
         body.area,
         k=body.k,
         target=body.target,
         band=body.band,
+        lines=body.lines,
+        default_standard=standard,
+    )
+    if plan:
+        proposal |= proposal_to_plan(
+            conn, hierarchy, proposal, actor=account.name, title=body.title
+        )
+    return proposal
+
+
+@router.get("/workload/suggestions", summary="Grids to split or merge, workers to move")
+def get_suggestions(
+    request: Request,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: Planner,
+    area: Annotated[str, Query(min_length=1, max_length=64, description="code of an area")],
+) -> dict[str, Any]:
+    """Suggestions without redrawing for the grids below ``area``.
+
+    Workers to move from under- to over-loaded neighbouring grids, under-loaded neighbours to
+    merge, over-loaded grids to split, and the workers still missing.
+    """
+    check_area(account, area)
+    return suggestions(
+        conn,
+        hierarchy,
+        area,
+        areas=area_filter(account),
         default_standard=request.app.state.settings.households_per_worker,
     )

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from gridgeo.bulk_assign import assign_households
-from tests.helpers import C1, C2, S1, S2, add_strip_city
+from tests.helpers import C1, C2, G1, S1, S2, add_strip_city
 
 
 @pytest.fixture
@@ -81,3 +81,99 @@ def test_zero_workers_needs_k(client, city, conn, login_as):
     assert r.status_code == 400 and "workers" in r.json()["message"]
     r = client.post("/balance", json={"area": C1, "target": 300}, headers=login_as("admin"))
     assert r.status_code == 200 and r.json()["summary"]["k"] == 4
+
+
+def test_lines_required_without_a_line_layer_is_400(client, city, login_as):
+    r = client.post("/balance", json={"area": C1, "lines": True}, headers=login_as("admin"))
+    assert r.status_code == 400 and "line" in r.json()["message"]
+
+
+def test_roads_cut_the_community_into_blocks(client, city, conn, login_as):
+    from shapely.geometry import LineString
+
+    from gridgeo.lines import store_lines
+
+    store_lines(conn, [LineString([(1.0, -0.1), (1.0, 1.1)])], ["road"], ["一路"])
+    r = client.post("/balance", json={"area": C1, "k": 2, "lines": True}, headers=login_as("admin"))
+    assert r.status_code == 200, r.text
+    s = r.json()["summary"]
+    assert s["units"] == "blocks" and s["blocks"] == 2 and s["blocks_split"] == 0
+    assert s["line_share"] == 1.0 and s["max_abs_deviation"] == 0
+
+
+def test_scope_all_balances_every_community(client, city, conn, login_as):
+    before = _stored(conn)
+    r = client.post(
+        "/balance",
+        json={"area": "110101", "scope": "all", "target": 300},
+        headers=login_as("admin"),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [a["area"] for a in body["areas"]] == [C1, C2]
+    assert "no households" in body["areas"][1]["error"]
+    assert body["totals"]["balanced"] == 1 and body["totals"]["grids"] == 4
+    assert _stored(conn) == before
+    r = client.post(
+        "/balance",
+        json={"area": "110101", "scope": "all"},
+        params={"plan": "true"},
+        headers=login_as("admin"),
+    )
+    assert r.status_code == 400
+
+
+@pytest.fixture
+def small_city(conn):
+    """A community of 2 km × 1 km (a real size) with two grids, 3 workers, 1,200 households."""
+    from tests.helpers import add_box
+
+    add_box(conn, "120101", "district", 0, 0, 0.02, 0.01)
+    add_box(conn, "120101001", "street", 0, 0, 0.02, 0.01, "120101")
+    add_box(conn, "120101001001", "community", 0, 0, 0.02, 0.01, "120101001")
+    add_box(conn, "120101001001001", "grid", 0, 0, 0.01, 0.01, "120101001001", workers=2)
+    add_box(conn, "120101001001002", "grid", 0.01, 0, 0.02, 0.01, "120101001001", workers=1)
+    conn.execute(
+        text(
+            "INSERT INTO households (location, household_count) "
+            "SELECT ST_Point(0.0005 + 0.001 * (i % 20), 0.002 + 0.002 * (i / 20), 4326), 30 "
+            "FROM generate_series(0, 39) i"
+        )
+    )
+    assign_households(conn)
+    return "120101001001"
+
+
+def test_plan_true_opens_a_plan_with_a_preview(client, small_city, conn, login_as):
+    grids_before = conn.execute(text("SELECT count(*), max(version) FROM grids")).one()
+    r = client.post(
+        "/balance",
+        json={"area": small_city, "k": 3, "title": "rebalance"},
+        params={"plan": "true"},
+        headers=login_as("planner", "120101001"),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["plan"]["title"] == "rebalance" and body["plan"]["source"] == "balance"
+    assert body["preview"]["ok"], body["preview"]["problems"]
+    assert body["preview"]["errors"] == 0
+    rows = conn.execute(
+        text("SELECT action, workers FROM plan_grids WHERE plan_id = :p ORDER BY code"),
+        {"p": body["plan"]["id"]},
+    ).all()
+    assert len([a for a, _ in rows if a != "retire"]) == 3
+    assert sum(w for a, w in rows if a != "retire") == 3  # the community's workers, shared out
+    assert conn.execute(text("SELECT count(*), max(version) FROM grids")).one() == grids_before
+
+
+def test_suggestions_route(client, city, conn, login_as):
+    conn.execute(text("UPDATE grids SET workers = 3 WHERE code = :c"), {"c": G1})
+    r = client.get("/workload/suggestions", params={"area": C1}, headers=login_as("planner", S1))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["grids"] == 2
+    assert any(s["action"] == "move_worker" and s["from"] == G1 for s in body["suggestions"])
+    r = client.get("/workload/suggestions", params={"area": "110101999"}, headers=login_as("admin"))
+    assert r.status_code == 404
+    r = client.get("/workload/suggestions", params={"area": C1}, headers=login_as("viewer", S1))
+    assert r.status_code == 403

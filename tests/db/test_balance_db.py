@@ -109,3 +109,27 @@ def test_cli_prints_figures_and_writes_geojson(demo_conn, monkeypatch, tmp_path)
     body = json.loads(out.read_text(encoding="utf-8"))
     assert body["type"] == "FeatureCollection" and body["summary"]["k"] == 6
     assert CliRunner().invoke(main, ["balance", code, "--k", "0"]).exit_code == 2
+
+
+def test_cli_all_and_suggest(demo_conn, monkeypatch) -> None:
+    from contextlib import contextmanager
+
+    from click.testing import CliRunner
+
+    import api.cli_balance as cli_balance
+    from api.cli import main
+
+    @contextmanager
+    def in_test_transaction():
+        yield demo_conn
+
+    monkeypatch.setattr(cli_balance, "transaction", in_test_transaction)
+    street = _overloaded(demo_conn)[:9]
+    r = CliRunner().invoke(main, ["balance", street, "--all", "--target", "600", "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "total:" in r.output and "boundary on the lines" in r.output
+    r = CliRunner().invoke(main, ["balance", street, "--suggest"])
+    assert r.exit_code == 0, r.output
+    assert "move 1 worker" in r.output and "under the band" in r.output
+    r = CliRunner().invoke(main, ["balance", street, "--all", "--plan"])
+    assert r.exit_code == 2

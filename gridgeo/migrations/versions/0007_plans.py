@@ -70,9 +70,7 @@ def upgrade() -> None:
             geoalchemy2.Geometry("MULTIPOLYGON", srid=4326, spatial_index=False),
         ),
         sa.CheckConstraint("action IN ('change', 'create', 'retire')", name="plan_grids_action"),
-        sa.CheckConstraint(
-            "action = 'retire' OR geom IS NOT NULL", name="plan_grids_geom_given"
-        ),
+        sa.CheckConstraint("action = 'retire' OR geom IS NOT NULL", name="plan_grids_geom_given"),
         sa.CheckConstraint("code ~ '^[0-9]+$'", name="plan_grids_code_digits"),
     )
     op.create_index("idx_plan_grids_geom", "plan_grids", ["geom"], postgresql_using="gist")
