@@ -103,3 +103,45 @@ def test_planner_splits_an_overloaded_demo_grid_commits_and_reverts(
     back = demo_client.get(f"/grids/{code}", headers=planner).json()
     assert shapely.geometry.shape(back["geometry"]).hausdorff_distance(geom) < 1e-6  # 7 decimals
     assert demo_client.get(f"/grids/{new_codes[0]}", headers=planner).status_code == 404
+
+
+def test_balancing_an_overloaded_community_gives_a_plan_that_commits(
+    demo_client: TestClient, demo_conn: Connection
+) -> None:
+    """Issue 5's done-means: within the band, contiguous, along roads, previewed, committed."""
+    planner = login(demo_client, "planner")
+    rows = demo_client.get(
+        "/workload", params={"level": "community", "parent": "370705001"}, headers=planner
+    ).json()
+    over = [
+        r["code"] for r in sorted(rows, key=lambda r: -(r["load"] or 0)) if r["status"] == "over"
+    ]
+    assert over
+    body = None
+    for code in over:  # the most overloaded community whose buildings allow the band
+        r = demo_client.post("/balance?plan=true", json={"area": code, "target": 600},
+                             headers=planner)  # fmt: skip
+        assert r.status_code == 200, r.text
+        s = r.json()["summary"]
+        if s["max_abs_deviation"] <= s["band"]:
+            body = r.json()
+            break
+        demo_client.post(f"/plans/{r.json()['plan']['id']}/discard", headers=planner)
+    assert body is not None, "no overloaded community of street 370705001 balances within the band"
+    s = body["summary"]
+    assert s["line_share"] >= 0.8  # boundaries follow roads and rivers
+    for f in body["features"]:
+        assert shapely.geometry.shape(f["geometry"]).geom_type == "Polygon"  # contiguous
+    assert body["preview"]["ok"], body["preview"]["problems"]
+    pid = body["plan"]["id"]
+    r = demo_client.post(
+        f"/plans/{pid}/commit", json={"message": "按600户重新划分"}, headers=planner
+    )
+    assert r.status_code == 200, r.text
+    live = demo_client.get(
+        "/grids", params={"level": "grid", "parent": s["area"]}, headers=planner
+    ).json()["features"]
+    assert len(live) == len(body["features"])
+    assert sum(f["properties"]["households"] for f in live) == sum(
+        f["properties"]["households"] for f in body["features"]
+    )
