@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.app import create_app
 from api.deps import get_conn
@@ -12,12 +14,10 @@ from gridgeo.db import Database
 from gridgeo.settings import Settings
 
 
-@pytest.fixture
-def client(engine: Engine, conn) -> Iterator[TestClient]:
-    """An API client whose requests run in the test's transaction (rolled back afterwards)."""
-    app = create_app(Settings(database_url=str(engine.url), map_tiles=""), Database(engine))
+def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
+    """A ``get_conn`` override: each request runs in a savepoint of the test's transaction."""
 
-    def test_conn() -> Iterator:
+    def test_conn() -> Iterator[Connection]:
         nested = conn.begin_nested()
         try:
             yield conn
@@ -28,8 +28,21 @@ def client(engine: Engine, conn) -> Iterator[TestClient]:
             if nested.is_active:
                 nested.commit()
 
-    app.dependency_overrides[get_conn] = test_conn
-    with TestClient(app) as c:
+    return test_conn
+
+
+def app_in_transaction(engine: Engine, conn: Connection, **settings: Any) -> FastAPI:
+    """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later)."""
+    options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
+    app = create_app(Settings(**options), Database(engine))
+    app.dependency_overrides[get_conn] = in_transaction(conn)
+    return app
+
+
+@pytest.fixture
+def client(engine: Engine, conn: Connection) -> Iterator[TestClient]:
+    """An API client whose requests run in the test's transaction (rolled back afterwards)."""
+    with TestClient(app_in_transaction(engine, conn)) as c:
         yield c
 
 

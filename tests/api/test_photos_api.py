@@ -16,13 +16,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import text
 
-from api.app import create_app
-from api.deps import get_conn
 from api.routers.incidents import clock
-from gridgeo.db import Database
 from gridgeo.errors import InvalidInput
 from gridgeo.photos import GPS_IFD, PhotoStore, Upload, attach, check_photo
-from gridgeo.settings import Settings
+from tests.api.conftest import app_in_transaction
 from tests.api.incident_city import GRID_A, INSIDE_A, count, make_users
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -53,27 +50,9 @@ def photo_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def client(engine, conn, photo_dir) -> Iterator[TestClient]:
     """Like tests/api/conftest.py's client, with a private data folder and small photo limit."""
-    settings = Settings(
-        database_url=str(engine.url),
-        map_tiles="",
-        data_dir=photo_dir,
-        photo_max_bytes=MAX_BYTES,
-        escalation_interval_s=0,
+    app = app_in_transaction(
+        engine, conn, data_dir=photo_dir, photo_max_bytes=MAX_BYTES, escalation_interval_s=0
     )
-    app = create_app(settings, Database(engine))
-
-    def test_conn() -> Iterator:
-        nested = conn.begin_nested()
-        try:
-            yield conn
-        except Exception:
-            nested.rollback()
-            raise
-        else:
-            if nested.is_active:
-                nested.commit()
-
-    app.dependency_overrides[get_conn] = test_conn
     app.dependency_overrides[clock] = lambda: T0
     with TestClient(app) as c:
         yield c

@@ -11,31 +11,12 @@ import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from api.app import create_app
-from api.deps import get_conn
-from gridgeo.db import Database
-from gridgeo.settings import Settings
+from tests.api.conftest import app_in_transaction
 
 
 @pytest.fixture
 def demo_client(demo_engine: Any, demo_conn: Connection) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(database_url=str(demo_engine.url), map_tiles=""), Database(demo_engine)
-    )
-
-    def in_test_transaction() -> Iterator[Connection]:
-        nested = demo_conn.begin_nested()
-        try:
-            yield demo_conn
-        except Exception:
-            nested.rollback()
-            raise
-        else:
-            if nested.is_active:
-                nested.commit()
-
-    app.dependency_overrides[get_conn] = in_test_transaction
-    with TestClient(app) as c:
+    with TestClient(app_in_transaction(demo_engine, demo_conn)) as c:
         yield c
 
 
