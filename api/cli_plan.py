@@ -202,7 +202,7 @@ def preview_cmd(plan_id: int, as_json: bool) -> None:
     """Topology problems (errors block a commit) and the impact on households and load."""
     settings = get_settings()
     with transaction() as conn:
-        draft = load_draft(conn, load_hierarchy(conn), plan_id, snap_m=_snap())
+        draft = load_draft(conn, load_hierarchy(conn), plan_id, snap_m=_snap(), households=False)
         out = preview(conn, draft, standard=settings.households_per_worker, tolerance_m=_snap())
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, default=str))

@@ -143,7 +143,7 @@ def bench_redraw(engine: Engine, trials: int) -> dict[str, object]:
                     t0 = time.perf_counter_ns()
                     apply_edit(conn, hierarchy, pid, strip_edit(a, b, bytes(shared)), "bench")
                     t1 = time.perf_counter_ns()
-                    out = preview(conn, load_draft(conn, hierarchy, pid))
+                    out = preview(conn, load_draft(conn, hierarchy, pid, households=False))
                     t2 = time.perf_counter_ns()
                     if not out["ok"]:
                         raise ValueError(out["problems"][0]["message"])

@@ -220,7 +220,7 @@ def commit_plan(
     """
     if not isinstance(message, str) or not message.strip():
         raise InvalidInput("a commit needs a message saying why it is made", field="message")
-    draft = load_draft(conn, hierarchy, plan_id, snap_m=snap_m, lock=True)
+    draft = load_draft(conn, hierarchy, plan_id, snap_m=snap_m, lock=True, households=False)
     require_open(draft.plan)
     if not draft.touched():
         raise InvalidInput(f"plan {plan_id} changes nothing; edit it before committing")

@@ -265,12 +265,15 @@ def _gaps(
 
 # --------------------------------------------------------------------------- impact
 
-DRAFT_TABLE = """
-CREATE TEMP TABLE _draft (code text, depth int, geom geometry(MultiPolygon, 4326))
-ON COMMIT DROP
-"""
-
-AREA_CTE = "WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g)"
+# the changed area, and the new shapes of the draft's touched leaf grids (no temporary table:
+# creating and dropping one costs more than the query it serves)
+AREA_CTE = """
+WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g),
+_draft AS MATERIALIZED (
+    SELECT d.code, d.depth, ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326) AS geom
+    FROM unnest(CAST(:d_codes AS text[]), CAST(:d_depths AS int[]), CAST(:d_wkbs AS text[]))
+         AS d(code, depth, wkb)
+)"""
 
 
 def _draft_grid(point: str) -> str:
@@ -324,28 +327,20 @@ def changed_area(draft: Draft) -> BaseGeometry | None:
     return shapely.union_all(shapes)
 
 
-def _fill_draft(conn: Connection, draft: Draft) -> list[int]:
-    conn.execute(text("DROP TABLE IF EXISTS _draft"))
-    conn.execute(text(DRAFT_TABLE))
-    rows = [
-        {
-            "code": g.code,
-            "depth": g.level.depth,
-            "wkb": shapely.to_wkb(pg.as_multi(g.geom), hex=True),
-        }
+def _draft_params(draft: Draft) -> dict[str, Any]:
+    """Bound values of the draft's touched leaf grids and of the stored grids they replace."""
+    leaves = [
+        g
         for g in draft.grids.values()
         if g.state in ("changed", "created") and not draft.children(g.code)
     ]
-    if rows:
-        conn.execute(
-            text(
-                "INSERT INTO _draft VALUES (:code, :depth, "
-                "ST_Multi(ST_GeomFromWKB(decode(:wkb, 'hex'), 4326)))"
-            ),
-            rows,
-        )
-    touched = [g.grid_id for g in draft.touched() if g.grid_id is not None]
-    return [int(t) for t in touched] or [0]
+    touched = [int(g.grid_id) for g in draft.touched() if g.grid_id is not None]
+    return {
+        "d_codes": [g.code for g in leaves],
+        "d_depths": [g.level.depth for g in leaves],
+        "d_wkbs": [shapely.to_wkb(pg.as_multi(g.geom), hex=True) for g in leaves],
+        "touched": touched or [0],
+    }
 
 
 def _standard(conn: Connection, area_code: str, default: int) -> tuple[int, float]:
@@ -384,14 +379,12 @@ def impact(conn: Connection, draft: Draft, *, standard: int = 300) -> dict[str, 
     }
     if area is None:
         return empty
-    touched = _fill_draft(conn, draft)
-    params = {"area": shapely.to_wkb(area, hex=True), "touched": touched}
+    params = {"area": shapely.to_wkb(area, hex=True)} | _draft_params(draft)
     flows = conn.execute(text(IMPACT_SQL), params).all()
     incidents = conn.execute(
         text(INCIDENTS_SQL).bindparams(bindparam("open", expanding=True)),
         params | {"open": list(OPEN_STATES)},
     ).all()
-    conn.execute(text("DROP TABLE _draft"))
     before: dict[str, int] = {}
     after: dict[str, int] = {}
     moves = []

@@ -299,8 +299,9 @@ WITH RECURSIVE t AS (
 )
 SELECT g.id, g.code, g.name, g.level_id, p.code AS parent_code, g.workers AS stored_workers,
        coalesce(s.workers, g.workers) AS workers, g.version, ST_AsBinary(g.geom) AS wkb,
-       coalesce((SELECT sum(h.household_count) FROM household_grid a
-                 JOIN households h ON h.id = a.household_id WHERE a.grid_id = g.id), 0) AS hh
+       CASE WHEN :households THEN coalesce((
+           SELECT sum(h.household_count) FROM household_grid a
+           JOIN households h ON h.id = a.household_id WHERE a.grid_id = g.id), 0) END AS hh
 FROM t JOIN grids g ON g.id = t.id
 LEFT JOIN grids p ON p.id = g.parent_id
 LEFT JOIN grid_staff s ON s.grid_id = g.id
@@ -321,9 +322,18 @@ def _level(hierarchy: Hierarchy, level_id: int) -> LevelSpec:
 
 
 def load_draft(
-    conn: Connection, hierarchy: Hierarchy, plan_id: int, *, snap_m: float = 0.5, lock: bool = False
+    conn: Connection,
+    hierarchy: Hierarchy,
+    plan_id: int,
+    *,
+    snap_m: float = 0.5,
+    lock: bool = False,
+    households: bool = True,
 ) -> Draft:
     """The plan's draft: the stored subtree of its area overlaid with the plan's rows.
+
+    ``households=False`` skips counting each grid's households (0 then): the preview and the
+    commit count them where they need them.
 
     Raises:
         NotFound: no such plan, or its area no longer exists.
@@ -336,7 +346,8 @@ def load_draft(
         raise NotFound(f"the area {plan['area_code']} of plan {plan_id} no longer exists")
     stored: dict[int, DraftGrid] = {}
     area: DraftGrid | None = None
-    for r in conn.execute(text(SUBTREE), {"area_id": area_id}).mappings():
+    rows = conn.execute(text(SUBTREE), {"area_id": area_id, "households": households})
+    for r in rows.mappings():
         geom = shapely.from_wkb(bytes(r["wkb"]))
         grid = DraftGrid(
             grid_id=int(r["id"]),
@@ -347,7 +358,7 @@ def load_draft(
             workers=int(r["workers"]),
             geom=geom,
             base_version=int(r["version"]),
-            households=int(r["hh"]),
+            households=int(r["hh"] or 0),
             stored=(r["code"], r["name"], r["parent_code"], int(r["workers"]), bytes(r["wkb"])),
         )
         if grid.grid_id == area_id:

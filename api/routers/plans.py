@@ -156,7 +156,7 @@ def plan_preview(
     standard) and open incidents.
     """
     _plan(conn, plan_id, account)
-    draft = load_draft(conn, hierarchy, plan_id, snap_m=_snap(request))
+    draft = load_draft(conn, hierarchy, plan_id, snap_m=_snap(request), households=False)
     return preview(conn, draft, standard=_standard(request), tolerance_m=_snap(request))
 
 
