@@ -104,3 +104,6 @@ import api.cli_lines  # noqa: E402,F401  (registers ``gridgeo import lines``)
 from api.cli_plan import plan_group  # noqa: E402
 
 main.add_command(plan_group)
+from api.cli_map import map_cmd  # noqa: E402
+
+main.add_command(map_cmd)

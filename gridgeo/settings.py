@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     pool_size: int = 10
     map_tiles: str = "OpenStreetMap"
+    tianditu_key: str = ""  # key of the Tianditu base maps (see maps/basemaps.py)
     token_ttl_minutes: int = 30
     public_maps: bool = False
     login_failures_per_account: int = 5

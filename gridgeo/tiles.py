@@ -12,8 +12,10 @@ caller's area filter and a cheap data version (see :func:`data_version`).
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -124,6 +126,17 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"x and y must be between 0 and {n - 1} at zoom {z}", field="x")
 
 
+def levels_at(hierarchy: Hierarchy, z: int) -> Sequence[str]:
+    """Keys of the levels drawn at tile zoom ``z``, top first.
+
+    The top two levels at every zoom; each finer level from zoom ``6 + depth`` (the leaf
+    grids of the default chain, depth 3, from zoom 9, where a 500 m grid spans a few pixels).
+    """
+    keys = [s.key for s in hierarchy.levels]
+    shown = max(2, z - 5)
+    return keys[:shown]
+
+
 def data_version(conn: Connection) -> str:
     """A cheap token that changes when grids, households, workers or incidents change.
 
@@ -204,11 +217,15 @@ class TileCache:
         x: int,
         y: int,
         areas: tuple[str, ...] | None = None,
+        version: str | None = None,
     ) -> bytes:
-        """The tile from the cache, rendered (and kept) when missing or stale."""
+        """The tile from the cache, rendered (and kept) when missing or stale.
+
+        ``version`` is the :func:`data_version` when the caller has just read it.
+        """
         check_tile(z, x, y)
         hierarchy.get(layer)
-        key = (layer, z, x, y, areas, data_version(conn))
+        key = (layer, z, x, y, areas, version or data_version(conn))
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -222,6 +239,45 @@ class TileCache:
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
         return tile
+
+    def get_levels(
+        self,
+        conn: Connection,
+        hierarchy: Hierarchy,
+        *,
+        z: int,
+        x: int,
+        y: int,
+        areas: tuple[str, ...] | None = None,
+        compress: bool = False,
+    ) -> bytes:
+        """One tile holding a layer per level (leaf first, so coarser outlines draw on top).
+
+        MVT layers are independent messages of the tile, so the tile is the concatenation of
+        the cached single-level tiles; levels too fine to see at ``z`` are left out (see
+        :func:`levels_at`). With ``compress`` the bytes are gzipped (and kept so).
+        """
+        check_tile(z, x, y)
+        version = data_version(conn)
+        key = ("*", z, x, y, areas, compress, version)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+        parts = [
+            self.get(conn, hierarchy, layer=k, z=z, x=x, y=y, areas=areas, version=version)
+            for k in reversed(levels_at(hierarchy, z))
+        ]
+        body = b"".join(parts)
+        if compress and body:
+            body = gzip.compress(body, compresslevel=5)
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return body
 
     def clear(self) -> None:
         """Forget every tile."""

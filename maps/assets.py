@@ -25,13 +25,19 @@ def use_local_assets(fmap: folium.Map, base_url: str = STATIC_URL) -> folium.Map
 def vendored(base_url: str = STATIC_URL) -> dict[str, str]:
     """URLs of the vendored plugins and of gridgeo's own map script and style.
 
-    Leaflet.VectorGrid 1.3.0 (Beerware) and leaflet.fullscreen 3.0.0 (MIT), from npm, with
+    leaflet.fullscreen 3.0.0 (MIT),
+    leaflet.markercluster 1.5.3 (MIT) and leaflet.heat 0.2.0 (BSD-2-Clause), from npm, with
     their licenses next to them, all under ``base_url``.
     """
     return {
-        "vectorgrid_js": f"{base_url}/vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+        "mvt_js": f"{base_url}/gridgeo/mvt.js",
         "fullscreen_js": f"{base_url}/fullscreen/Control.FullScreen.js",
         "fullscreen_css": f"{base_url}/fullscreen/Control.FullScreen.css",
         "gridmap_js": f"{base_url}/gridgeo/gridmap.js",
         "gridmap_css": f"{base_url}/gridgeo/gridmap.css",
+        "incidents_js": f"{base_url}/gridgeo/incidents.js",
+        "markercluster_js": f"{base_url}/markercluster/leaflet.markercluster.js",
+        "markercluster_css": f"{base_url}/markercluster/MarkerCluster.css",
+        "markercluster_default_css": f"{base_url}/markercluster/MarkerCluster.Default.css",
+        "heat_js": f"{base_url}/heat/leaflet-heat.js",
     }

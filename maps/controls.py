@@ -51,11 +51,12 @@ class HtmlControl(MacroElement):
 def title_control(title: str, *, lang: str, other_href: str) -> HtmlControl:
     """The map's title and a link to the same page in the other language."""
     other = "English" if lang == "zh" else "中文"
-    html = (
-        f"<h1>{escape(title)}</h1>"
-        f'<a class="gridgeo-lang" hreflang="{"en" if lang == "zh" else "zh-CN"}" '
-        f'href="{escape(other_href)}">{other}</a>'
-    )
+    html = f"<h1>{escape(title)}</h1>"
+    if other_href:  # a standalone file has no other language to go to
+        html += (
+            f'<a class="gridgeo-lang" hreflang="{"en" if lang == "zh" else "zh-CN"}" '
+            f'href="{escape(other_href)}">{other}</a>'
+        )
     return HtmlControl(html, css_class="gridgeo-title leaflet-bar", position="topleft")
 
 

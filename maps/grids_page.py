@@ -1,23 +1,23 @@
-"""The /maps/grids page: every level as a vector-tile layer, grids filled by workload status.
+"""The /maps/grids page: every level from vector tiles, grids filled by workload status.
 
-No geometry is embedded: the page loads ``/tiles/{level}/{z}/{x}/{y}.pbf`` as it pans, so its
-HTML stays a few kilobytes at any city size. Everything it loads is served by gridgeo itself.
+No geometry is embedded: the page loads ``/tiles/{z}/{x}/{y}.pbf`` (a layer per level) as it
+pans, so its HTML stays a few kilobytes at any city size. Everything it loads is served by
+gridgeo itself, unless a base map from the internet is configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import folium
 
-from maps.assets import STATIC_URL, use_local_assets
-from maps.controls import SearchControl, legend_control, local_fullscreen, title_control
-from maps.vector_layer import OutlinePane, VectorTileLayer
+from maps.assets import STATIC_URL
+from maps.basemaps import BLANK, BaseMap
+from maps.frame import check_lang, finish, new_map, render_page
+from maps.vector_layer import LevelLayer, add_levels, outline
 
-LANGS = ("zh", "en")
-# Outline colour and weight per depth (as the embedded /map): coarse levels bold and dark.
-OUTLINES = [("#08306b", 4), ("#2171b5", 3), ("#6a51a3", 2)]
+__all__ = ["FILLS", "LevelLayer", "build_grids_page", "render_page", "status_labels"]
+
 # Diverging fill by status (under / within / over the band), greys for the rest.
 FILLS = {
     "under": "#4575b4",
@@ -27,23 +27,7 @@ FILLS = {
     "empty": "#ffffff",
 }
 TITLE = {"zh": "网格地图", "en": "Grid map"}
-
-
-@dataclass(frozen=True)
-class LevelLayer:
-    """A level shown on the page: its key and labels."""
-
-    key: str
-    label_zh: str
-    label_en: str
-
-    def label(self, lang: str) -> str:
-        """The label in ``lang`` followed by the other language's."""
-        return (
-            f"{self.label_zh} {self.label_en}"
-            if lang == "zh"
-            else f"{self.label_en} {self.label_zh}"
-        )
+TILE_URL = "/tiles/{z}/{x}/{y}.pbf"
 
 
 def status_labels(standard: int, band: float, lang: str) -> list[tuple[str, str]]:
@@ -67,13 +51,20 @@ def status_labels(standard: int, band: float, lang: str) -> list[tuple[str, str]
     return [(FILLS[s], f"{first[s]} · {second[s]}") for s in FILLS]
 
 
+def load_heading(standard: int, band: float, lang: str) -> str:
+    """The legend heading naming the standard and its band."""
+    if lang == "en":
+        return f"Load (standard {standard} per worker ±{band:.0%})"
+    return f"负荷 Load（标准 {standard} 户/人 ±{band:.0%}）"
+
+
 def build_grids_page(
     levels: Sequence[LevelLayer],
     *,
     bounds: list[list[float]] | None,
     lang: str = "zh",
-    tiles: str | None = None,
-    tile_url: str = "/tiles/{level}/{{z}}/{{x}}/{{y}}.pbf",
+    bases: Sequence[BaseMap] = (BLANK,),
+    tile_url: str = TILE_URL,
     search_url: str = "/maps/search",
     standard: int = 300,
     band: float = 0.10,
@@ -85,59 +76,34 @@ def build_grids_page(
         levels: the levels, top first; the last is the grid level (filled by status).
         bounds: ``[[south, west], [north, east]]`` to show first; None for the whole world.
         lang: ``zh`` (default) or ``en`` for the labels.
-        tiles: base map name, or None for no base map (works offline).
-        tile_url: tile URL pattern; ``{level}`` is filled in, ``{{z}}`` etc. stay for Leaflet.
+        bases: base maps, the first shown (default: the blank, offline base).
+        tile_url: the all-levels tile URL pattern (``{z}``, ``{x}``, ``{y}``).
         search_url: the search endpoint (``?q=``).
         standard: households per worker of the legend.
         band: tolerance of the legend, as a fraction.
         base_url: where the vendored scripts are served.
 
     Returns:
-        The Folium map; ``.get_root().render()`` gives the HTML page.
+        The Folium map; :func:`render_page` gives the HTML page.
+
+    Raises:
+        ValueError: an unknown ``lang``.
     """
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}")
-    fmap = use_local_assets(
-        folium.Map(tiles=tiles, control_scale=True, zoom_start=12, max_zoom=19), base_url
+    check_lang(lang)
+    fmap = new_map(bases=bases, base_url=base_url, bounds=bounds)
+    add_levels(fmap, tile_url, levels, lang=lang, base_url=base_url)
+    lines = [(*outline(d), lv.label(lang)) for d, lv in enumerate(levels[:-1])]
+    return finish(
+        fmap,
+        title=f"gridgeo {TITLE[lang]}",
+        lang=lang,
+        other_href="?lang=en" if lang == "zh" else "?lang=zh",
+        legend=(
+            load_heading(standard, band, lang),
+            status_labels(standard, band, lang),
+            [(c, label, w) for c, w, label in lines],
+        ),
+        search_url=search_url,
+        bounds=bounds,
+        base_url=base_url,
     )
-    OutlinePane().add_to(fmap)
-    last = len(levels) - 1
-    for depth, level in enumerate(levels):
-        colour, weight = OUTLINES[min(depth, len(OUTLINES) - 1)]
-        VectorTileLayer(
-            tile_url.format(level=level.key),
-            level=level.key,
-            name=level.label(lang),
-            colour=colour,
-            weight=weight,
-            grid=depth == last,
-            lang=lang,
-            base_url=base_url,
-        ).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    title = f"gridgeo {TITLE[lang]}"
-    title_control(title, lang=lang, other_href="?lang=en" if lang == "zh" else "?lang=zh").add_to(
-        fmap
-    )
-    lines = [
-        (*OUTLINES[min(d, len(OUTLINES) - 1)], level.label(lang))
-        for d, level in enumerate(levels[:last])
-    ]
-    heading = f"负荷 Load（标准 {standard} 户/人 ±{band:.0%}）"
-    if lang == "en":
-        heading = f"Load (standard {standard} per worker ±{band:.0%})"
-    legend_control(
-        heading, status_labels(standard, band, lang), [(c, label, w) for c, w, label in lines]
-    ).add_to(fmap)
-    SearchControl(search_url, lang=lang, base_url=base_url).add_to(fmap)
-    local_fullscreen(lang=lang, base_url=base_url).add_to(fmap)
-    fmap.get_root().title = title  # type: ignore[attr-defined]
-    if bounds:
-        fmap.fit_bounds(bounds)
-    return fmap
-
-
-def render_page(fmap: folium.Map, lang: str) -> str:
-    """The page's HTML, its ``<html>`` element tagged with the language."""
-    html = fmap.get_root().render()
-    return html.replace("<html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', 1)

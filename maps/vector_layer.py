@@ -1,8 +1,15 @@
-"""A level of the hierarchy as a toggleable Leaflet.VectorGrid layer over gridgeo's MVT tiles."""
+"""The levels of the hierarchy as one canvas layer over gridgeo's MVT tiles (``mvt.js``).
+
+One tile source (``/tiles/{z}/{x}/{y}.pbf``, an MVT layer per level) is drawn on canvas in
+512-pixel tiles; each level gets an entry in the layer control (:class:`LevelToggle`) that shows
+or hides it within the shared layer. The leaf level is filled (by workload status unless a fill
+function is given) and carries the popup and tooltip; coarser levels are outlines.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
@@ -11,40 +18,50 @@ from jinja2 import Template
 
 from maps.assets import STATIC_URL, vendored
 
+# Outline colour and weight per depth: coarse levels bold and dark.
+OUTLINES = [("#08306b", 4), ("#2171b5", 3), ("#6a51a3", 2)]
 
-class VectorTileLayer(JSCSSMixin, Layer):
-    """One MVT layer (``/tiles/{level}/{z}/{x}/{y}.pbf``) drawn as SVG.
 
-    The leaf level is filled by workload status and gets the popup and tooltip of
-    ``gridgeo.bindGrid``; coarser levels are outlines only (not interactive).
+@dataclass(frozen=True)
+class LevelLayer:
+    """A level shown on a page: its key and labels."""
+
+    key: str
+    label_zh: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        """The label in ``lang`` followed by the other language's."""
+        return (
+            f"{self.label_zh} {self.label_en}"
+            if lang == "zh"
+            else f"{self.label_en} {self.label_zh}"
+        )
+
+
+def outline(depth: int) -> tuple[str, int]:
+    """``(colour, weight)`` of the outline of a level at ``depth``."""
+    return OUTLINES[min(depth, len(OUTLINES) - 1)]
+
+
+class LevelTiles(JSCSSMixin, MacroElement):
+    """The shared vector-tile layer of all levels (see ``gridgeo.levelTiles``).
 
     Args:
         url: tile URL template with ``{z}``, ``{x}``, ``{y}``.
-        level: the level key (the MVT layer name).
-        name: label in the layer control.
-        colour: outline colour (outline levels).
-        weight: outline weight (outline levels).
-        grid: True for the leaf level (filled, interactive).
+        levels: the levels, top first; the last is the leaf (filled, interactive).
         lang: ``zh`` or ``en`` for the popup.
+        fill_js: a JavaScript expression for the leaf style function (default: by status).
+        popup_js: a JavaScript expression ``function (props, lang) -> html`` for the popup.
         base_url: where the vendored scripts are served.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.vectorGrid.protobuf({{ this.url|tojson }}, {
-            rendererFactory: L.svg.tile,
-            interactive: {{ this.grid|tojson }},
-            maxNativeZoom: 16,
-            pane: {{ this.pane|tojson }},
-            getFeatureId: function (f) { return f.properties.code; },
-            vectorTileLayerStyles: {
-                {{ this.level|tojson }}: {{ this.style_js }}
-            }
-        });
-        {%- if this.grid %}
-        gridgeo.bindGrid({{ this.get_name() }}, {{ this._parent.get_name() }}, {{ this.lang|tojson }});
-        {%- endif %}
+        var {{ this.get_name() }} = gridgeo.levelTiles({{ this._parent.get_name() }},
+            {{ this.url|tojson }}, {{ this.levels|tojson }},
+            {lang: {{ this.lang|tojson }}, fill: {{ this.fill_js }}, popup: {{ this.popup_js }}});
         {% endmacro %}
         """
     )
@@ -52,51 +69,72 @@ class VectorTileLayer(JSCSSMixin, Layer):
     def __init__(
         self,
         url: str,
+        levels: Sequence[LevelLayer],
         *,
-        level: str,
-        name: str,
-        colour: str = "#08306b",
-        weight: int = 1,
-        grid: bool = False,
         lang: str = "zh",
+        fill_js: str = "null",
+        popup_js: str = "null",
         base_url: str = STATIC_URL,
     ) -> None:
         """See the class docstring."""
-        super().__init__(name=name, overlay=True, control=True, show=True)
-        self._name = "VectorTileLayer"
+        super().__init__()
+        self._name = "LevelTiles"
         self.url = url
-        self.level = level
-        self.grid = grid
+        last = len(levels) - 1
+        self.levels = [
+            {
+                "key": lv.key,
+                "colour": outline(d)[0],
+                "weight": outline(d)[1],
+                "leaf": d == last,
+            }
+            for d, lv in enumerate(levels)
+        ]
         self.lang = lang
-        self.pane = "overlayPane" if grid else "gridgeoOutlines"
-        if grid:
-            self.style_js = "gridgeo.gridStyle"
-        else:
-            self.style_js = (
-                f"gridgeo.outlineStyle({json.dumps(level)}, {json.dumps(colour)}, {int(weight)})"
-            )
+        self.fill_js = fill_js
+        self.popup_js = popup_js
         links = vendored(base_url)
         self.default_js = [
-            ("vectorgrid", links["vectorgrid_js"]),
+            ("mvt", links["mvt_js"]),
             ("gridmap", links["gridmap_js"]),
         ]
         self.default_css = [("gridmap_css", links["gridmap_css"])]
 
 
-class OutlinePane(MacroElement):
-    """A map pane above the filled grids for the outline levels (clicks pass through)."""
+class LevelToggle(Layer):
+    """The layer-control entry of one level of a :class:`LevelTiles` layer."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.createPane('gridgeoOutlines');
-        {{ this._parent.get_name() }}.getPane('gridgeoOutlines').style.zIndex = 450;
-        {{ this._parent.get_name() }}.getPane('gridgeoOutlines').style.pointerEvents = 'none';
+        var {{ this.get_name() }} = gridgeo.levelToggle({{ this.tiles.get_name() }}, {{ this.key|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self) -> None:
-        """A pane named ``gridgeoOutlines``."""
-        super().__init__()
-        self._name = "OutlinePane"
+    def __init__(self, tiles: LevelTiles, key: str, *, name: str, show: bool = True) -> None:
+        """Toggle level ``key`` of ``tiles``, labelled ``name``."""
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "LevelToggle"
+        self.tiles = tiles
+        self.key = key
+
+
+def add_levels(
+    fmap: MacroElement,
+    url: str,
+    levels: Sequence[LevelLayer],
+    *,
+    lang: str = "zh",
+    fill_js: str = "null",
+    popup_js: str = "null",
+    base_url: str = STATIC_URL,
+) -> LevelTiles:
+    """Add the shared level layer and one toggle per level to ``fmap``."""
+    tiles = LevelTiles(
+        url, levels, lang=lang, fill_js=fill_js, popup_js=popup_js, base_url=base_url
+    )
+    tiles.add_to(fmap)
+    for level in levels:
+        LevelToggle(tiles, level.key, name=level.label(lang)).add_to(fmap)
+    return tiles

@@ -1,32 +1,81 @@
-"""Map pages built with Folium."""
+"""Map pages built with Folium: grids, one area, incidents, workload; their data endpoints."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.auth import area_filter, public_or
+from api.auth import AnyAccount, area_filter, check_area, public_or
 from api.deps import ConnDep, HierarchyDep
 from gridgeo.accounts import Account
-from gridgeo.grids import list_grids
+from gridgeo.grids import get_grid, list_grids
+from gridgeo.levels import Hierarchy
 from gridgeo.tiles import extent, search_areas
-from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
+from gridgeo.workers import list_workers
+from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD, workload_report
+from maps.area_data import household_spots
+from maps.area_page import build_area_page
+from maps.basemaps import BaseMap, resolve
+from maps.frame import render_page
 from maps.grid_map import build_grid_map
-from maps.grids_page import LevelLayer, build_grids_page, render_page
+from maps.grids_page import build_grids_page
+from maps.incident_data import (
+    IncidentFilter,
+    area_bounds,
+    area_outline,
+    categories,
+    check_filter,
+    incident_points,
+)
+from maps.incidents_page import build_incidents_page
+from maps.vector_layer import LevelLayer
+from maps.workload_page import build_workload_page
 
 router = APIRouter()
 
 MapViewer = Annotated[Account | None, Depends(public_or(setting="public_maps"))]
+Lang = Annotated[str, Query(pattern="^(zh|en)$", description="zh (default) or en")]
+HOUSEHOLD_ROLES = ("admin", "planner", "patrol")
+
+
+def bases(request: Request) -> list[BaseMap]:
+    """The configured base maps (GRIDGEO_MAP_TILES, GRIDGEO_TIANDITU_KEY)."""
+    settings = request.app.state.settings
+    return resolve(settings.map_tiles, getattr(settings, "tianditu_key", ""))
+
+
+def clock() -> datetime:
+    """The current time (tests override this dependency)."""
+    return datetime.now(UTC)
+
+
+Now = Annotated[datetime, Depends(clock)]
+
+
+def _levels(hierarchy: Hierarchy) -> list[LevelLayer]:
+    return [LevelLayer(s.key, s.label_zh, s.label_en) for s in hierarchy.levels]
+
+
+def _box(conn: ConnDep, account: Account | None) -> list[list[float]] | None:
+    box = extent(conn, areas=area_filter(account))
+    return None if box is None else [[box[1], box[0]], [box[3], box[2]]]
+
+
+def _other(request: Request, lang: str) -> str:
+    """The same page in the other language (other query parameters kept)."""
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    if lang == "zh":
+        params["lang"] = "en"
+    return "?" + urlencode(params) if params else "?lang=zh"
 
 
 @router.get("/map", response_class=HTMLResponse, summary="Map of the grids, a layer per level")
 def grid_map(
-    request: Request,
-    conn: ConnDep,
-    hierarchy: HierarchyDep,
-    account: Annotated[Account | None, Depends(public_or(setting="public_maps"))],
+    request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer
 ) -> HTMLResponse:
     """A Folium page with one toggleable layer per level (outlines simplified to ~2 m).
 
@@ -36,45 +85,214 @@ def grid_map(
         (
             f"{spec.label_zh} {spec.label_en}",
             list_grids(
-                conn,
-                hierarchy,
-                level=spec.key,
-                simplify_m=2.0,
-                precision=6,
+                conn, hierarchy, level=spec.key, simplify_m=2.0, precision=6,
                 areas=area_filter(account),
             ),
         )
         for spec in hierarchy.levels
-    ]
-    tiles = request.app.state.settings.map_tiles or None
+    ]  # fmt: skip
+    tiles = "OpenStreetMap" if bases(request)[0].key == "osm" else None
     fmap = build_grid_map(layers, title="gridgeo 网格地图", tiles=tiles)
     return HTMLResponse(fmap.get_root().render())
 
 
 @router.get("/maps/grids", response_class=HTMLResponse, summary="Grid map on vector tiles")
 def grids_page(
-    request: Request,
-    conn: ConnDep,
-    hierarchy: HierarchyDep,
-    account: MapViewer,
-    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+    request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer, lang: Lang = "zh"
 ) -> HTMLResponse:
-    """Every level as a toggleable vector-tile layer; grids filled by load against the standard.
+    """Every level as a toggleable layer of ``/tiles/{z}/{x}/{y}.pbf``; grids filled by load.
 
-    The page embeds no geometry: it loads ``/tiles/{level}/{z}/{x}/{y}.pbf``. Labels are in
-    Chinese unless ``lang=en``. Aggregates only: anonymous when GRIDGEO_PUBLIC_MAPS is on.
+    A click on a grid shows its figures and links to its incidents and its own page. Labels
+    are in Chinese unless ``lang=en``. Aggregates only: anonymous when GRIDGEO_PUBLIC_MAPS is on.
     """
-    box = extent(conn, areas=area_filter(account))
-    levels = [LevelLayer(s.key, s.label_zh, s.label_en) for s in hierarchy.levels]
     fmap = build_grids_page(
-        levels,
-        bounds=None if box is None else [[box[1], box[0]], [box[3], box[2]]],
+        _levels(hierarchy),
+        bounds=_box(conn, account),
         lang=lang,
-        tiles=request.app.state.settings.map_tiles or None,
+        bases=bases(request),
         standard=DEFAULT_STANDARD,
         band=DEFAULT_BAND,
     )
     return HTMLResponse(render_page(fmap, lang))
+
+
+@router.get(
+    "/maps/grids/{code}", response_class=HTMLResponse, summary="One area: children, load, staff"
+)
+def area_page(
+    request: Request,
+    code: str,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: MapViewer,
+    now: Now,
+    lang: Lang = "zh",
+) -> HTMLResponse:
+    """One area zoomed to, with its children coloured by load.
+
+    Households per building (aggregated) for planners, patrol staff and admins only; its named
+    workers and open incidents for signed-in callers.
+
+    403 outside the caller's areas; 404 for an unknown code.
+    """
+    check_area(account, code)
+    area = get_grid(conn, hierarchy, code)
+    props = area["properties"]
+    spec = hierarchy.get(props["level"])
+    leaf = spec.depth == len(hierarchy.levels) - 1
+    own = workload_report(conn, hierarchy, level=spec.key, parent=None, areas=(code,))
+    figures = next((r.to_dict() for r in own if r.code == code), {})
+    children: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+    child_label = None
+    if not leaf:
+        child = hierarchy.levels[spec.depth + 1]
+        child_label = f"{child.label_zh} {child.label_en}"
+        children = list_grids(conn, hierarchy, parent=code, simplify_m=1.0, precision=6)
+        rows = {r.code: r for r in workload_report(conn, hierarchy, parent=code)}
+        for f in children["features"]:
+            r = rows.get(f["properties"]["code"])
+            if r is not None:
+                f["properties"].update(status=r.status, deviation=r.to_dict()["deviation"])
+    signed_in = account is not None
+    spots = (
+        household_spots(conn, code)
+        if account is not None and account.role in HOUSEHOLD_ROLES
+        else None
+    )
+    incidents = None
+    if signed_in:
+        found = incident_points(
+            conn, IncidentFilter(state="open", area=code), areas=area_filter(account), now=now,
+            limit=2000,
+        )  # fmt: skip
+        incidents = found["incidents"]
+    workers = list_workers(conn, code)["workers"] if leaf and signed_in else None
+    fmap = build_area_page(
+        area,
+        figures,
+        children=children,
+        child_label=child_label,
+        spots=spots,
+        incidents=incidents,
+        workers=workers,
+        parent=props.get("ancestors", [None])[-1] if props.get("ancestors") else None,
+        lang=lang,
+        bases=bases(request),
+        standard=DEFAULT_STANDARD,
+        band=DEFAULT_BAND,
+    )
+    return HTMLResponse(render_page(fmap, lang))
+
+
+def incident_filter(
+    state: Annotated[str | None, Query(description="a state, or open")] = None,
+    category: Annotated[str | None, Query(description="a category key")] = None,
+    grid: Annotated[str | None, Query(description="an area code: it and below")] = None,
+    start: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD")] = None,
+    overdue: Annotated[bool, Query(description="only open incidents past a limit")] = False,
+) -> IncidentFilter:
+    """The incident filter from the query (empty values count as unset)."""
+    return IncidentFilter(
+        state=state or None, category=category or None, area=grid or None, start=start,
+        end=end, overdue=overdue,
+    )  # fmt: skip
+
+
+FilterDep = Annotated[IncidentFilter, Depends(incident_filter)]
+
+
+@router.get("/maps/incidents", response_class=HTMLResponse, summary="Incident map")
+def incidents_page(
+    request: Request,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: AnyAccount,
+    f: FilterDep,
+    lang: Lang = "zh",
+) -> HTMLResponse:
+    """Incidents as clusters and a heat map, filterable; overdue ones ringed in red.
+
+    Filters: state (or open), category, area, dates, overdue. A click shows the incident's
+    timeline.
+
+    Signed-in callers only, within their areas. 400 for an unknown state or category or a
+    backward date range, 403 for an area outside the caller's, 404 for an unknown area.
+    """
+    if f.area is not None:
+        check_area(account, f.area)
+    check_filter(conn, f)
+    bounds = area_bounds(conn, f.area) if f.area else _box(conn, account)
+    fmap = build_incidents_page(
+        filters=f.query(),
+        categories=categories(conn),
+        levels=_levels(hierarchy),
+        bounds=bounds,
+        lang=lang,
+        bases=bases(request),
+        other_href=_other(request, lang),
+    )
+    return HTMLResponse(render_page(fmap, lang))
+
+
+@router.get("/maps/incidents/data", summary="Incidents of the incident map (filtered)")
+def incidents_data(conn: ConnDep, account: AnyAccount, f: FilterDep, now: Now) -> JSONResponse:
+    """Located incidents matching the filter in the caller's areas, newest first.
+
+    At most 20,000, each flagged overdue or not; with the area's outline when filtered by area.
+    """
+    if f.area is not None:
+        check_area(account, f.area)
+    check_filter(conn, f)
+    out = incident_points(conn, f, areas=area_filter(account), now=now)
+    if f.area is not None:
+        out["area"] = {"feature": area_outline(conn, f.area), "bounds": area_bounds(conn, f.area)}
+    return JSONResponse(out)
+
+
+@router.get("/maps/workload", response_class=HTMLResponse, summary="Workload choropleth")
+def workload_page(
+    request: Request,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: MapViewer,
+    level: Annotated[str | None, Query(description="a level key (default: the grids)")] = None,
+    lang: Lang = "zh",
+) -> HTMLResponse:
+    """A level coloured by load against the standard band (default: the leaf grids).
+
+    400 for an unknown level. Aggregates only: anonymous when GRIDGEO_PUBLIC_MAPS is on.
+    """
+    key = hierarchy.get(level).key if level else hierarchy.levels[-1].key
+    fmap = build_workload_page(
+        _levels(hierarchy),
+        level=key,
+        bounds=_box(conn, account),
+        lang=lang,
+        bases=bases(request),
+        standard=DEFAULT_STANDARD,
+        band=DEFAULT_BAND,
+    )
+    return HTMLResponse(render_page(fmap, lang))
+
+
+@router.get("/maps/workload/data", summary="Workload figures of one level, by code")
+def workload_data(
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: MapViewer,
+    level: Annotated[str, Query(description="a level key")],
+) -> JSONResponse:
+    """``{"level", "areas": {code: [status, load, deviation, households, workers]}}``.
+
+    400 for an unknown level. Aggregates only.
+    """
+    rows = workload_report(conn, hierarchy, level=level, areas=area_filter(account))
+    areas = {}
+    for r in rows:
+        d = r.to_dict()
+        areas[r.code] = [r.status, d["load"], d["deviation"], r.households, r.workers]
+    return JSONResponse({"level": level, "areas": areas})
 
 
 @router.get("/maps/search", summary="Areas by code prefix or name, for the map search box")

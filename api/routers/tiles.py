@@ -65,3 +65,39 @@ def tile(
     )
     headers = {"Cache-Control": "private, max-age=60"}
     return Response(content=body, media_type=MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}}},
+    summary="A vector tile (MVT) with a layer per level",
+)
+def level_tile(
+    request: Request,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: MapViewer,
+    z: str,
+    x: str,
+    y: str,
+) -> Response:
+    """One tile with every level visible at ``z`` as its own MVT layer (the map pages' source).
+
+    The layers are those of ``/tiles/{layer}/…`` (the leaf level first, then coarser ones);
+    one request per tile instead of one per level. Gzipped when the client accepts it.
+    """
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    body = tile_cache(request).get_levels(
+        conn,
+        hierarchy,
+        z=_int(z, "z"),
+        x=_int(x, "x"),
+        y=_int(y, "y"),
+        areas=area_filter(account),
+        compress=gz,
+    )
+    headers = {"Cache-Control": "private, max-age=120", "Vary": "Accept-Encoding, Authorization"}
+    if gz and body:
+        headers["Content-Encoding"] = "gzip"
+    return Response(content=body, media_type=MEDIA_TYPE, headers=headers)

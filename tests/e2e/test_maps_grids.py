@@ -9,6 +9,15 @@ from gridgeo.workload import STATUS_ZH, workload_report
 from tests.e2e.conftest import ARTIFACTS, token
 
 MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
+DRAWN = (
+    "() => { let g = null; ("
+    + MAP
+    + ")().eachLayer(l => { if (l instanceof gridgeoMvt.MvtGrid) g = l; });"
+    " return g ? gridgeo.drawnFeatures(g) : {}; }"
+)
+IDLE = (
+    f"() => {{ let n = 0; ({MAP})().eachLayer(l => {{ if (l._loading) n++; }}); return n === 0; }}"
+)
 
 
 def _page(browser, live_server, errors):
@@ -52,11 +61,9 @@ def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
     r = page.goto(live_server + "/maps/grids")
     assert r is not None and len(r.body()) < 100_000
     page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
-    page.wait_for_selector("path.gridgeo-grid", timeout=10000)
+    drawn = page.evaluate(DRAWN)
     found = page.evaluate(
         """() => ({
-            grids: document.querySelectorAll('path.gridgeo-grid').length,
-            outlines: document.querySelectorAll('path.gridgeo-district, path.gridgeo-street').length,
             overlays: [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
                 .map(l => l.textContent.trim()),
             legend: document.querySelector('.gridgeo-legend').textContent,
@@ -67,7 +74,8 @@ def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
             lang: document.documentElement.lang,
         })"""
     )
-    assert found["grids"] > 50 and found["outlines"] > 0
+    assert drawn["grid"] > 50 and drawn["district"] > 0 and drawn["street"] > 0, drawn
+    assert page.locator(".leaflet-overlay-pane canvas").count() > 0
     assert len(found["overlays"]) == 4 and found["overlays"][0].startswith("区")
     assert "超负荷" in found["legend"] and "达标" in found["legend"] and "Over" in found["legend"]
     assert found["title"] == "gridgeo 网格地图" and found["lang"] == "zh-CN"
@@ -78,11 +86,7 @@ def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
     row, lon, lat = _known_grid(demo_engine)
     page.evaluate(f"() => ({MAP})().setView([{lat}, {lon}], 16, {{animate: false}})")
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        f"() => {{ let n = 0; ({MAP})().eachLayer(l => {{ if (l._loading) n++; }}); return n === 0; }}",
-        timeout=10000,
-    )
-    page.wait_for_selector("path.gridgeo-grid", timeout=10000)
+    page.wait_for_function(IDLE, timeout=10000)
     x, y = page.evaluate(
         f"() => {{ const p = ({MAP})().latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }}"
     )
@@ -97,7 +101,10 @@ def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
     assert cells["网格员"] == str(row.workers) and cells["户数"] == str(row.households)
     assert cells["户/人"] == f"{row.load:.1f}" and cells["状态"] == STATUS_ZH[row.status]
     assert cells["偏差"] == f"+{100 * row.deviation:.1f} %"
-    assert page.get_attribute(".gridgeo-popup a", "href") == f"/grids/{row.code}"
+    assert (
+        page.get_attribute(".gridgeo-incidents-link", "href") == f"/maps/incidents?grid={row.code}"
+    )
+    assert page.get_attribute(".gridgeo-page-link", "href") == f"/maps/grids/{row.code}"
     page.wait_for_timeout(400)  # the popup fades in
     page.screenshot(path=str(ARTIFACTS / "maps-grids-popup.png"))
     assert errors == []
