@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database if database is not None else open_database(settings)
         app.state.engine = db.engine
+        pool = db.engine.pool  # a QueuePool: pool_size connections plus as many overflow
+        slots = int(getattr(pool, "size", lambda: 5)()) + max(0, getattr(pool, "_max_overflow", 0))
+        app.state.connection_slots = asyncio.Semaphore(max(1, slots))
         try:
             yield
         finally:

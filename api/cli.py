@@ -22,12 +22,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo city into an empty database.")
-def serve(host: str, port: int, no_demo: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, no_demo: bool, workers: int) -> None:
     """Serve the HTTP API (starts the embedded PostGIS unless GRIDGEO_DATABASE_URL is set)."""
     from api.serve import serve as run
 
     settings: Settings = get_settings()
-    run(settings, host, port, demo=not no_demo)
+    run(settings, host, port, demo=not no_demo, workers=workers)
 
 
 @main.command()

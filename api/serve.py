@@ -8,14 +8,20 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from gridgeo.accounts import demo_passwords_in_use
-from gridgeo.db import Database, open_database
+from gridgeo.db import Database, make_engine, open_database
 from gridgeo.errors import GridgeoError
-from gridgeo.settings import Settings
+from gridgeo.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# How the parent of ``serve --workers N`` hands its database to the worker processes.
+WORKER_DATABASE_ENV = "GRIDGEO_SERVE_WORKER_DATABASE_URL"
 
 
 class ServeLock:
@@ -78,8 +84,24 @@ def refuse_demo_passwords(db: Database) -> None:
         )
 
 
-def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
-    """Open (or start) the database, load the demo city if empty, serve until stopped."""
+def worker_app() -> FastAPI:
+    """Factory of a worker process of ``serve --workers N``: connect to the parent's database.
+
+    The parent holds the lock, started the cluster and migrated it; a worker only connects
+    (and never stops the cluster).
+    """
+    from api.app import create_app
+
+    settings = get_settings().model_copy(update={"database_url": os.environ[WORKER_DATABASE_ENV]})
+    return create_app(settings, Database(make_engine(settings.database_url, settings.pool_size)))
+
+
+def serve(settings: Settings, host: str, port: int, demo: bool = True, workers: int = 1) -> None:
+    """Open (or start) the database, load the demo city if empty, serve until stopped.
+
+    With ``workers`` > 1 this process keeps the lock and the cluster and uvicorn runs that
+    many worker processes, each with its own connection pool to the same database.
+    """
     import uvicorn
 
     from api.app import create_app
@@ -102,9 +124,19 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True) -> None:
             load_demo_if_empty(db)
         if settings.env == "production":
             refuse_demo_passwords(db)
-        app = create_app(settings, db)
         click.echo(f"gridgeo: serving on http://{host}:{port} (Ctrl-C to stop)")
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if workers > 1:
+            os.environ[WORKER_DATABASE_ENV] = db.engine.url.render_as_string(hide_password=False)
+            uvicorn.run(
+                "api.serve:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+            )
+        else:
+            uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
     except GridgeoError as exc:
         raise click.ClickException(exc.message) from exc
     except KeyboardInterrupt:

@@ -1,0 +1,102 @@
+"""The anchors of ``bench/incidents_load.py``: the product app plus two bench-only routes.
+
+Run with ``uvicorn --factory bench.anchor_app:create_anchor_app`` and ``GRIDGEO_DATABASE_URL``.
+The app is :func:`api.app.create_app` (same middleware, error handlers and uvicorn settings as
+``gridgeo serve``) with two routes added here, never in the product:
+
+* ``GET /bench/hello``: a constant JSON answer: the stack's ceiling;
+* ``POST /bench/minimal``: the same locate + insert as ``POST /incidents`` in one raw psycopg
+  statement (autocommit) on a small pool of connections, with no validation, no auth, no
+  idempotency check, no duplicate search and no audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request, Response
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
+from starlette.concurrency import run_in_threadpool
+
+from api.app import create_app
+from gridgeo.settings import get_settings
+
+# Same leaf rule as gridgeo.assign.LOCATE_SQL (covers; deepest level, then smallest code).
+MINIMAL_SQL = """
+INSERT INTO incidents (location, grid_id, category, description, reported_at, state,
+    accuracy_m, reporter, idempotency_key, queue_area, updated_at)
+SELECT pt.g, leaf.grid_id, %(category)s, '', now(), 'reported', %(accuracy_m)s, 'bench-anchor',
+    %(key)s, leaf.code, now()
+FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) pt
+CROSS JOIN LATERAL (
+    SELECT p.grid_id, p.code FROM grid_parts p WHERE ST_Covers(p.geom, pt.g)
+    ORDER BY p.depth DESC, p.code LIMIT 1
+) leaf
+RETURNING id, queue_area
+"""
+
+
+def libpq_conninfo(url: str) -> str:
+    """A libpq connection string for a SQLAlchemy URL (host may be a socket folder)."""
+    u = make_url(url)
+    host = u.host or u.query.get("host")
+    port = u.port or u.query.get("port")
+    parts = {"dbname": u.database, "user": u.username, "password": u.password,
+             "host": host, "port": port}  # fmt: skip
+    return make_conninfo(**{k: str(v) for k, v in parts.items() if v})
+
+
+class RawPool:
+    """At most ``size`` autocommit psycopg connections, opened on first use."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self.conninfo = conninfo
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+
+    def one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement on a pooled connection; its first row."""
+        with self._slots:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = psycopg.connect(self.conninfo, autocommit=True)
+            try:
+                row = conn.execute(sql, params).fetchone()
+            except BaseException:
+                conn.close()
+                raise
+            with self._lock:
+                self._idle.append(conn)
+            return row
+
+
+def create_anchor_app() -> FastAPI:
+    """The product app from the environment, plus ``/bench/hello`` and ``/bench/minimal``."""
+    settings = get_settings()
+    app = create_app(settings)
+    # as many connections as the product's engine may open (pool_size + max_overflow)
+    pool = RawPool(libpq_conninfo(settings.database_url), 2 * settings.pool_size)
+
+    async def hello() -> Response:
+        return Response(b'{"hello":"world"}', media_type="application/json")
+
+    async def minimal(request: Request) -> Response:
+        data = json.loads(await request.body())
+        params = {"lon": data["lon"], "lat": data["lat"], "category": data["category"],
+                  "accuracy_m": data.get("accuracy_m"),
+                  "key": request.headers.get("idempotency-key")}  # fmt: skip
+        row = await run_in_threadpool(pool.one, MINIMAL_SQL, params)
+        if row is None:
+            return Response(b'{"detail":"outside every grid"}', status_code=422)
+        body = json.dumps({"id": row[0], "grid": row[1]}).encode()
+        return Response(body, status_code=201, media_type="application/json")
+
+    app.add_api_route("/bench/hello", hello, methods=["GET"])
+    app.add_api_route("/bench/minimal", minimal, methods=["POST"])
+    return app
