@@ -18,6 +18,7 @@ from api.routers import incident_admin as incident_admin_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_routes
 from api.routers import open311 as open311_routes
+from api.routers import plan_maps as plan_map_routes
 from api.routers import plans as plan_routes
 from api.routers import report as report_routes
 from api.routers import tiles as tile_routes
@@ -74,6 +75,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
     app.include_router(plan_routes.router)
+    app.include_router(plan_map_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(
         report_routes.REPORT_STATIC_URL,

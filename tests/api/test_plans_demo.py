@@ -79,6 +79,14 @@ def test_planner_splits_an_overloaded_demo_grid_commits_and_reverts(
     assert hist[-1]["properties"]["message"] == "拆分超负荷网格"
     assert len(hist) == 2
 
+    viewer = login(demo_client, "viewer")
+    page = demo_client.get(f"/maps/plans/{pid}", headers=viewer)
+    assert page.status_code == 200 and "已提交（变更 #" in page.text
+    assert "https://" not in page.text.split("<body>")[0]  # no outside scripts
+    assert (
+        demo_client.get(f"/maps/plans/{pid}", headers=login(demo_client, "patrol")).status_code
+        == 403
+    )
     r = demo_client.post(f"/changes/{change_id}/revert", json={"message": "撤销"}, headers=planner)
     assert r.status_code == 200, r.text
     back = demo_client.get(f"/grids/{code}", headers=planner).json()

@@ -7,7 +7,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,15 +24,17 @@ CHROMIUM = os.environ.get("GRIDGEO_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("GRIDGEO_TEST_ARTIFACTS", "test-artifacts"))
 
 
-@pytest.fixture(scope="session")
-def live_server(demo_engine: Engine) -> Iterator[str]:
-    """The API on a free loopback port, offline (no base map)."""
+@contextmanager
+def serve_app(engine: Engine, **settings: Any) -> Iterator[str]:
+    """The API on ``engine`` on a free loopback port, in a thread; yields its base URL.
+
+    Offline by default (no base map); ``settings`` override Settings fields.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(
-        Settings(database_url=str(demo_engine.url), map_tiles=""), Database(demo_engine)
-    )
+    options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
+    app = create_app(Settings(**options), Database(engine))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -41,9 +45,18 @@ def live_server(demo_engine: Engine) -> Iterator[str]:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_engine: Engine) -> Iterator[str]:
+    """The API on the demo city on a free loopback port, offline (no base map)."""
+    with serve_app(demo_engine) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,49 +12,24 @@ Runs its own server on the demo database so that the photos land in a temporary 
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from PIL import Image
 
-from api.app import create_app
-from gridgeo.db import Database
 from gridgeo.photos import GPS_IFD
-from gridgeo.settings import Settings
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, serve_app, token
 from tests.e2e.test_report_page import GRID, _inside, _login, _phone
 
 
 @pytest.fixture(scope="module")
 def photo_server(demo_engine, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     data = tmp_path_factory.mktemp("photo-server")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = Settings(
-        database_url=str(demo_engine.url), map_tiles="", data_dir=data, escalation_interval_s=0
-    )
-    app = create_app(settings, Database(demo_engine))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url, data
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(demo_engine, data_dir=data, escalation_interval_s=0) as url:
+        yield url, data
 
 
 def camera_photo(path: Path, size=(3000, 2000)) -> Path:

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from api.app import create_app
 from gridgeo.coords import wgs84_to_gcj02
-from gridgeo.db import Database
 from gridgeo.levels import load_hierarchy
-from gridgeo.settings import Settings
 from gridgeo.workload import STATUS_ZH, workload_report
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, serve_app, token
 
 MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
 IDLE = (
@@ -212,24 +205,8 @@ def test_locate_me_with_emulated_geolocation(live_server, browser, demo_engine):
 @pytest.fixture(scope="module")
 def amap_server(demo_engine) -> Iterator[str]:
     """A second live server whose base maps are AMap (GCJ-02) then none."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = Settings(database_url=str(demo_engine.url), map_tiles="amap,none")
-    app = create_app(settings, Database(demo_engine))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(demo_engine, map_tiles="amap,none") as url:
+        yield url
 
 
 def test_amap_base_is_shifted_by_the_gcj02_offset(amap_server, browser, demo_engine):

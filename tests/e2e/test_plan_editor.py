@@ -11,25 +11,18 @@ runs its own server on its own copy of the demo city.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import shapely
-import uvicorn
 from shapely.geometry import LineString, Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge
 from sqlalchemy import Engine
 
-from api.app import create_app
-from gridgeo.db import Database
-from gridgeo.settings import Settings
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, serve_app, token
 
 PLANNER = ("planner", "planner-demo-2026")
 STREET = "370705001"  # the demo planner's area
@@ -54,23 +47,8 @@ def plan_city(pg_server: str) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def server(plan_city: Engine) -> Iterator[str]:
     """The API on the private city, on a free loopback port, offline (no base map)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(Settings(database_url=str(plan_city.url), map_tiles=""), Database(plan_city))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(plan_city) as url:
+        yield url
 
 
 class Api:
@@ -463,3 +441,61 @@ def test_move_merge_create_vertex_edit_undo_and_located_problem(server, browser)
     api.post(f"/plans/{plan['id']}/discard", {})
     assert errors == [], errors
     ctx.close()
+
+
+def _ring(geom: BaseGeometry) -> dict[str, Any]:
+    """A GeoJSON Polygon of a shape's exterior, counter-clockwise (RFC 7946)."""
+    poly = shapely.orient_polygons(geom)
+    if poly.geom_type == "MultiPolygon":
+        poly = max(poly.geoms, key=lambda g: g.area)
+    return {"type": "Polygon", "coordinates": [[list(c) for c in poly.exterior.coords]]}
+
+
+def test_plan_map_shows_before_and_after_in_step_with_moves_and_problems(server, browser):
+    """/maps/plans/{id}: two synced maps, households moving as counted arrows, problems marked."""
+    api = Api(server)
+    row = _overloaded(api)
+    grid, community = row["code"], row["parent_code"]
+    grids = api.grids(community)
+    original = shape(grids[grid]["geometry"])
+    start, end = _chord(original)
+    plan = api.post("/plans", {"area": community, "title": "地图预览"})
+    split = {"op": "split", "code": grid, "line": {"type": "LineString",
+             "coordinates": [list(start), list(end)]}}  # fmt: skip
+    api.post(f"/plans/{plan['id']}/edits", split)
+    other = next(c for c in grids if c != grid)
+    shrunk = shape(grids[other]["geometry"]).buffer(-25 / 111_320)  # opens a gap
+    api.post(
+        f"/plans/{plan['id']}/edits", {"op": "replace", "code": other, "geometry": _ring(shrunk)}
+    )
+    preview = api.get(f"/plans/{plan['id']}/preview")
+    assert preview["impact"]["moves"] and any(p["kind"] == "gap" for p in preview["problems"])
+
+    ctx, page, errors = _browser_page(browser, server)
+    ctx.set_extra_http_headers({"Authorization": api.headers["Authorization"]})
+    page.goto(f"{server}/maps/plans/{plan['id']}")
+    page.wait_for_selector(".leaflet-container >> nth=1")
+    assert page.locator(".leaflet-container").count() == 2
+    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 10")
+    counts = page.eval_on_selector_all(".gridgeo-move", "els => els.map(e => e.textContent)")
+    moved = sorted(int(c) for c in counts)
+    assert counts, errors
+    split_moves = [m["households"] for m in preview["impact"]["moves"] if m["from"] == grid]
+    assert split_moves and set(split_moves) <= set(moved)  # households of the split, counted
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan-map.png"))
+    reds = page.locator('.leaflet-overlay-pane path[stroke="#d7191c"]').count()
+    assert reds >= 2, errors  # the gap shape and its marker
+    assert "地图预览" in page.inner_text(".gridgeo-title")
+    # the two maps move together
+    names = page.evaluate("Object.keys(window).filter(k => /^map_[0-9a-f]+$/.test(k))")
+    assert len(names) == 2
+    page.evaluate(f"window['{names[0]}'].panBy([200, 120], {{animate: false}})")
+    page.wait_for_timeout(300)
+    c1, c2 = (page.evaluate(f"window['{n}'].getCenter()") for n in names)
+    assert abs(c1["lat"] - c2["lat"]) < 1e-9 and abs(c1["lng"] - c2["lng"]) < 1e-9
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan-map.png"))
+    assert errors == []
+    ctx.close()
+    api.post(f"/plans/{plan['id']}/discard", {})
