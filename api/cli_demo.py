@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import Connection, text
@@ -29,6 +30,7 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
                 click.echo("gridgeo: the database already has grids; the demo city is not loaded")
             return None
     from gridgeo.demo import build_demo_city, load_demo
+    from gridgeo.demo_incidents import seed_demo_incidents
 
     click.echo("gridgeo: empty database: generating the demo city (奎文区) …")
     start = time.perf_counter()
@@ -37,6 +39,7 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
         counts = load_demo(conn, city)
         record(conn, "demo", "demo.load", "grids", None, **counts)
         accounts = add_demo_accounts(conn)
+        counts |= seed_demo_incidents(conn, datetime.now(UTC))
     took = time.perf_counter() - start
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     click.echo(f"gridgeo: demo city loaded in {took:.1f} s: {shown}")
