@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from gridgeo.errors import InvalidInput
 from gridgeo.photos import Upload
@@ -24,6 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 PHOTO_FIELD = "photo"
 MAX_FILES = 16  # more than gridgeo.photos.MAX_PER_REQUEST: that check names the limit
 MAX_FIELDS = 32
+GONE = "the client disconnected before the whole body arrived"
 
 
 @dataclass
@@ -46,25 +48,34 @@ def body_of(model: type[M]) -> Callable[[Request], Awaitable[Body[M]]]:
     """A dependency that reads the body as ``model`` (JSON or multipart with photos)."""
 
     async def dependency(request: Request) -> Body[M]:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            return await _from_form(request, model)
-        if ctype not in ("application/json", ""):
-            raise InvalidInput(
-                f"the body is {ctype}; send application/json, or a form (multipart/form-data "
-                f"with photos in the field '{PHOTO_FIELD}')",
-                field="content-type",
-            )
-        raw = await request.body()
+        # A client gone mid-body is a bad request, not a server error: left to escape, the
+        # exception would reach uvicorn and be logged as "Exception in ASGI application".
         try:
-            values = json.loads(raw) if raw else None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from None
-        if not isinstance(values, dict):
-            raise InvalidInput("the body must be a JSON object", field="body")
-        return Body(_validated(model, values))
+            return await _read(request, model)
+        except ClientDisconnect:
+            raise InvalidInput(GONE, field="body") from None
 
     return dependency
+
+
+async def _read(request: Request, model: type[M]) -> Body[M]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return await _from_form(request, model)
+    if ctype not in ("application/json", ""):
+        raise InvalidInput(
+            f"the body is {ctype}; send application/json, or a form (multipart/form-data "
+            f"with photos in the field '{PHOTO_FIELD}')",
+            field="content-type",
+        )
+    raw = await request.body()
+    try:
+        values = json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(values, dict):
+        raise InvalidInput("the body must be a JSON object", field="body")
+    return Body(_validated(model, values))
 
 
 async def _from_form(request: Request, model: type[M]) -> Body[M]:

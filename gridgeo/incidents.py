@@ -9,6 +9,7 @@ within 50 m and 24 h, still open) is linked and flagged ``duplicate``, never mer
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,8 +20,8 @@ from sqlalchemy import Connection, text
 from gridgeo.accounts import Account
 from gridgeo.assign import check_lon_lat, locate
 from gridgeo.coords import SYSTEMS, to_wgs84
-from gridgeo.errors import Forbidden, InvalidInput
-from gridgeo.incident_flow import DENIED, OPEN_STATES, add_event, escalate_one
+from gridgeo.errors import Conflict, Forbidden, InvalidInput
+from gridgeo.incident_flow import COLUMNS, DENIED, OPEN_STATES, add_event, escalate_one, shape
 from gridgeo.photos import Photo, PhotoStore, attach, list_photos
 
 SNAP_M = 200.0  # default of settings.incident_snap_m
@@ -31,46 +32,126 @@ DUPLICATE_M = 50.0
 DUPLICATE_WINDOW = timedelta(hours=24)
 PHOTO_ROLES = ("patrol", "dispatcher", "planner", "admin")
 
-CANDIDATES_SQL = text(
+# One statement for a report (one round trip, where the steps cost little but their round
+# trips add up): the category (active), an earlier incident under the same idempotency key,
+# the leaf grid covering the point (or the grid :code when the point was snapped to it), its
+# chain, the area check, candidate grids within the accuracy circle, a likely duplicate, then
+# the incident, its ``report`` event and the audit entry, all answered with what the reply
+# needs. Nothing is stored unless the category is active, no incident has the key, a grid
+# was found and the account covers it; a concurrent retry that stored the key first makes
+# ``ON CONFLICT`` store nothing (the caller then reads that incident in a new statement,
+# whose snapshot sees it).
+REPORT_SQL = text(
     """
-SELECT DISTINCT p.grid_id FROM grid_parts p
-WHERE p.depth = :depth
-  AND ST_DWithin(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
-  AND ST_DWithin(p.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :m)
-ORDER BY p.grid_id
+WITH RECURSIVE
+cat AS (
+    SELECT key, accept_minutes, resolve_minutes FROM incident_categories
+    WHERE key = :category AND active
+),
+existing AS (
+    SELECT id FROM incidents WHERE reporter = :by AND idempotency_key = :key
+),
+covering AS (
+    SELECT p.grid_id FROM grid_parts p
+    WHERE CAST(:code AS text) IS NULL
+      AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+    ORDER BY p.depth DESC, p.code
+    LIMIT 1
+),
+leaf AS (
+    SELECT g.id, g.code, l.depth FROM covering c
+    JOIN grids g ON g.id = c.grid_id JOIN levels l ON l.id = g.level_id
+    UNION ALL
+    SELECT g.id, g.code, l.depth FROM grids g JOIN levels l ON l.id = g.level_id
+    WHERE g.code = CAST(:code AS text) AND g.valid_to IS NULL
+),
+chain AS (
+    SELECT g.id, g.parent_id FROM grids g JOIN leaf ON g.id = leaf.id
+    UNION ALL
+    SELECT g.id, g.parent_id FROM grids g JOIN chain c ON g.id = c.parent_id
+),
+chain_out AS (
+    SELECT array_agg(g.code ORDER BY l.depth) AS codes, array_agg(g.name ORDER BY l.depth)
+        AS names, array_agg(l.key ORDER BY l.depth) AS levels
+    FROM chain c JOIN grids g ON g.id = c.id JOIN levels l ON l.id = g.level_id
+),
+allowed AS (
+    SELECT leaf.* FROM leaf
+    WHERE CAST(:areas AS text[]) IS NULL
+       OR EXISTS (SELECT 1 FROM unnest(CAST(:areas AS text[])) a WHERE starts_with(leaf.code, a))
+),
+cand AS (
+    SELECT DISTINCT p.grid_id FROM grid_parts p, leaf
+    WHERE CAST(:m AS float8) IS NOT NULL AND p.depth = leaf.depth
+      AND ST_DWithin(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
+      AND ST_DWithin(p.geom::geography,
+                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :m)
+),
+dup AS (
+    SELECT i.id FROM incidents i
+    WHERE i.category = :category AND i.state = ANY(:open)
+      AND i.reported_at > :since AND i.reported_at <= :now
+      AND ST_DWithin(i.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :dup_deg)
+      AND ST_DWithin(i.location::geography,
+                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :dup_m)
+    ORDER BY ST_Distance(i.location::geography,
+                         ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), i.id
+    LIMIT 1
+),
+ins AS (
+    INSERT INTO incidents (location, grid_id, category, description, reported_at, created_by,
+        updated_by, state, major, accuracy_m, coord_system, orig_lon, orig_lat,
+        candidate_grid_ids, flags, duplicate_of, queue_area, accept_due, resolve_due, reporter,
+        idempotency_key, updated_at)
+    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), a.id, c.key, :description, :now, :by,
+        :by, 'reported', :major, :accuracy, :system, :orig_lon, :orig_lat,
+        ARRAY(SELECT grid_id FROM cand UNION SELECT a.id ORDER BY 1),
+        CAST(:flags AS text[])
+            || CASE WHEN EXISTS (SELECT 1 FROM cand WHERE cand.grid_id <> a.id)
+                    THEN ARRAY['boundary'] ELSE CAST('{}' AS text[]) END
+            || CASE WHEN EXISTS (SELECT 1 FROM dup)
+                    THEN ARRAY['duplicate'] ELSE CAST('{}' AS text[]) END,
+        (SELECT id FROM dup), a.code,
+        :now + make_interval(mins => c.accept_minutes),
+        :now + make_interval(mins => c.resolve_minutes), :by, :key, :now
+    FROM allowed a CROSS JOIN cat c
+    WHERE NOT EXISTS (SELECT 1 FROM existing)
+    ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING *
+),
+ev AS (
+    INSERT INTO incident_events (incident_id, at, actor, action, from_state, to_state, note)
+    SELECT id, :now, :by, 'report', NULL, 'reported', array_to_string(flags, ', ') FROM ins
+    RETURNING id, at, actor, action, from_state, to_state, note
+),
+audit AS (
+    INSERT INTO audit_log (actor, action, entity, entity_id, detail)
+    SELECT :by, 'incident.report', 'incidents', CAST(id AS text), CAST(:detail AS jsonb)
+    FROM ins
+)
+SELECT EXISTS (SELECT 1 FROM cat) AS category_ok, (SELECT id FROM existing) AS existing_id,
+    EXISTS (SELECT 1 FROM leaf) AS located, EXISTS (SELECT 1 FROM allowed) AS allowed,
+    i.id, i.state, i.category, i.description, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
+    i.accuracy_m, i.coord_system, i.orig_lon, i.orig_lat, i.queue_area AS grid, i.flags,
+    i.duplicate_of, i.major, i.escalation_level, i.queue_area, i.accept_due, i.resolve_due,
+    i.rating, i.reporter, i.assignee, CAST(NULL AS text) AS department, i.reported_at,
+    i.updated_at,
+    ARRAY(SELECT g.code FROM grids g WHERE g.id = ANY(i.candidate_grid_ids) ORDER BY g.code)
+        AS candidates,
+    ev.note AS last_note,
+    ev.id AS event_id, ev.at AS event_at, ev.actor AS event_actor, ev.action AS event_action,
+    ev.from_state AS event_from, ev.to_state AS event_to, ev.note AS event_note,
+    co.codes AS chain_codes, co.names AS chain_names, co.levels AS chain_levels
+FROM chain_out co LEFT JOIN ins i ON true LEFT JOIN ev ON true
 """
 )
-
-DUPLICATE_SQL = text(
-    """
-SELECT i.id FROM incidents i
-WHERE i.category = :cat AND i.state = ANY(:open)
-  AND i.reported_at > :since AND i.reported_at <= :now
-  AND ST_DWithin(i.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
-  AND ST_DWithin(i.location::geography,
-                 ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :m)
-ORDER BY ST_Distance(i.location::geography,
-                     ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), i.id
-LIMIT 1
-"""
-)
-
-INSERT_SQL = text(
-    """
-INSERT INTO incidents (location, grid_id, category, description, reported_at, created_by,
-    updated_by, state, major, accuracy_m, coord_system, orig_lon, orig_lat, candidate_grid_ids,
-    flags, duplicate_of, queue_area, accept_due, resolve_due, reporter, idempotency_key,
-    updated_at)
-SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :grid_id, c.key, :description, :now, :by,
-    :by, 'reported', :major, :accuracy, :system, :orig_lon, :orig_lat,
-    CAST(:candidates AS bigint[]), CAST(:flags AS text[]), :dup, :queue,
-    :now + make_interval(mins => c.accept_minutes),
-    :now + make_interval(mins => c.resolve_minutes), :by, :key, :now
-FROM incident_categories c WHERE c.key = :category
-ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-RETURNING id
-"""
-)
+# The columns of gridgeo.incident_flow.COLUMNS, in its order, as REPORT_SQL answers them.
+REPORT_COLUMNS = (
+    "id", "state", "category", "description", "lon", "lat", "accuracy_m", "coord_system",
+    "orig_lon", "orig_lat", "grid", "flags", "duplicate_of", "major", "escalation_level",
+    "queue_area", "accept_due", "resolve_due", "rating", "reporter", "assignee", "department",
+    "reported_at", "updated_at", "candidates", "last_note",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,7 +175,8 @@ def _degrees(metres: float, lat: float) -> float:
     return metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
 
 
-def _validate(conn: Connection, r: Report) -> None:
+def _check_fields(r: Report) -> None:
+    """Everything but the category, which the database knows (no round trip)."""
     check_lon_lat(r.lon, r.lat)
     if r.coord_system not in SYSTEMS:
         raise InvalidInput(
@@ -114,13 +196,21 @@ def _validate(conn: Connection, r: Report) -> None:
         )
     if r.idempotency_key is not None and not 0 < len(r.idempotency_key) <= MAX_KEY:
         raise InvalidInput(f"Idempotency-Key must be 1–{MAX_KEY} characters", field="key")
+
+
+def _check_category(conn: Connection, category: str) -> None:
+    """Refuse an unknown or retired category, naming those in use.
+
+    Raises:
+        InvalidInput: the category is unknown or no longer in use.
+    """
     rows = conn.execute(text("SELECT key, active FROM incident_categories ORDER BY key")).all()
     keys = [k for k, active in rows if active]
-    if r.category not in keys:
-        retired = r.category in {k for k, _ in rows}
-        what = f"category '{r.category}' is no longer in use" if retired else "unknown category"
+    if category not in keys:
+        retired = category in {k for k, _ in rows}
+        what = f"category '{category}' is no longer in use" if retired else "unknown category"
         if not retired:
-            what += f" '{r.category}'"
+            what += f" '{category}'"
         raise InvalidInput(
             f"{what}; categories are: {', '.join(keys)}",
             field="category",
@@ -155,10 +245,89 @@ def _existing(conn: Connection, reporter: str, key: str | None) -> int | None:
     return int(found) if found is not None else None
 
 
-def report(
+@dataclass(frozen=True)
+class Reported:
+    """What became of a report.
+
+    Attributes:
+        id: the incident's id (the original one for a replayed idempotency key).
+        created: whether this report stored it.
+        incident: a new incident as :func:`get_incident` answers it (from what was stored,
+            without reading it back); None for a replay or once it changed (major).
+        event_id: the id of a new incident's ``report`` event.
+    """
+
+    id: int
+    created: bool
+    incident: dict[str, Any] | None = None
+    event_id: int | None = None
+
+
+def _store(
+    conn: Connection,
+    r: Report,
+    *,
+    account: Account,
+    now: datetime,
+    lon: float,
+    lat: float,
+    code: str | None,
+    flags: list[str],
+) -> Any:
+    """Run :data:`REPORT_SQL` for a point (in WGS84), in the leaf grid covering it or in ``code``."""
+    accuracy = r.accuracy_m or None  # 0: no accuracy circle, as None
+    params = {"category": r.category, "by": account.name, "key": r.idempotency_key,
+              "code": code, "lon": lon, "lat": lat,
+              "areas": None if account.role == "admin" else list(account.areas),
+              "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
+              "open": list(OPEN_STATES), "since": now - DUPLICATE_WINDOW, "now": now,
+              "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
+              "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
+              "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat, "flags": flags,
+              "detail": json.dumps({"to_state": "reported"})}  # fmt: skip
+    return conn.execute(REPORT_SQL, params).mappings().one()
+
+
+def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str, list[str]]:
+    """The grid for a point no grid covered: the nearest one within ``snap_m`` metres.
+
+    Raises:
+        InvalidInput: the point is farther than ``snap_m`` from every grid.
+    """
+    loc = locate(conn, lon, lat)
+    if loc.leaf is not None:  # a grid came to cover it since
+        return loc.leaf.code, []
+    near = loc.nearest
+    if near is not None and near.distance_m <= snap_m:
+        return _leaf_nearest(conn, near.code, lon, lat), ["outside"]
+    where = f"; the nearest grid {near.code} is {near.distance_m:.0f} m away" if near else ""
+    raise InvalidInput(
+        f"the point ({lon:.6f}, {lat:.6f}) is outside every grid{where}; "
+        f"incidents may be at most {snap_m:g} m outside a grid",
+        field="location",
+    )
+
+
+def _incident(row: Any) -> dict[str, Any]:
+    """A new incident as :func:`get_incident` answers it, from a row of :data:`REPORT_SQL`."""
+    out = shape({k: row[k] for k in REPORT_COLUMNS})
+    chain = zip(row["chain_codes"], row["chain_names"], row["chain_levels"], strict=True)
+    out["chain"] = [{"code": c, "name": n, "level": lv} for c, n, lv in chain]
+    out["timeline"] = [
+        {"at": row["event_at"], "actor": row["event_actor"], "action": row["event_action"],
+         "from_state": row["event_from"], "to_state": row["event_to"], "note": row["event_note"],
+         "photos": []}
+    ]  # fmt: skip
+    out["photos"] = []
+    return out
+
+
+def report_incident(
     conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
-) -> tuple[int, bool]:
+) -> Reported:
     """Store a reported incident, or find the one already stored under the same key.
+
+    In one statement when the point is inside a grid (see :data:`REPORT_SQL`).
 
     Args:
         conn: connection in the caller's transaction.
@@ -168,79 +337,56 @@ def report(
         snap_m: how far outside every grid a point may be and still go to the nearest grid.
 
     Returns:
-        (incident id, True) for a new incident; (the original id, False) for a retry with
-        the same idempotency key by the same reporter, even one racing the first request.
+        A new incident, with its data; or the original id (not created) for a retry with the
+        same idempotency key by the same reporter, even one racing the first request.
 
     Raises:
         InvalidInput: bad coordinates, accuracy, category, description or key; a point
             farther than ``snap_m`` from every grid. Forbidden: outside the account's areas.
     """
-    _validate(conn, r)
-    found = _existing(conn, account.name, r.idempotency_key)
-    if found is not None:
-        return found, False
+    _check_fields(r)
     lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
-    check_lon_lat(lon, lat)
-    loc = locate(conn, lon, lat)
+    try:
+        check_lon_lat(lon, lat)
+    except InvalidInput:  # the category and a replay come first
+        _check_category(conn, r.category)
+        found = _existing(conn, account.name, r.idempotency_key)
+        if found is not None:
+            return Reported(found, False)
+        raise
+    code: str | None = None
     flags: list[str] = []
-    if loc.leaf is not None:
-        code = loc.leaf.code
-    elif loc.nearest is not None and loc.nearest.distance_m <= snap_m:
-        code = _leaf_nearest(conn, loc.nearest.code, lon, lat)
-        flags.append("outside")
+    for _ in range(3):  # again only when categories or grids change meanwhile
+        row = _store(conn, r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags)
+        if not row["category_ok"]:
+            _check_category(conn, r.category)  # raises, unless it was activated meanwhile
+            continue
+        if row["existing_id"] is not None:
+            return Reported(int(row["existing_id"]), False)
+        if row["located"]:
+            break
+        code, flags = _snap(conn, lon, lat, snap_m)
     else:
-        near = loc.nearest
-        where = f"; the nearest grid {near.code} is {near.distance_m:.0f} m away" if near else ""
-        raise InvalidInput(
-            f"the point ({lon:.6f}, {lat:.6f}) is outside every grid{where}; "
-            f"incidents may be at most {snap_m:g} m outside a grid",
-            field="location",
-        )
-    if not account.covers(code):
+        raise Conflict("the grids or categories changed during the report; send it again")
+    if not row["allowed"]:
         raise Forbidden(DENIED)
-    grid_id, depth = conn.execute(
-        text(
-            "SELECT g.id, l.depth FROM grids g JOIN levels l ON l.id = g.level_id "
-            "WHERE g.code = :c AND g.valid_to IS NULL"
-        ),
-        {"c": code},
-    ).one()
-    candidates = [grid_id]
-    if r.accuracy_m:
-        candidates = list(
-            conn.execute(
-                CANDIDATES_SQL,
-                {"lon": lon, "lat": lat, "depth": depth, "m": r.accuracy_m,
-                 "deg": _degrees(r.accuracy_m, lat)},
-            ).scalars()
-        )  # fmt: skip
-        if len(set(candidates) - {grid_id}) > 0:
-            flags.append("boundary")
-    duplicate = conn.execute(
-        DUPLICATE_SQL,
-        {"cat": r.category, "open": list(OPEN_STATES), "since": now - DUPLICATE_WINDOW, "now": now, "lon": lon, "lat": lat,
-         "m": DUPLICATE_M, "deg": _degrees(DUPLICATE_M, lat)},
-    ).scalar()  # fmt: skip
-    if duplicate is not None:
-        flags.append("duplicate")
-    new_id = conn.execute(
-        INSERT_SQL,
-        {"lon": lon, "lat": lat, "grid_id": grid_id, "description": r.description, "now": now,
-         "by": account.name, "major": r.major, "accuracy": r.accuracy_m,
-         "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
-         "candidates": sorted(set(candidates) | {grid_id}), "flags": flags, "dup": duplicate,
-         "queue": code, "key": r.idempotency_key, "category": r.category},
-    ).scalar()  # fmt: skip
-    if new_id is None:  # a concurrent retry stored it first
+    if row["id"] is None:  # a concurrent retry stored it first
         again = _existing(conn, account.name, r.idempotency_key)
         assert again is not None
-        return again, False
-    note = ", ".join(flags)
-    add_event(conn, new_id, actor=account.name, action="report", from_state=None,
-              to_state="reported", note=note, at=now)  # fmt: skip
+        return Reported(again, False)
+    new_id = int(row["id"])
     if r.major:
         escalate_one(conn, new_id, actor=account.name, reason="major", now=now)
-    return int(new_id), True
+        return Reported(new_id, True, None, int(row["event_id"]))
+    return Reported(new_id, True, _incident(row), int(row["event_id"]))
+
+
+def report(
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+) -> tuple[int, bool]:
+    """:func:`report_incident`: (incident id, True) for a new one, (original id, False) else."""
+    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
+    return done.id, done.created
 
 
 def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
@@ -294,7 +440,6 @@ def get_incident(
         NotFound: no such incident (admin or no account).
     """
     from gridgeo.errors import NotFound
-    from gridgeo.incident_flow import COLUMNS, shape
 
     row = conn.execute(text(f"SELECT {COLUMNS} WHERE i.id = :i"), {"i": incident_id}).mappings()
     found = row.first()
@@ -329,21 +474,16 @@ def report_with_photos(
     photos: Sequence[Photo],
     store: PhotoStore,
     snap_m: float = SNAP_M,
-) -> tuple[int, bool]:
-    """:func:`report`, then the (already checked) photos on the report's timeline entry.
+) -> Reported:
+    """:func:`report_incident`, then the (already checked) photos on the report's event.
 
     A retry with the same idempotency key returns the original incident and stores nothing.
     """
-    incident_id, created = report(conn, r, account=account, now=now, snap_m=snap_m)
-    if created and photos:
-        event_id = conn.execute(
-            text(
-                "SELECT min(id) FROM incident_events WHERE incident_id = :i AND action = 'report'"
-            ),
-            {"i": incident_id},
-        ).scalar()
-        attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
-    return incident_id, created
+    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
+    if done.created and photos:
+        attach(conn, store, done.id, done.event_id, photos, taken_by=account.name, at=now)
+        return Reported(done.id, True, None, done.event_id)  # with photos now: read it back
+    return done
 
 
 def add_photos(
@@ -362,7 +502,7 @@ def add_photos(
         InvalidInput: no photos. Forbidden: outside the account's areas, or a viewer.
         NotFound: no such incident (admin). Conflict: the incident is closed.
     """
-    from gridgeo.errors import Conflict, NotFound
+    from gridgeo.errors import NotFound
 
     if not photos:
         raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")

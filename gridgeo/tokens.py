@@ -146,26 +146,29 @@ def revoke(conn: Connection, token_id: int, actor: Account) -> None:
     record(conn, actor.name, "key.revoke", "tokens", str(token_id))
 
 
+RESOLVE_SQL = text(
+    """
+    SELECT t.id, u.id, u.name, u.role, u.disabled,
+           ARRAY(SELECT a.area_code FROM user_areas a WHERE a.user_id = u.id
+                 ORDER BY a.area_code) AS areas
+    FROM tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = :h AND t.revoked_at IS NULL AND NOT u.disabled
+      AND (t.expires_at IS NULL OR t.expires_at > now())
+    """
+)
+
+
 def resolve(conn: Connection, token: str) -> tuple[Account, int] | None:
-    """The account and token id behind a bearer token; None if unknown, expired or revoked."""
+    """The account and token id behind a bearer token; None if unknown, expired or revoked.
+
+    One query: the token, its account and the account's areas (every request pays for it).
+    """
     if not token.startswith((SESSION_PREFIX, KEY_PREFIX)) or len(token) > 200:
         return None
-    row = conn.execute(
-        text(
-            """
-            SELECT t.id, u.name FROM tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = :h AND t.revoked_at IS NULL AND NOT u.disabled
-              AND (t.expires_at IS NULL OR t.expires_at > now())
-            """
-        ),
-        {"h": _digest(token)},
-    ).first()
+    row = conn.execute(RESOLVE_SQL, {"h": _digest(token)}).first()
     if row is None:
         return None
-    try:
-        return get_account(conn, row[1]), int(row[0])
-    except NotFound:
-        return None
+    return Account(row[1], row[2], row[3], tuple(row[5]), row[4]), int(row[0])
 
 
 def list_keys(conn: Connection, name: str) -> list[dict[str, object]]:

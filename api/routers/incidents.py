@@ -132,12 +132,13 @@ def post_incident(
     photos = _photos(request, body.uploads)  # all checked before anything is stored
     r = Report(**body.data.model_dump(), idempotency_key=idempotency_key)
     snap_m = request.app.state.settings.incident_snap_m
-    incident_id, created = report_with_photos(
+    done = report_with_photos(
         conn, r, account=account, now=now, snap_m=snap_m, photos=photos, store=_store(request)
     )
-    out = get_incident(conn, incident_id, account=account)
-    if created:
-        return _json(out, 201, {"Location": f"/incidents/{incident_id}"})
+    # a new incident comes back with its data: no need to read it again
+    out = done.incident or get_incident(conn, done.id, account=account)
+    if done.created:
+        return _json(out, 201, {"Location": f"/incidents/{done.id}"})
     return _json(out, 200, {"Idempotent-Replayed": "true"})
 
 
