@@ -6,7 +6,7 @@ the routes and fails on any route that declares neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -59,14 +59,14 @@ def optional_account(
     return found[0]
 
 
-def require(*roles: str) -> Callable[..., Account]:
+def require(*roles: str) -> Callable[..., Awaitable[Account]]:
     """A dependency that admits only the given roles (all roles when none are given)."""
     allowed = roles or ROLES
     for role in allowed:
         if role not in ROLES:
             raise ValueError(f"unknown role {role}")
 
-    def dependency(
+    async def dependency(  # async: no I/O here, so no hop to a worker thread
         account: Annotated[Account | None, Depends(optional_account)],
     ) -> Account:
         if account is None:
@@ -79,23 +79,27 @@ def require(*roles: str) -> Callable[..., Account]:
     return dependency
 
 
-def public_or(*roles: str, setting: str) -> Callable[..., Account | None]:
+def public_or(*roles: str, setting: str) -> Callable[..., Awaitable[Account | None]]:
     """Anonymous callers when the setting named ``setting`` is on, else the given roles."""
-    inner = require(*roles)
+    allowed = roles or ROLES
 
-    def dependency(
+    async def dependency(  # async: no I/O here, so no hop to a worker thread
         request: Request,
         account: Annotated[Account | None, Depends(optional_account)],
     ) -> Account | None:
         if account is None and getattr(request.app.state.settings, setting):
             return None
-        return inner(account)
+        if account is None:
+            raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+        if account.role not in allowed:
+            raise Forbidden(DENIED)
+        return account
 
     setattr(dependency, AUTH_ATTR, ("anonymous-if-" + setting, *(roles or ROLES)))
     return dependency
 
 
-def _public() -> None:
+async def _public() -> None:
     """Anyone, authenticated or not."""
 
 
