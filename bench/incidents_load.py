@@ -329,7 +329,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--rates", type=float, nargs="+", default=[RATE_TARGET, 50.0])
     ap.add_argument("--open-connections", type=int, default=32,
-                    help="connections of the open-loop client (64 wedges the product: see README)")  # fmt: skip
+                    help="connections of the open-loop client")  # fmt: skip
     ap.add_argument("--data-dir", type=Path, help="reuse this data folder (default: temporary)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     args = ap.parse_args()
