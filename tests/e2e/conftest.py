@@ -80,3 +80,40 @@ def token(url: str, name: str, password: str) -> str:
     r = httpx.post(url + "/auth/token", data={"username": name, "password": password})
     r.raise_for_status()
     return str(r.json()["access_token"])
+
+
+def signed_in_page(
+    browser: Any,
+    url: str,
+    errors: list[str],
+    user: str = "viewer",
+    password: str = "viewer-demo-2026",
+    *,
+    offsite: bool = True,
+    **context: Any,
+) -> tuple[Any, Any]:
+    """A browser page signed in as ``user`` (bearer header) that records what goes wrong.
+
+    Script errors, console errors and answers ≥ 400 go to ``errors``; with ``offsite``, so
+    does every request to another host (the maps must work with no internet).
+    """
+    bearer = token(url, user, password)
+    ctx = browser.new_context(
+        viewport={"width": 1200, "height": 800},
+        extra_http_headers={"Authorization": f"Bearer {bearer}"},
+        **context,
+    )
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    if offsite:
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(url) or r.url.startswith(("data:", "blob:"))
+                else errors.append("offsite " + r.url)
+            ),
+        )
+    return ctx, page

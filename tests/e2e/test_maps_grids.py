@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import STATUS_ZH, workload_report
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, signed_in_page
 
 MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
 DRAWN = (
@@ -20,25 +20,7 @@ IDLE = (
 )
 
 
-def _page(browser, live_server, errors):
-    bearer = token(live_server, "viewer", "viewer-demo-2026")
-    ctx = browser.new_context(
-        viewport={"width": 1200, "height": 800},
-        extra_http_headers={"Authorization": f"Bearer {bearer}"},
-    )
-    page = ctx.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.on(
-        "request",
-        lambda r: (
-            None
-            if r.url.startswith(live_server) or r.url.startswith(("data:", "blob:"))
-            else errors.append("offsite " + r.url)
-        ),
-    )
-    return ctx, page
+_page = signed_in_page
 
 
 def _known_grid(demo_engine):

@@ -16,7 +16,7 @@ from gridgeo.accounts import get_account
 from gridgeo.incidents import Report, report
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, signed_in_page
 
 TAG = "maps-e2e"
 MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
@@ -84,26 +84,7 @@ OVERDUE_SQL = (
 )
 
 
-def _page(browser, live_server, errors, user="viewer", password="viewer-demo-2026", **kw):
-    bearer = token(live_server, user, password)
-    ctx = browser.new_context(
-        viewport={"width": 1200, "height": 800},
-        extra_http_headers={"Authorization": f"Bearer {bearer}"},
-        **kw,
-    )
-    page = ctx.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.on(
-        "request",
-        lambda r: (
-            None
-            if r.url.startswith(live_server) or r.url.startswith(("data:", "blob:"))
-            else errors.append("offsite " + r.url)
-        ),
-    )
-    return ctx, page
+_page = signed_in_page
 
 
 def _centre(demo_engine, code):

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from gridgeo.coords import wgs84_to_gcj02
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import STATUS_ZH, workload_report
-from tests.e2e.conftest import ARTIFACTS, serve_app, token
+from tests.e2e.conftest import ARTIFACTS, serve_app, signed_in_page, token
 
 MAP = """() => Object.values(window).find(v => v instanceof L.Map)"""
 IDLE = (
@@ -24,18 +24,9 @@ BLANK_PNG = bytes.fromhex(
 )
 
 
-def _page(browser, url, errors, user="viewer", password="viewer-demo-2026", **kw):
-    bearer = token(url, user, password)
-    ctx = browser.new_context(
-        viewport={"width": 1200, "height": 800},
-        extra_http_headers={"Authorization": f"Bearer {bearer}"},
-        **kw,
-    )
-    page = ctx.new_page()
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    return ctx, page
+def _page(browser, url, errors, *args, **kw):
+    """A signed-in page; offsite requests are checked by the tests that expect none."""
+    return signed_in_page(browser, url, errors, *args, offsite=False, **kw)
 
 
 def _centre(conn, code):
