@@ -8,7 +8,8 @@ from shapely.geometry import shape
 from sqlalchemy import Connection
 
 from boundaries.plan_preview import preview
-from boundaries.plans import load_draft, plan_from_proposal, plan_summary
+from boundaries.plan_proposals import plan_from_proposal
+from boundaries.plans import load_draft, plan_summary
 from gridgeo.levels import Hierarchy
 
 

@@ -11,16 +11,9 @@ import click
 
 from api.cli_db import transaction
 from boundaries.plan_commit import commit_plan, revert_change
+from boundaries.plan_edits import apply_edit, undo_edit
 from boundaries.plan_preview import preview
-from boundaries.plans import (
-    apply_edit,
-    discard_plan,
-    list_edits,
-    list_plans,
-    load_draft,
-    open_plan,
-    undo_edit,
-)
+from boundaries.plans import discard_plan, list_edits, list_plans, load_draft, open_plan
 from gridgeo.audit import cli_actor
 from gridgeo.levels import load_hierarchy
 from gridgeo.settings import get_settings
@@ -70,7 +63,7 @@ def import_cmd(
     preview and commit the plan as usual.
     """
     from boundaries.io import read_features, require_fields
-    from boundaries.plans import plan_from_proposal
+    from boundaries.plan_proposals import plan_from_proposal
 
     fields = {"code": code_field, "name": name_field, "workers": workers_field}
     with transaction() as conn:  # a file error is reported like any other, nothing written

@@ -45,8 +45,9 @@ from bench.common import (  # noqa: E402
     write_json,
 )
 from boundaries.plan_commit import commit_plan  # noqa: E402
+from boundaries.plan_edits import apply_edit  # noqa: E402
 from boundaries.plan_preview import preview  # noqa: E402
-from boundaries.plans import apply_edit, load_draft, open_plan  # noqa: E402
+from boundaries.plans import load_draft, open_plan  # noqa: E402
 from gridgeo.bulk_assign import assign_households  # noqa: E402
 from gridgeo.levels import load_hierarchy  # noqa: E402
 

@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import area_filter, check_area, require
 from api.deps import ConnDep, HierarchyDep
 from boundaries.plan_commit import commit_plan, revert_change
+from boundaries.plan_edits import apply_edit, undo_edit
 from boundaries.plan_preview import preview
 from boundaries.plans import (
     OPS,
-    apply_edit,
     check_plan_area,
     discard_plan,
     get_plan,
@@ -26,7 +26,6 @@ from boundaries.plans import (
     load_draft,
     open_plan,
     plan_summary,
-    undo_edit,
 )
 from gridgeo.accounts import Account
 from gridgeo.versions import get_change

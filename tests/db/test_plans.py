@@ -9,16 +9,10 @@ import shapely
 from sqlalchemy import Connection, text
 
 from boundaries.plan_commit import commit_plan, revert_change
+from boundaries.plan_edits import apply_edit, undo_edit
 from boundaries.plan_preview import preview
-from boundaries.plans import (
-    apply_edit,
-    discard_plan,
-    list_edits,
-    load_draft,
-    open_plan,
-    plan_from_proposal,
-    undo_edit,
-)
+from boundaries.plan_proposals import plan_from_proposal
+from boundaries.plans import discard_plan, list_edits, load_draft, open_plan
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.levels import Hierarchy, load_hierarchy
 from tests.plan_city import X0, Y0, A, B, C, E, F, H, W, add_plan_city, box, households_of, polygon
