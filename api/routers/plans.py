@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
 
 from api.auth import area_filter, check_area, require
 from api.deps import ConnDep, HierarchyDep
@@ -204,10 +205,16 @@ def revert(
     account: Planner,
 ) -> dict[str, Any]:
     """Restore the grids the change replaced; 409 when they were changed again since."""
-    detail = get_change(conn, change_id)["detail"] or {}
-    area = detail.get("area")
-    if isinstance(area, str):
-        check_area(account, area)
+    get_change(conn, change_id)
+    touched = conn.execute(
+        text(
+            "SELECT DISTINCT code FROM grid_versions "
+            "WHERE change_id = :c OR closed_change_id = :c ORDER BY code"
+        ),
+        {"c": change_id},
+    ).scalars()
+    for code in touched:  # every grid the change made or replaced must be in the caller's areas
+        check_area(account, code)
     out = revert_change(
         conn, hierarchy, change_id, account.name, body.message, snap_m=_snap(request)
     )

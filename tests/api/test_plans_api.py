@@ -149,3 +149,21 @@ def test_concurrent_plans_second_commit_is_409(
     assert r.status_code == 409
     assert r.json()["grids"][0] == A and "Nothing was applied" in r.json()["message"]
     assert client.get(f"/plans/{second}", headers=planner).json()["plan"]["status"] == "open"
+
+
+def test_revert_needs_every_touched_grid_in_the_callers_areas(
+    client: TestClient, login_as: Any, conn: Connection, city: None
+) -> None:
+    planner = login_as("planner", C)
+    pid = open_plan(client, planner)
+    client.post(f"/plans/{pid}/edits", json=split(A), headers=planner)
+    change = client.post(f"/plans/{pid}/commit", json={"message": "x"}, headers=planner).json()
+    from tests.helpers import add_box
+
+    add_box(conn, "370705002", "street", 120.1, 36.1, 120.2, 36.2, "370705")
+    elsewhere = login_as("planner", "370705002")
+    r = client.post(
+        f"/changes/{change['change_id']}/revert", json={"message": "no"}, headers=elsewhere
+    )
+    assert r.status_code == 403
+    assert households_of(conn, NEW) == 50  # nothing reverted
