@@ -19,7 +19,7 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection, text
 
-from gridgeo.balance_db import AreaData, area_data, solve
+from gridgeo.balance_db import BUILDINGS, AreaData, area_data, solve
 from gridgeo.errors import GridgeoError, NotFound
 from gridgeo.workload import DEFAULT_STANDARD
 
@@ -29,16 +29,6 @@ AREAS = text(
     WHERE g.valid_to IS NULL AND g.code LIKE :c || '%'
       AND l.depth = (SELECT max(depth) FROM levels) - 1
     ORDER BY g.code
-    """
-)
-BUILDINGS = text(
-    """
-    SELECT ST_X(h.location) AS x, ST_Y(h.location) AS y, h.household_count AS n, g.code
-    FROM household_grid a
-    JOIN households h ON h.id = a.household_id
-    JOIN grids g ON g.id = a.grid_id
-    WHERE g.valid_to IS NULL AND g.code LIKE :c || '%' AND h.household_count > 0
-    ORDER BY h.id
     """
 )
 

@@ -95,6 +95,29 @@ def add_event(
     return int(event_id)
 
 
+def lock_incident(conn: Connection, incident_id: int, account: Account) -> Any:
+    """Lock an incident the account may act on; its state, grid code, category and level.
+
+    Raises:
+        NotFound: no such incident (admin). Forbidden: outside the account's areas (or missing,
+            for a scoped account, so that the answer gives nothing away).
+    """
+    from gridgeo.errors import NotFound
+
+    row = conn.execute(
+        text(
+            "SELECT i.state, g.code, i.category, i.escalation_level FROM incidents i "
+            "JOIN grids g ON g.id = i.grid_id WHERE i.id = :i FOR UPDATE OF i"
+        ),
+        {"i": incident_id},
+    ).first()
+    if row is None and account.role == "admin":
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if row is None or not account.covers(row[1]):
+        raise Forbidden(DENIED)
+    return row
+
+
 def transition(
     conn: Connection,
     incident_id: int,
@@ -120,20 +143,7 @@ def transition(
             (admin). Conflict: not allowed from the current state. InvalidInput: a missing
             note or rating, an unknown department or one that does not handle the category.
     """
-    from gridgeo.errors import NotFound
-
-    row = conn.execute(
-        text(
-            "SELECT i.state, g.code, i.category, i.escalation_level FROM incidents i "
-            "JOIN grids g ON g.id = i.grid_id WHERE i.id = :i FOR UPDATE OF i"
-        ),
-        {"i": incident_id},
-    ).first()
-    if row is None and account.role == "admin":
-        raise NotFound(f"no incident {incident_id}", field="id")
-    if row is None or not account.covers(row[1]):
-        raise Forbidden(DENIED)
-    state, _, category, level = row
+    state, grid_code, category, level = lock_incident(conn, incident_id, account)
     target = check_transition(action, state, account.role)
     if photos and store is None:
         raise ValueError("photos need a store")
@@ -149,7 +159,7 @@ def transition(
     elif action == "dispatch":
         sets += ", department_id = :dep, assignee = :who"
         values["dep"] = _department(conn, department, category) if department else None
-        values["who"] = assignee or (department or f"grid:{row[1]}")
+        values["who"] = assignee or (department or f"grid:{grid_code}")
     elif action == "reopen":
         sets += ", rating = NULL"
     elif action == "mark_major":

@@ -21,7 +21,15 @@ from gridgeo.accounts import Account
 from gridgeo.assign import check_lon_lat, locate
 from gridgeo.coords import SYSTEMS, to_wgs84
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
-from gridgeo.incident_flow import COLUMNS, DENIED, OPEN_STATES, add_event, escalate_one, shape
+from gridgeo.incident_flow import (
+    COLUMNS,
+    DENIED,
+    OPEN_STATES,
+    add_event,
+    escalate_one,
+    lock_incident,
+    shape,
+)
 from gridgeo.photos import Photo, PhotoStore, attach, list_photos
 
 SNAP_M = 200.0  # default of settings.incident_snap_m
@@ -502,23 +510,11 @@ def add_photos(
         InvalidInput: no photos. Forbidden: outside the account's areas, or a viewer.
         NotFound: no such incident (admin). Conflict: the incident is closed.
     """
-    from gridgeo.errors import NotFound
-
     if not photos:
         raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")
     if account.role not in PHOTO_ROLES:
         raise Forbidden(DENIED)
-    row = conn.execute(
-        text(
-            "SELECT i.state, g.code FROM incidents i JOIN grids g ON g.id = i.grid_id "
-            "WHERE i.id = :i FOR UPDATE OF i"
-        ),
-        {"i": incident_id},
-    ).first()
-    if row is None and account.role == "admin":
-        raise NotFound(f"no incident {incident_id}", field="id")
-    if row is None or not account.covers(row[1]):
-        raise Forbidden(DENIED)
+    row = lock_incident(conn, incident_id, account)
     if row[0] == "closed":
         raise Conflict(f"incident {incident_id} is closed; reopen it to add photos", field="id")
     event_id = add_event(conn, incident_id, actor=account.name, action="photo",
