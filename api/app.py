@@ -23,8 +23,9 @@ from api.routers import plans as plan_routes
 from api.routers import report as report_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
+from api.statements import PoolStatements
 from gridgeo import __version__
-from gridgeo.db import Database, open_database
+from gridgeo.db import Database, libpq_conninfo, open_database
 from gridgeo.settings import Settings, get_settings
 from maps.assets import STATIC_DIR, STATIC_URL
 
@@ -45,9 +46,12 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         pool = db.engine.pool  # a QueuePool: pool_size connections plus as many overflow
         slots = int(getattr(pool, "size", lambda: 5)()) + max(0, getattr(pool, "_max_overflow", 0))
         app.state.connection_slots = asyncio.Semaphore(max(1, slots))
+        # the hot path's own pool (api.statements), opened on first use
+        app.state.statements = PoolStatements(libpq_conninfo(db.engine.url), settings.pool_size)
         try:
             yield
         finally:
+            await app.state.statements.close()
             if database is None:
                 db.close()
 

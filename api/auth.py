@@ -13,9 +13,10 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from api.deps import ConnDep
+from api.statements import statements
 from gridgeo.accounts import ROLES, Account
 from gridgeo.errors import Forbidden, Unauthorized
-from gridgeo.tokens import resolve
+from gridgeo.tokens import RESOLVE_SQL, resolve, resolve_params, resolved
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -26,30 +27,23 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 AUTH_ATTR = "gridgeo_auth"
 
 
-def optional_account(
-    request: Request,
-    conn: ConnDep,
-    token: Annotated[str | None, Depends(bearer)],
-    key: Annotated[str | None, Depends(api_key)],
-) -> Account | None:
-    """The caller's account, None for an anonymous caller.
+def _credential(request: Request, token: str | None, key: str | None) -> tuple[str | None, bool]:
+    """The token or key sent, and whether it came from the login cookie.
 
     A browser that logged in through ``/login`` carries its token in an HttpOnly, SameSite=Strict
     cookie; the cookie is honoured for safe (read-only) methods only, so that no change can be
     forged from another site.
-
-    Raises:
-        Unauthorized: a token or key was sent but is unknown, expired, revoked or belongs
-            to a disabled account.
     """
     credential = token or key
-    from_cookie = False
     if credential is None and request.method in SAFE_METHODS:
         credential = request.cookies.get(COOKIE)
-        from_cookie = credential is not None
-    if credential is None:
-        return None
-    found = resolve(conn, credential)
+        return credential, credential is not None
+    return credential, False
+
+
+def _found(
+    request: Request, found: tuple[Account, int] | None, from_cookie: bool
+) -> Account | None:
     if found is None:
         if from_cookie:
             return None  # an expired browser session is simply logged out
@@ -59,29 +53,82 @@ def optional_account(
     return found[0]
 
 
+def optional_account(
+    request: Request,
+    conn: ConnDep,
+    token: Annotated[str | None, Depends(bearer)],
+    key: Annotated[str | None, Depends(api_key)],
+) -> Account | None:
+    """The caller's account, None for an anonymous caller.
+
+    Raises:
+        Unauthorized: a token or key was sent but is unknown, expired, revoked or belongs
+            to a disabled account.
+    """
+    credential, from_cookie = _credential(request, token, key)
+    if credential is None:
+        return None
+    return _found(request, resolve(conn, credential), from_cookie)
+
+
+async def optional_account_on_loop(
+    request: Request,
+    token: Annotated[str | None, Depends(bearer)],
+    key: Annotated[str | None, Depends(api_key)],
+) -> Account | None:
+    """:func:`optional_account` on the event loop (:mod:`api.statements`), for hot routes."""
+    credential, from_cookie = _credential(request, token, key)
+    if credential is None:
+        return None
+    params = resolve_params(credential)
+    row = await statements(request).one(RESOLVE_SQL, params) if params is not None else None
+    return _found(request, resolved(row), from_cookie)
+
+
+def _check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
+    if account is None:
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    if account.role not in allowed:
+        raise Forbidden(DENIED)
+    return account
+
+
 def require(*roles: str) -> Callable[..., Awaitable[Account]]:
     """A dependency that admits only the given roles (all roles when none are given)."""
-    allowed = roles or ROLES
-    for role in allowed:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role}")
+    allowed = _roles(roles)
 
     async def dependency(  # async: no I/O here, so no hop to a worker thread
         account: Annotated[Account | None, Depends(optional_account)],
     ) -> Account:
-        if account is None:
-            raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-        if account.role not in allowed:
-            raise Forbidden(DENIED)
-        return account
+        return _check_role(account, allowed)
 
-    setattr(dependency, AUTH_ATTR, tuple(allowed))
+    setattr(dependency, AUTH_ATTR, allowed)
     return dependency
+
+
+def require_on_loop(*roles: str) -> Callable[..., Awaitable[Account]]:
+    """:func:`require`, resolving the token on the event loop (no worker thread, no engine)."""
+    allowed = _roles(roles)
+
+    async def dependency(
+        account: Annotated[Account | None, Depends(optional_account_on_loop)],
+    ) -> Account:
+        return _check_role(account, allowed)
+
+    setattr(dependency, AUTH_ATTR, allowed)
+    return dependency
+
+
+def _roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    for role in roles:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role}")
+    return roles or tuple(ROLES)
 
 
 def public_or(*roles: str, setting: str) -> Callable[..., Awaitable[Account | None]]:
     """Anonymous callers when the setting named ``setting`` is on, else the given roles."""
-    allowed = roles or ROLES
+    allowed = _roles(roles)
 
     async def dependency(  # async: no I/O here, so no hop to a worker thread
         request: Request,
@@ -89,11 +136,7 @@ def public_or(*roles: str, setting: str) -> Callable[..., Awaitable[Account | No
     ) -> Account | None:
         if account is None and getattr(request.app.state.settings, setting):
             return None
-        if account is None:
-            raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
-        if account.role not in allowed:
-            raise Forbidden(DENIED)
-        return account
+        return _check_role(account, allowed)
 
     setattr(dependency, AUTH_ATTR, ("anonymous-if-" + setting, *(roles or ROLES)))
     return dependency

@@ -18,11 +18,10 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request, Response
-from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
+from gridgeo.db import libpq_conninfo
 from gridgeo.settings import get_settings
 
 # Same leaf rule as gridgeo.assign.LOCATE_SQL (covers; deepest level, then smallest code).
@@ -38,16 +37,6 @@ CROSS JOIN LATERAL (
 ) leaf
 RETURNING id, queue_area
 """
-
-
-def libpq_conninfo(url: str) -> str:
-    """A libpq connection string for a SQLAlchemy URL (host may be a socket folder)."""
-    u = make_url(url)
-    host = u.host or u.query.get("host")
-    port = u.port or u.query.get("port")
-    parts = {"dbname": u.database, "user": u.username, "password": u.password,
-             "host": host, "port": port}  # fmt: skip
-    return make_conninfo(**{k: str(v) for k, v in parts.items() if v})
 
 
 class RawPool:

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from psycopg.conninfo import make_conninfo
+from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +26,16 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
     )
+
+
+def libpq_conninfo(url: str | URL) -> str:
+    """The libpq connection string of a SQLAlchemy URL (the host may be a socket folder)."""
+    u = make_url(url) if isinstance(url, str) else url
+    host = u.host or u.query.get("host")
+    port = u.port or u.query.get("port")
+    parts = {"dbname": u.database, "user": u.username, "password": u.password,
+             "host": host, "port": port}  # fmt: skip
+    return make_conninfo(**{k: str(v) for k, v in parts.items() if v})
 
 
 def ensure_postgis(engine: Engine) -> str:

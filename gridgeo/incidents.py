@@ -9,8 +9,7 @@ within 50 m and 24 h, still open) is linked and flagged ``duplicate``, never mer
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,29 +150,71 @@ class Reported:
     event_id: int | None = None
 
 
-def _store(
-    conn: Connection,
+def report_params(
     r: Report,
     *,
     account: Account,
     now: datetime,
     lon: float,
     lat: float,
-    code: str | None,
-    flags: list[str],
-) -> Any:
-    """Run :data:`REPORT_SQL` for a point (in WGS84), in the leaf grid covering it or in ``code``."""
+    code: str | None = None,
+    flags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The parameters of :data:`REPORT_SQL` for a point in WGS84 (in grid ``code`` if given)."""
     accuracy = r.accuracy_m or None  # 0: no accuracy circle, as None
-    params = {"category": r.category, "by": account.name, "key": r.idempotency_key,
-              "code": code, "lon": lon, "lat": lat,
-              "areas": None if account.role == "admin" else list(account.areas),
-              "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
-              "open": list(OPEN_STATES), "since": now - DUPLICATE_WINDOW, "now": now,
-              "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
-              "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
-              "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat, "flags": flags,
-              "detail": json.dumps({"to_state": "reported"})}  # fmt: skip
-    return conn.execute(REPORT_SQL, params).mappings().one()
+    return {"category": r.category, "by": account.name, "key": r.idempotency_key,
+            "code": code, "lon": lon, "lat": lat,
+            "areas": None if account.role == "admin" else list(account.areas),
+            "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
+            "open": list(OPEN_STATES), "since": now - DUPLICATE_WINDOW, "now": now,
+            "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
+            "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
+            "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
+            "flags": list(flags)}  # fmt: skip
+
+
+def _store(conn: Connection, params: dict[str, Any]) -> Any:
+    """Run :data:`REPORT_SQL` (written for the driver: the same text as the async path)."""
+    return conn.exec_driver_sql(REPORT_SQL, params).mappings().one()
+
+
+def report_point(r: Report) -> tuple[float, float]:
+    """The report's point in WGS84, its fields checked (all but the category).
+
+    Raises:
+        InvalidInput: a field is bad or the point is out of range.
+    """
+    _check_fields(r)
+    lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
+    check_lon_lat(lon, lat)
+    return lon, lat
+
+
+async def report_at_once(
+    run: Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any] | None]],
+    r: Report,
+    *,
+    account: Account,
+    now: datetime,
+) -> Reported | None:
+    """The common report in one statement run by ``run`` (say, on an async connection).
+
+    Returns:
+        The new incident, with its data; None for everything else (a bad field, unknown
+        category, replayed key, point outside every grid or outside the account's areas, a
+        major incident): nothing was stored, and :func:`report_incident` does it all over,
+        answering or refusing as it does.
+    """
+    if r.major:
+        return None
+    try:
+        lon, lat = report_point(r)
+    except InvalidInput:
+        return None
+    row = await run(REPORT_SQL, report_params(r, account=account, now=now, lon=lon, lat=lat))
+    if row is None or row["id"] is None:
+        return None
+    return Reported(int(row["id"]), True, _incident(row), int(row["event_id"]))
 
 
 def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str, list[str]]:
@@ -245,7 +286,10 @@ def report_incident(
     code: str | None = None
     flags: list[str] = []
     for _ in range(3):  # again only when categories or grids change meanwhile
-        row = _store(conn, r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags)
+        params = report_params(
+            r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags
+        )
+        row = _store(conn, params)
         if not row["category_ok"]:
             _check_category(conn, r.category)  # raises, unless it was activated meanwhile
             continue

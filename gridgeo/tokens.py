@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -146,16 +148,30 @@ def revoke(conn: Connection, token_id: int, actor: Account) -> None:
     record(conn, actor.name, "key.revoke", "tokens", str(token_id))
 
 
-RESOLVE_SQL = text(
-    """
-    SELECT t.id, u.id, u.name, u.role, u.disabled,
+# In the driver's style: the sync path and the async one (api.statements) send the same text.
+RESOLVE_SQL = """
+    SELECT t.id AS token_id, u.id, u.name, u.role, u.disabled,
            ARRAY(SELECT a.area_code FROM user_areas a WHERE a.user_id = u.id
                  ORDER BY a.area_code) AS areas
     FROM tokens t JOIN users u ON u.id = t.user_id
-    WHERE t.token_hash = :h AND t.revoked_at IS NULL AND NOT u.disabled
+    WHERE t.token_hash = %(h)s AND t.revoked_at IS NULL AND NOT u.disabled
       AND (t.expires_at IS NULL OR t.expires_at > now())
-    """
-)
+"""
+
+
+def resolve_params(token: str) -> dict[str, bytes] | None:
+    """The parameters of :data:`RESOLVE_SQL` for a token; None for one that cannot exist."""
+    if not token.startswith((SESSION_PREFIX, KEY_PREFIX)) or len(token) > 200:
+        return None
+    return {"h": _digest(token)}
+
+
+def resolved(row: Mapping[str, Any] | None) -> tuple[Account, int] | None:
+    """The account and token id of a row of :data:`RESOLVE_SQL` (None: no such token)."""
+    if row is None:
+        return None
+    account = Account(row["id"], row["name"], row["role"], tuple(row["areas"]), row["disabled"])
+    return account, int(row["token_id"])
 
 
 def resolve(conn: Connection, token: str) -> tuple[Account, int] | None:
@@ -163,12 +179,11 @@ def resolve(conn: Connection, token: str) -> tuple[Account, int] | None:
 
     One query: the token, its account and the account's areas (every request pays for it).
     """
-    if not token.startswith((SESSION_PREFIX, KEY_PREFIX)) or len(token) > 200:
+    params = resolve_params(token)
+    if params is None:
         return None
-    row = conn.execute(RESOLVE_SQL, {"h": _digest(token)}).first()
-    if row is None:
-        return None
-    return Account(row[1], row[2], row[3], tuple(row[5]), row[4]), int(row[0])
+    row = conn.exec_driver_sql(RESOLVE_SQL, params).mappings().first()
+    return resolved(dict(row) if row is not None else None)
 
 
 def list_keys(conn: Connection, name: str) -> list[dict[str, object]]:

@@ -1,0 +1,132 @@
+"""Statements on the event loop, for the hot path of reports.
+
+``POST /incidents`` is what hundreds of phones send at once. Its common case (a JSON report
+inside a grid) runs on an async psycopg pool (:class:`PoolStatements`, ``autocommit``: each
+statement is its own transaction, committed before the 201 goes out) with no worker thread
+and no ORM layer between; everything else goes through :func:`in_transaction`, the sync path
+of every other route, on a worker thread.
+
+Tests that run the app inside their own transaction override ``get_conn``; then
+:func:`statements` gives :class:`SavepointStatements`, which runs the same SQL text on the
+test's connection, each statement in a savepoint, through a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
+
+from fastapi import Request
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_conn
+
+T = TypeVar("T")
+
+
+class Statements(Protocol):
+    """Runs one statement (in the driver's ``%(name)s`` style), answering its first row."""
+
+    async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of ``sql`` with ``params`` (None for no row), committed."""
+        ...
+
+
+async def _configure(conn: AsyncConnection[DictRow]) -> None:
+    conn.prepare_threshold = 1  # the hot statements are few: plan each once per connection
+
+
+class PoolStatements:
+    """At most ``max_size`` autocommit connections of psycopg's async pool, opened on first use.
+
+    psycopg prepares a statement on the server from its second use on a connection, so the
+    report's plan is made once per connection, not per request.
+    """
+
+    def __init__(self, conninfo: str, max_size: int) -> None:
+        self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max(1, max_size),
+            open=False,
+            name="gridgeo-statements",
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=_configure,
+            timeout=30.0,
+        )
+        self._opened = False
+        self._lock = asyncio.Lock()
+
+    async def _open(self) -> None:
+        async with self._lock:
+            if not self._opened:
+                await self.pool.open(wait=False)
+                self._opened = True
+
+    async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of ``sql`` on a pooled connection (a broken one is discarded)."""
+        if not self._opened:
+            await self._open()
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(sql, params)
+            return await cur.fetchone()
+
+    async def close(self) -> None:
+        """Close the pool's connections (if it was ever opened)."""
+        if self._opened:
+            await self.pool.close()
+            self._opened = False
+
+
+class SavepointStatements:
+    """The statements of a test's transaction: each in a savepoint of ``get_conn``'s override."""
+
+    def __init__(self, make_conn: Callable[[], Iterator[Connection]]) -> None:
+        self.make_conn = contextmanager(make_conn)
+
+    def _one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        with self.make_conn() as conn:
+            row = conn.exec_driver_sql(sql, dict(params)).mappings().first()
+            return dict(row) if row is not None else None
+
+    async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of ``sql`` on the test's connection (on a worker thread)."""
+        return await run_in_threadpool(self._one, sql, params)
+
+
+def statements(request: Request) -> Statements:
+    """Where this request's hot statements run: the app's pool, or the test's transaction."""
+    override = request.app.dependency_overrides.get(get_conn)
+    if override is not None:
+        return SavepointStatements(override)
+    found: Statements = request.app.state.statements
+    return found
+
+
+async def in_transaction(request: Request, work: Callable[[Connection], T]) -> T:
+    """``work`` on a worker thread with a connection in a transaction, as ``get_conn`` gives.
+
+    Committed when ``work`` returns (before the caller answers), rolled back if it raises.
+    """
+    override = request.app.dependency_overrides.get(get_conn)
+    if override is not None:
+        make = contextmanager(override)
+
+        def run_in_test() -> T:
+            with make() as conn:
+                return work(conn)
+
+        return await run_in_threadpool(run_in_test)
+
+    def run() -> T:
+        with request.app.state.engine.begin() as conn:
+            return work(conn)
+
+    async with request.app.state.connection_slots:
+        return await run_in_threadpool(run)
