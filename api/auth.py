@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.deps import ConnDep
 from api.statements import statements
@@ -71,18 +72,30 @@ def optional_account(
     return _found(request, resolve(conn, credential), from_cookie)
 
 
-async def optional_account_on_loop(
-    request: Request,
-    token: Annotated[str | None, Depends(bearer)],
-    key: Annotated[str | None, Depends(api_key)],
-) -> Account | None:
-    """:func:`optional_account` on the event loop (:mod:`api.statements`), for hot routes."""
-    credential, from_cookie = _credential(request, token, key)
-    if credential is None:
-        return None
-    params = resolve_params(credential)
-    row = await statements(request).one(RESOLVE_SQL, params) if params is not None else None
-    return _found(request, resolved(row), from_cookie)
+def sent_credential(request: Request) -> str | None:
+    """The bearer token or API key a request sends in its headers (never the cookie)."""
+    scheme, value = get_authorization_scheme_param(request.headers.get("authorization"))
+    if value and scheme.lower() == "bearer":
+        return value
+    return request.headers.get("x-api-key") or None
+
+
+async def account_on_loop(request: Request, roles: tuple[str, ...]) -> Account:
+    """The caller's account if of one of ``roles``, resolved on the event loop.
+
+    For routes on the hot path (:mod:`api.statements`), which declare their roles on the
+    endpoint (``AUTH_ATTR``) instead of through :func:`require`.
+
+    Raises:
+        Unauthorized: no credential, or one that is invalid. Forbidden: another role.
+    """
+    credential = sent_credential(request)
+    found = None
+    if credential is not None and (params := resolve_params(credential)) is not None:
+        found = resolved(await statements(request).one(RESOLVE_SQL, params))
+    if credential is not None:
+        _found(request, found, from_cookie=False)
+    return _check_role(found[0] if found else None, roles)
 
 
 def _check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
@@ -99,19 +112,6 @@ def require(*roles: str) -> Callable[..., Awaitable[Account]]:
 
     async def dependency(  # async: no I/O here, so no hop to a worker thread
         account: Annotated[Account | None, Depends(optional_account)],
-    ) -> Account:
-        return _check_role(account, allowed)
-
-    setattr(dependency, AUTH_ATTR, allowed)
-    return dependency
-
-
-def require_on_loop(*roles: str) -> Callable[..., Awaitable[Account]]:
-    """:func:`require`, resolving the token on the event loop (no worker thread, no engine)."""
-    allowed = _roles(roles)
-
-    async def dependency(
-        account: Annotated[Account | None, Depends(optional_account_on_loop)],
     ) -> Account:
         return _check_role(account, allowed)
 

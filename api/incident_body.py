@@ -48,14 +48,24 @@ def body_of(model: type[M]) -> Callable[[Request], Awaitable[Body[M]]]:
     """A dependency that reads the body as ``model`` (JSON or multipart with photos)."""
 
     async def dependency(request: Request) -> Body[M]:
-        # A client gone mid-body is a bad request, not a server error: left to escape, the
-        # exception would reach uvicorn and be logged as "Exception in ASGI application".
-        try:
-            return await _read(request, model)
-        except ClientDisconnect:
-            raise InvalidInput(GONE, field="body") from None
+        return await read_body(request, model)
 
     return dependency
+
+
+async def read_body(request: Request, model: type[M]) -> Body[M]:
+    """The body as ``model`` (JSON or multipart with photos).
+
+    Raises:
+        InvalidInput: a body of another type, not JSON, or cut off by the client.
+        RequestValidationError: fields that ``model`` refuses (422 naming them).
+    """
+    # A client gone mid-body is a bad request, not a server error: left to escape, the
+    # exception would reach uvicorn and be logged as "Exception in ASGI application".
+    try:
+        return await _read(request, model)
+    except ClientDisconnect:
+        raise InvalidInput(GONE, field="body") from None
 
 
 async def _read(request: Request, model: type[M]) -> Body[M]:

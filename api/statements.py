@@ -18,14 +18,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
+import psycopg
 from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_conn
+from gridgeo.errors import DatabaseUnavailable
 
 T = TypeVar("T")
 
@@ -56,12 +58,17 @@ class PoolStatements:
             max_size=max(1, max_size),
             open=False,
             name="gridgeo-statements",
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "application_name": "gridgeo-statements",
+            },  # fmt: skip
             configure=_configure,
             timeout=30.0,
         )
         self._opened = False
         self._lock = asyncio.Lock()
+        self._checking: asyncio.Task[None] | None = None
 
     async def _open(self) -> None:
         async with self._lock:
@@ -70,15 +77,33 @@ class PoolStatements:
                 self._opened = True
 
     async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row of ``sql`` on a pooled connection (a broken one is discarded)."""
+        """The first row of ``sql`` on a pooled connection.
+
+        Raises:
+            DatabaseUnavailable: the connection broke or none came in time (503). The pool
+                then checks its idle connections, so that the next requests get sound ones.
+        """
         if not self._opened:
             await self._open()
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(sql, params)
-            return await cur.fetchone()
+        try:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(sql, params)
+                return await cur.fetchone()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            self._check_soon()
+            raise DatabaseUnavailable(
+                f"the database did not answer ({type(exc).__name__}); the request may not "
+                "have been stored: send it again (a report with the same Idempotency-Key)"
+            ) from exc
+
+    def _check_soon(self) -> None:
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.get_running_loop().create_task(self.pool.check())
 
     async def close(self) -> None:
         """Close the pool's connections (if it was ever opened)."""
+        if self._checking is not None:
+            self._checking.cancel()
         if self._opened:
             await self.pool.close()
             self._opened = False

@@ -10,25 +10,42 @@ from __future__ import annotations
 
 import re
 
+from gridgeo.incident_flow import OPEN_STATES
+
+REPORT_ROLES = ("patrol", "dispatcher", "planner", "admin")  # who may report incidents
+
 # One statement for a report (one round trip, where the steps cost little but their round
-# trips add up): the category (active), an earlier incident under the same idempotency key,
-# the leaf grid covering the point (or the grid %(code)s when the point was snapped to it), its
-# chain, the area check, candidate grids within the accuracy circle, a likely duplicate, then
-# the incident, its ``report`` event and the audit entry, all answered with what the reply
-# needs. Nothing is stored unless the category is active, no incident has the key, a grid
-# was found and the account covers it; a concurrent retry that stored the key first makes
-# ``ON CONFLICT`` store nothing (the caller then reads that incident in a new statement,
-# whose snapshot sees it). grid_parts holds the current grids only, with their code and depth.
+# trips add up): the reporter (from a token's hash, or as given), the category (active), an
+# earlier incident under the same idempotency key, the leaf grid covering the point (or the
+# grid %(code)s when the point was snapped to it), its chain, the area check, candidate grids
+# within the accuracy circle, a likely duplicate, then the incident, its ``report`` event and
+# the audit entry, all answered with what the reply needs. Nothing is stored unless the
+# reporter may report, the category is active, no incident has the key, a grid was found and
+# the reporter's areas cover it; a concurrent retry that stored the key first makes
+# ``ON CONFLICT`` store nothing (the caller then reads that incident in a new statement, whose
+# snapshot sees it). The point %(pt)s is EWKT in WGS84. grid_parts holds the current grids only, with their code and depth.
+# Its plan is a generic one (prepared): scalar subqueries and the MATERIALIZED fence keep the
+# cheap filters first and the spatial index the only way into incidents (a generic plan had
+# else scanned a whole day of incidents by time).
 _REPORT = """
 WITH RECURSIVE
+who AS (
+    SELECT u.name, u.role, ARRAY(SELECT area_code FROM user_areas WHERE user_id = u.id) AS areas
+    FROM tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = %(h)s AND t.revoked_at IS NULL AND NOT u.disabled
+      AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.role IN (@ROLES@)
+    UNION ALL SELECT %(by)s, %(role)s, %(areas)s::text[] WHERE %(h)s::bytea IS NULL
+),
 cat AS (
     SELECT key, accept_minutes AS am, resolve_minutes AS rm FROM incident_categories
     WHERE key = %(category)s AND active
 ),
-existing AS (SELECT id FROM incidents WHERE reporter = %(by)s AND idempotency_key = %(key)s),
+existing AS (
+    SELECT id FROM incidents, who WHERE reporter = who.name AND idempotency_key = %(key)s
+),
 leaf AS (
     (SELECT p.grid_id AS id, p.code, p.depth FROM grid_parts p
-     WHERE %(code)s::text IS NULL AND ST_Covers(p.geom, ST_Point(%(lon)s, %(lat)s, 4326))
+     WHERE %(code)s::text IS NULL AND ST_Covers(p.geom, %(pt)s::geometry)
      ORDER BY p.depth DESC, p.code LIMIT 1)
     UNION ALL
     SELECT g.id, g.code, l.depth FROM grids g JOIN levels l ON l.id = g.level_id
@@ -42,29 +59,32 @@ chain AS (
     FROM chain c JOIN grids g ON g.id = c.parent_id JOIN levels l ON l.id = g.level_id
 ),
 co AS (
-    SELECT array_agg(code ORDER BY depth) AS codes, array_agg(name ORDER BY depth) AS names,
-        array_agg(key ORDER BY depth) AS levels FROM chain
+    SELECT array_agg(code ORDER BY depth) AS chain_codes,
+        array_agg(name ORDER BY depth) AS chain_names,
+        array_agg(key ORDER BY depth) AS chain_levels FROM chain
 ),
 allowed AS (
-    SELECT leaf.* FROM leaf
-    WHERE %(areas)s::text[] IS NULL
-       OR EXISTS (SELECT FROM unnest(%(areas)s::text[]) a WHERE starts_with(leaf.code, a))
+    SELECT leaf.*, who.name FROM leaf, who
+    WHERE who.role = 'admin' OR EXISTS (SELECT FROM unnest(who.areas) a
+                                        WHERE starts_with(leaf.code, a))
 ),
 cand AS (
-    SELECT DISTINCT p.grid_id AS id, p.code FROM grid_parts p, leaf
-    WHERE %(m)s::float8 IS NOT NULL AND p.depth = leaf.depth
-      AND ST_DWithin(p.geom, ST_Point(%(lon)s, %(lat)s, 4326), %(deg)s)
-      AND ST_DWithin(p.geom::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography, %(m)s)
+    SELECT DISTINCT p.grid_id AS id, p.code FROM grid_parts p
+    WHERE %(m)s::float8 IS NOT NULL AND p.depth = (SELECT depth FROM leaf)
+      AND p.grid_id <> (SELECT id FROM leaf)
+      AND ST_DWithin(p.geom, %(pt)s::geometry, %(deg)s)
+      AND ST_DWithin(p.geom::geography, %(pt)s::geography, %(m)s)
+),
+near AS MATERIALIZED (
+    SELECT id, category, state, reported_at, location FROM incidents
+    WHERE ST_DWithin(location, %(pt)s::geometry, %(dup_deg)s)
 ),
 dup AS (
-    SELECT i.id FROM incidents i
-    WHERE i.category = %(category)s AND i.state = ANY(%(open)s)
-      AND i.reported_at > %(since)s AND i.reported_at <= %(now)s
-      AND ST_DWithin(i.location, ST_Point(%(lon)s, %(lat)s, 4326), %(dup_deg)s)
-      AND ST_DWithin(i.location::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography,
-                     %(dup_m)s)
-    ORDER BY ST_Distance(i.location::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography),
-        i.id
+    SELECT id FROM near
+    WHERE category = %(category)s AND state IN (@OPEN@)
+      AND reported_at > %(since)s AND reported_at <= %(now)s
+      AND ST_DWithin(location::geography, %(pt)s::geography, %(dup_m)s)
+    ORDER BY ST_Distance(location::geography, %(pt)s::geography), id
     LIMIT 1
 ),
 ins AS (
@@ -72,15 +92,14 @@ ins AS (
         updated_by, state, major, accuracy_m, coord_system, orig_lon, orig_lat,
         candidate_grid_ids, flags, duplicate_of, queue_area, accept_due, resolve_due, reporter,
         idempotency_key, updated_at)
-    SELECT ST_Point(%(lon)s, %(lat)s, 4326), a.id, c.key, %(description)s, %(now)s, %(by)s,
-        %(by)s, 'reported', %(major)s, %(accuracy)s, %(system)s, %(orig_lon)s, %(orig_lat)s,
+    SELECT %(pt)s::geometry, a.id, c.key, %(description)s, %(now)s, a.name,
+        a.name, 'reported', %(major)s, %(accuracy)s, %(system)s, %(orig_lon)s, %(orig_lat)s,
         ARRAY(SELECT id FROM cand UNION SELECT a.id ORDER BY 1),
         %(flags)s::text[]
-            || CASE WHEN EXISTS (SELECT FROM cand WHERE cand.id <> a.id)
-                    THEN ARRAY['boundary'] ELSE '{}'::text[] END
+            || CASE WHEN EXISTS (SELECT FROM cand) THEN ARRAY['boundary'] ELSE '{}'::text[] END
             || CASE WHEN EXISTS (SELECT FROM dup) THEN ARRAY['duplicate'] ELSE '{}'::text[] END,
         (SELECT id FROM dup), a.code, %(now)s + make_interval(mins => c.am),
-        %(now)s + make_interval(mins => c.rm), %(by)s, %(key)s, %(now)s
+        %(now)s + make_interval(mins => c.rm), a.name, %(key)s, %(now)s
     FROM allowed a CROSS JOIN cat c
     WHERE NOT EXISTS (SELECT FROM existing)
     ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -88,25 +107,21 @@ ins AS (
 ),
 ev AS (
     INSERT INTO incident_events (incident_id, at, actor, action, from_state, to_state, note)
-    SELECT id, %(now)s, %(by)s, 'report', NULL, 'reported', array_to_string(flags, ', ') FROM ins
-    RETURNING id, at, actor, action, from_state, to_state, note
+    SELECT id, %(now)s, reporter, 'report', NULL, 'reported', array_to_string(flags, ', ')
+    FROM ins
+    RETURNING id AS event_id, at AS event_at, actor AS event_actor, action AS event_action,
+        from_state AS event_from, to_state AS event_to, note AS event_note
 ),
 audit AS (
     INSERT INTO audit_log (actor, action, entity, entity_id, detail)
-    SELECT %(by)s, 'incident.report', 'incidents', id::text, '{"to_state": "reported"}'
+    SELECT reporter, 'incident.report', 'incidents', id::text, '{"to_state": "reported"}'
     FROM ins
 )
-SELECT EXISTS (SELECT FROM cat) AS category_ok, (SELECT id FROM existing) AS existing_id,
-    EXISTS (SELECT FROM leaf) AS located, EXISTS (SELECT FROM allowed) AS allowed,
-    i.id, i.state, i.category, i.description, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
-    i.accuracy_m, i.coord_system, i.orig_lon, i.orig_lat, i.queue_area AS grid, i.flags,
-    i.duplicate_of, i.major, i.escalation_level, i.queue_area, i.accept_due, i.resolve_due,
-    i.rating, i.reporter, i.assignee, NULL::text AS department, i.reported_at, i.updated_at,
+SELECT EXISTS (SELECT FROM cat) AS category_ok,
+    (SELECT id FROM existing) AS existing_id, EXISTS (SELECT FROM leaf) AS located,
+    EXISTS (SELECT FROM allowed) AS allowed, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
     ARRAY(SELECT code FROM cand UNION SELECT code FROM leaf ORDER BY 1) AS candidates,
-    ev.note AS last_note,
-    ev.id AS event_id, ev.at AS event_at, ev.actor AS event_actor, ev.action AS event_action,
-    ev.from_state AS event_from, ev.to_state AS event_to, ev.note AS event_note,
-    co.codes AS chain_codes, co.names AS chain_names, co.levels AS chain_levels
+    i.*, ev.*, co.*
 FROM co LEFT JOIN ins i ON true LEFT JOIN ev ON true
 """
 
@@ -121,11 +136,16 @@ def fold(sql: str) -> str:
     return "'".join(parts).strip()
 
 
-REPORT_SQL = fold(_REPORT)
-# The columns of gridgeo.incident_flow.COLUMNS, in its order, as REPORT_SQL answers them.
+REPORT_SQL = fold(
+    _REPORT.replace("@ROLES@", ", ".join(f"'{r}'" for r in REPORT_ROLES)).replace(
+        "@OPEN@", ", ".join(f"'{s}'" for s in OPEN_STATES)
+    )
+)
+# The columns of gridgeo.incident_flow.COLUMNS, in its order, as REPORT_SQL answers them
+# (new incidents have no department; their last note is that of their report event).
 REPORT_COLUMNS = (
     "id", "state", "category", "description", "lon", "lat", "accuracy_m", "coord_system",
-    "orig_lon", "orig_lat", "grid", "flags", "duplicate_of", "major", "escalation_level",
-    "queue_area", "accept_due", "resolve_due", "rating", "reporter", "assignee", "department",
-    "reported_at", "updated_at", "candidates", "last_note",
+    "orig_lon", "orig_lat", "queue_area:grid", "flags", "duplicate_of", "major",
+    "escalation_level", "queue_area", "accept_due", "resolve_due", "rating", "reporter",
+    "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
 )  # fmt: skip

@@ -23,7 +23,6 @@ from gridgeo.errors import Conflict, Forbidden, InvalidInput
 from gridgeo.incident_flow import (
     COLUMNS,
     DENIED,
-    OPEN_STATES,
     add_event,
     escalate_one,
     lock_incident,
@@ -153,24 +152,33 @@ class Reported:
 def report_params(
     r: Report,
     *,
-    account: Account,
     now: datetime,
     lon: float,
     lat: float,
+    account: Account | None = None,
+    token_hash: bytes | None = None,
     code: str | None = None,
     flags: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The parameters of :data:`REPORT_SQL` for a point in WGS84 (in grid ``code`` if given)."""
+    """The parameters of :data:`REPORT_SQL` for a point in WGS84 (in grid ``code`` if given).
+
+    The reporter is ``account`` (its role already checked), or whoever holds the token of
+    ``token_hash`` if it is valid and of a role in REPORT_ROLES (else nothing is stored).
+    """
+    who: dict[str, Any]
+    if account is not None:
+        who = {"h": None, "by": account.name, "role": account.role, "areas": list(account.areas)}
+    else:
+        who = {"h": token_hash, "by": None, "role": None, "areas": None}
     accuracy = r.accuracy_m or None  # 0: no accuracy circle, as None
-    return {"category": r.category, "by": account.name, "key": r.idempotency_key,
-            "code": code, "lon": lon, "lat": lat,
-            "areas": None if account.role == "admin" else list(account.areas),
-            "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
-            "open": list(OPEN_STATES), "since": now - DUPLICATE_WINDOW, "now": now,
-            "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
-            "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
-            "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
-            "flags": list(flags)}  # fmt: skip
+    return who | {"category": r.category, "key": r.idempotency_key, "code": code,
+                  "pt": f"SRID=4326;POINT({lon!r} {lat!r})",  # repr: the exact doubles
+                  "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
+                  "since": now - DUPLICATE_WINDOW, "now": now,
+                  "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
+                  "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
+                  "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
+                  "flags": list(flags)}  # fmt: skip
 
 
 def _store(conn: Connection, params: dict[str, Any]) -> Any:
@@ -194,16 +202,19 @@ async def report_at_once(
     run: Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any] | None]],
     r: Report,
     *,
-    account: Account,
+    token_hash: bytes,
     now: datetime,
 ) -> Reported | None:
     """The common report in one statement run by ``run`` (say, on an async connection).
 
+    The reporter is whoever holds the token of ``token_hash``: the statement checks it too.
+
     Returns:
-        The new incident, with its data; None for everything else (a bad field, unknown
-        category, replayed key, point outside every grid or outside the account's areas, a
-        major incident): nothing was stored, and :func:`report_incident` does it all over,
-        answering or refusing as it does.
+        The new incident, with its data; None for everything else (a bad field or token,
+        a role that may not report, an unknown category, a replayed key, a point outside every
+        grid or outside the reporter's areas, a major incident): nothing was stored, and the
+        caller does it all over the full way (:func:`report_incident`), which answers or
+        refuses as it does.
     """
     if r.major:
         return None
@@ -211,7 +222,8 @@ async def report_at_once(
         lon, lat = report_point(r)
     except InvalidInput:
         return None
-    row = await run(REPORT_SQL, report_params(r, account=account, now=now, lon=lon, lat=lat))
+    params = report_params(r, token_hash=token_hash, now=now, lon=lon, lat=lat)
+    row = await run(REPORT_SQL, params)
     if row is None or row["id"] is None:
         return None
     return Reported(int(row["id"]), True, _incident(row), int(row["event_id"]))
@@ -239,7 +251,11 @@ def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str,
 
 def _incident(row: Any) -> dict[str, Any]:
     """A new incident as :func:`get_incident` answers it, from a row of :data:`REPORT_SQL`."""
-    out = shape({k: row[k] for k in REPORT_COLUMNS})
+    fields: dict[str, Any] = {}
+    for spec in REPORT_COLUMNS:  # "column", "column:name" or ":name" (None)
+        column, _, name = spec.partition(":")
+        fields[name or column] = row[column] if column else None
+    out = shape(fields)
     chain = zip(row["chain_codes"], row["chain_names"], row["chain_levels"], strict=True)
     out["chain"] = [{"code": c, "name": n, "level": lv} for c, n, lv in chain]
     out["timeline"] = [

@@ -15,21 +15,31 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Admin, AnyAccount, area_filter, check_area, require, require_on_loop
+from api.auth import (
+    AUTH_ATTR,
+    Admin,
+    AnyAccount,
+    account_on_loop,
+    area_filter,
+    check_area,
+    require,
+    sent_credential,
+)
 from api.deps import ConnDep
-from api.incident_body import Body, body_of, openapi_body
+from api.incident_body import Body, body_of, openapi_body, read_body
 from api.statements import in_transaction, statements
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
 from gridgeo.escalation import escalation_job
 from gridgeo.incident_flow import escalate_overdue, list_incidents, summary, transition
+from gridgeo.incident_sql import REPORT_ROLES
 from gridgeo.incidents import (
     Report,
     Reported,
@@ -41,6 +51,7 @@ from gridgeo.incidents import (
     report_with_photos,
 )
 from gridgeo.photos import Photo, PhotoStore, Upload, check_photos, photo_file
+from gridgeo.tokens import resolve_params
 
 
 @asynccontextmanager
@@ -58,9 +69,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["incidents"], lifespan=lifespan)
 
-REPORTERS = ("patrol", "dispatcher", "planner", "admin")
+REPORTERS = REPORT_ROLES
 Reporter = Annotated[Account, Depends(require(*REPORTERS))]
-OnLoopReporter = Annotated[Account, Depends(require_on_loop(*REPORTERS))]
 
 
 def clock() -> datetime:
@@ -129,18 +139,23 @@ IncidentBody = Annotated[Body[IncidentIn], Depends(body_of(IncidentIn))]
 TransitionBody = Annotated[Body[TransitionIn], Depends(body_of(TransitionIn))]
 
 
+_REPORT_OPENAPI = openapi_body(IncidentIn) | {
+    "parameters": [
+        {"name": "Idempotency-Key", "in": "header", "required": False,
+         "schema": {"type": "string", "maxLength": 128},
+         "description": "a key of the client's choosing: a retry with it stores nothing"}
+    ],
+    "security": [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}],
+}  # fmt: skip
+
+
 @router.post(
     "/incidents",
     summary="Report a located incident",
     status_code=201,
-    openapi_extra=openapi_body(IncidentIn),
+    openapi_extra=_REPORT_OPENAPI,
 )
-async def post_incident(
-    request: Request,
-    account: OnLoopReporter,
-    body: IncidentBody,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> Response:
+async def post_incident(request: Request) -> Response:
     """201 with the incident, its grid, chain, timeline and photos.
 
     JSON, or a multipart form with the same fields and photos in the field ``photo``. A retry
@@ -148,15 +163,25 @@ async def post_incident(
     Idempotent-Replayed) and stores nothing, photos included.
 
     The common report (JSON, inside a grid, in the caller's areas, not major, not a retry)
-    takes two statements on the event loop (:mod:`api.statements`); all else, and any
-    refusal, goes the full way on a worker thread.
+    is one statement on the event loop that checks the token too (:mod:`api.statements`);
+    all else, and every refusal, goes the full way on a worker thread. So this route reads
+    its headers and body itself: FastAPI's dependencies would cost a round trip more.
     """
+    try:
+        body = await read_body(request, IncidentIn)
+    except Exception:
+        await account_on_loop(request, REPORT_ROLES)  # 401 and 403 before a word on the body
+        raise
     now = _now(request)
-    r = Report(**body.data.model_dump(), idempotency_key=idempotency_key)
-    if not body.uploads:
-        fast = await report_at_once(statements(request).one, r, account=account, now=now)
+    r = Report(**body.data.model_dump(), idempotency_key=request.headers.get("idempotency-key"))
+    credential = sent_credential(request)
+    params = resolve_params(credential) if credential is not None else None
+    if not body.uploads and params is not None:
+        run = statements(request).one
+        fast = await report_at_once(run, r, token_hash=params["h"], now=now)
         if fast is not None and fast.incident is not None:
             return _json(fast.incident, 201, {"Location": f"/incidents/{fast.id}"})
+    account = await account_on_loop(request, REPORT_ROLES)
     # all photos checked (off the event loop) before anything is stored
     photos = await run_in_threadpool(_photos, request, body.uploads) if body.uploads else []
     snap_m = request.app.state.settings.incident_snap_m
@@ -172,6 +197,9 @@ async def post_incident(
     if done.created:
         return _json(out, 201, {"Location": f"/incidents/{done.id}"})
     return _json(out, 200, {"Idempotent-Replayed": "true"})
+
+
+setattr(post_incident, AUTH_ATTR, REPORT_ROLES)
 
 
 @router.get("/incidents", summary="Incidents in the caller's areas, filtered")

@@ -1,4 +1,4 @@
-"""POST /incidents in two statements, answering the same JSON as GET /incidents/{id}."""
+"""POST /incidents in one statement (token included), answering the same JSON as GET."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 from sqlalchemy import Connection, event, text
 
+from gridgeo.incident_sql import REPORT_SQL, fold
 from tests.api.incident_city import GRID_A, GRID_B, INSIDE_A, make_users
 
 
@@ -39,11 +41,45 @@ def post(client, headers, key=None, **fields):
     )
 
 
-def test_token_account_and_report_in_two_statements(client, users, conn):
+def test_token_account_and_report_in_one_statement(client, users, conn):
     with statements(conn) as seen:
         r = post(client, users["patrol"], key="k-1", accuracy_m=10)
     assert r.status_code == 201, r.text
-    assert len(seen) == 2, seen  # the token with its account, then the report
+    assert len(seen) == 1, seen  # the token with its account, and the report
+    assert r.json()["reporter"] == "patrol" and r.json()["timeline"][0]["actor"] == "patrol"
+
+
+def test_the_report_statement_fits_psycopgs_query_cache():
+    """Longer, psycopg would parse the 4 KB statement again on every report."""
+    assert len(REPORT_SQL.encode()) <= MAX_CACHED_STATEMENT_LENGTH
+    assert fold("SELECT  a ,( b )\n FROM t WHERE x = ', ' AND y = ' (  ) '") == (
+        "SELECT a,(b)FROM t WHERE x = ', ' AND y = ' (  ) '"
+    )
+
+
+def test_bad_credentials_come_before_a_bad_body_and_nothing_is_stored(client, users, conn):
+    count = "SELECT count(*) FROM incidents"
+    before = conn.execute(text(count)).scalar_one()
+    bad = {"lon": "x", "lat": 1}
+    for headers, status in (
+        ({}, 401),
+        ({"Authorization": "Bearer ggs_not-a-token"}, 401),
+        ({"X-API-Key": "ggk_not-a-key"}, 401),
+        (users["viewer"], 403),
+    ):
+        for body in (bad, {"lon": INSIDE_A[0], "lat": INSIDE_A[1], "category": "sanitation"}):
+            r = client.post("/incidents", json=body, headers=headers)
+            assert r.status_code == status, (headers, body, r.text)
+    r = client.post("/incidents", json=bad, headers=users["patrol"])
+    assert r.status_code == 422 and r.json()["problems"][0].startswith("lon: "), r.text
+    assert conn.execute(text(count)).scalar_one() == before
+
+
+def test_a_revoked_token_is_refused_at_once(client, users, conn):
+    assert post(client, users["patrol"]).status_code == 201
+    conn.execute(text("UPDATE tokens SET revoked_at = now()"))
+    r = post(client, users["patrol"], key="after")
+    assert r.status_code == 401 and "revoked" in r.json()["message"]
 
 
 CASES = {
