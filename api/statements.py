@@ -14,12 +14,13 @@ test's connection, each statement in a savepoint, through a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 import psycopg
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -123,6 +124,20 @@ class SavepointStatements:
     async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of ``sql`` on the test's connection (on a worker thread)."""
         return await run_in_threadpool(self._one, sql, params)
+
+
+class DirectRoute(APIRoute):
+    """A route whose endpoint takes the request and answers a response itself.
+
+    Listed in the OpenAPI schema (with what ``openapi_extra`` declares) and served with the
+    app's error handlers, but with no dependency solving (FastAPI would parse cookies and
+    headers and solve the tree on every call): for the one route on the hot path.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The endpoint itself."""
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
 
 
 def statements(request: Request) -> Statements:

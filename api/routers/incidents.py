@@ -34,7 +34,7 @@ from api.auth import (
 )
 from api.deps import ConnDep
 from api.incident_body import Body, body_of, openapi_body, read_body
-from api.statements import in_transaction, statements
+from api.statements import DirectRoute, in_transaction, statements
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
 from gridgeo.escalation import escalation_job
@@ -149,12 +149,6 @@ _REPORT_OPENAPI = openapi_body(IncidentIn) | {
 }  # fmt: skip
 
 
-@router.post(
-    "/incidents",
-    summary="Report a located incident",
-    status_code=201,
-    openapi_extra=_REPORT_OPENAPI,
-)
 async def post_incident(request: Request) -> Response:
     """201 with the incident, its grid, chain, timeline and photos.
 
@@ -165,7 +159,8 @@ async def post_incident(request: Request) -> Response:
     The common report (JSON, inside a grid, in the caller's areas, not major, not a retry)
     is one statement on the event loop that checks the token too (:mod:`api.statements`);
     all else, and every refusal, goes the full way on a worker thread. So this route reads
-    its headers and body itself: FastAPI's dependencies would cost a round trip more.
+    its headers and body itself (a :class:`~api.statements.DirectRoute`): FastAPI's
+    dependencies would cost a round trip more.
     """
     try:
         body = await read_body(request, IncidentIn)
@@ -200,6 +195,15 @@ async def post_incident(request: Request) -> Response:
 
 
 setattr(post_incident, AUTH_ATTR, REPORT_ROLES)
+router.add_api_route(
+    "/incidents",
+    post_incident,
+    methods=["POST"],
+    summary="Report a located incident",
+    status_code=201,
+    openapi_extra=_REPORT_OPENAPI,
+    route_class_override=DirectRoute,
+)
 
 
 @router.get("/incidents", summary="Incidents in the caller's areas, filtered")
