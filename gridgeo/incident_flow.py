@@ -267,7 +267,7 @@ i.assignee, d.name AS department, i.reported_at, i.updated_at,
 ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY c.code)
     AS candidates,
 (SELECT e.note FROM incident_events e WHERE e.incident_id = i.id ORDER BY e.id DESC LIMIT 1)
-    AS last_note
+    AS last_note, i.media_url
 FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
 """
 _IN_AREAS = (

@@ -148,4 +148,5 @@ REPORT_COLUMNS = (
     "orig_lon", "orig_lat", "queue_area:grid", "flags", "duplicate_of", "major",
     "escalation_level", "queue_area", "accept_due", "resolve_due", "rating", "reporter",
     "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
+    "media_url",
 )  # fmt: skip

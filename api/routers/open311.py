@@ -3,7 +3,9 @@
 The service list is public, as the spec expects. Requests carry locations, so reading them
 needs an account (scoped to its areas like GET /incidents), and posting one needs an API key,
 sent as the spec's ``api_key`` form field, as ``X-API-Key`` or as a bearer token. Our states map
-to ``open`` (reported … in progress) and ``closed`` (resolved, verified, closed).
+to ``open`` (reported … in progress) and ``closed`` (resolved, verified, closed). A request may
+carry a photo (the file ``media``, checked and stored like any report photo) or a link to one
+(``media_url``); both come back as ``media_url``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
 
 from api.auth import AUTH_ATTR, DENIED, PUBLIC, AnyAccount, area_filter, optional_account
 from api.deps import ConnDep
@@ -23,10 +27,12 @@ from api.routers.incidents import REPORTERS, Now
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
 from gridgeo.incident_flow import OPEN_STATES, list_incidents
-from gridgeo.incidents import Report, get_incident, list_categories, report
+from gridgeo.incidents import Report, get_incident, list_categories, report_with_photos
+from gridgeo.photos import Photo, PhotoStore, Upload, check_photos
 from gridgeo.tokens import resolve
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
+MAX_MEDIA_URL = 2000
 
 
 class Fmt(StrEnum):
@@ -84,7 +90,7 @@ def _render(
     return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 
-def _request(inc: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+def _request(inc: dict[str, Any], labels: dict[str, str], media: str | None) -> dict[str, Any]:
     return {
         "service_request_id": str(inc["id"]),
         "status": status_of(inc["state"]),
@@ -102,8 +108,21 @@ def _request(inc: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
         "zipcode": None,
         "lat": inc["lat"],
         "long": inc["lon"],
-        "media_url": None,
+        "media_url": inc.get("media_url") or media,
     }
+
+
+def _media(conn: ConnDep, request: Request, ids: list[int]) -> dict[int, str]:
+    """The absolute URL of each incident's first photo (the one the reporter sent)."""
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT ON (incident_id) incident_id, id FROM incident_photos "
+            "WHERE incident_id = ANY(:ids) ORDER BY incident_id, id"
+        ),
+        {"ids": ids},
+    ).all()
+    base = str(request.base_url).rstrip("/")
+    return {int(i): f"{base}/incidents/{i}/photos/{p}" for i, p in rows}
 
 
 def _labels(conn: ConnDep) -> dict[str, str]:
@@ -142,23 +161,57 @@ def post_request(
     description: Annotated[str, Form()] = "",
     address_string: Annotated[str | None, Form()] = None,
     device_id: Annotated[str | None, Form()] = None,
+    media_url: Annotated[str | None, Form(description="a link to a photo the client hosts")] = None,
+    media: Annotated[UploadFile | None, File(description="a photo (GeoReport v2 media)")] = None,
 ) -> Response:
-    """A located request becomes an incident; ``device_id`` works as an idempotency key."""
+    """A located request becomes an incident; ``device_id`` works as an idempotency key.
+
+    A photo sent as the file ``media`` is checked like any report photo and stored on the
+    report; a ``media_url`` (http or https) is kept as given and answered back.
+    """
     if lat is None or long is None:
         where = " (address_string is not geocoded)" if address_string else ""
         raise InvalidInput(f"lat and long are required{where}", field="lat")
+    url = _media_url(media_url)
+    photos: list[Photo] = []
+    if media is not None:
+        settings = request.app.state.settings
+        limit = settings.photo_max_bytes
+        upload = Upload(media.filename or "media", media.content_type, media.file.read(limit + 1))
+        photos = check_photos([upload], max_bytes=limit, strip_gps=settings.photo_strip_gps)
     r = Report(lon=long, lat=lat, category=service_code, description=description,
                idempotency_key=device_id)  # fmt: skip
     snap_m = request.app.state.settings.incident_snap_m
-    incident_id, _ = report(conn, r, account=account, now=now, snap_m=snap_m)
-    inc = get_incident(conn, incident_id, account=account)
+    store = PhotoStore(request.app.state.settings.data_dir / "photos")
+    done = report_with_photos(
+        conn, r, account=account, now=now, snap_m=snap_m, photos=photos, store=store
+    )
+    if done.created and url is not None:
+        conn.execute(
+            text("UPDATE incidents SET media_url = :u WHERE id = :i"), {"u": url, "i": done.id}
+        )
+    inc = get_incident(conn, done.id, account=account)
     notice = "flagged for the dispatcher: " + ", ".join(inc["flags"]) if inc["flags"] else None
-    row = {"service_request_id": str(incident_id), "service_notice": notice, "account_id": None}
+    row = {"service_request_id": str(done.id), "service_notice": notice, "account_id": None}
     return _render(fmt, "service_requests", "request", [row], status=201)
+
+
+def _media_url(url: str | None) -> str | None:
+    """A media URL as given, if it is an absolute http(s) URL of at most 2,000 characters."""
+    if url is None or url == "":
+        return None
+    parts = urlsplit(url)
+    if len(url) > MAX_MEDIA_URL or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(
+            f"media_url must be an http or https URL of at most {MAX_MEDIA_URL} characters",
+            field="media_url",
+        )
+    return url
 
 
 @router.get("/requests.{fmt}", summary="Open311: service requests in the caller's areas")
 def get_requests(
+    request: Request,
     fmt: Fmt,
     conn: ConnDep,
     account: AnyAccount,
@@ -179,16 +232,21 @@ def get_requests(
         incs = list_incidents(conn, areas=area_filter(account), now=now, category=service_code,
                               since=start_date, limit=1000, names=names)  # fmt: skip
     end = end_date or datetime.max.replace(tzinfo=UTC)
-    rows = [
-        _request(i, labels)
+    kept = [
+        i
         for i in incs
         if i["reported_at"] <= end and (status is None or status_of(i["state"]) == status)
     ]
+    media = _media(conn, request, [i["id"] for i in kept])
+    rows = [_request(i, labels, media.get(i["id"])) for i in kept]
     return _render(fmt, "service_requests", "request", rows)
 
 
 @router.get("/requests/{request_id}.{fmt}", summary="Open311: one service request")
-def get_request(request_id: int, fmt: Fmt, conn: ConnDep, account: AnyAccount) -> Response:
+def get_request(
+    request: Request, request_id: int, fmt: Fmt, conn: ConnDep, account: AnyAccount
+) -> Response:
     """A list of one request, as the spec has it."""
     inc = get_incident(conn, request_id, account=account, names=account.role != "viewer")
-    return _render(fmt, "service_requests", "request", [_request(inc, _labels(conn))])
+    media = _media(conn, request, [request_id]).get(request_id)
+    return _render(fmt, "service_requests", "request", [_request(inc, _labels(conn), media)])

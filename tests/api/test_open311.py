@@ -120,3 +120,61 @@ def test_state_mapping_and_filters(client, conn, users, hotline_key):
     hidden = client.get(f"/open311/v2/requests/{ids[0]}.json", headers=users["patrol_b"])
     assert hidden.status_code == 403
     assert client.get("/open311/v2/requests.json").status_code == 401
+
+
+@pytest.fixture
+def media_client(engine, conn, tmp_path):
+    """A client with a private data folder for the photos."""
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import app_in_transaction
+
+    app = app_in_transaction(engine, conn, data_dir=tmp_path / "data", escalation_interval_s=0)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_post_with_a_media_file_stores_the_photo_and_answers_its_url(
+    media_client, conn, hotline_key, tmp_path
+):
+    from tests.api.test_photos_api import image
+
+    key = {"X-API-Key": hotline_key}
+    files = {"media": ("scene.jpg", image(), "image/jpeg")}
+    r = media_client.post("/open311/v2/requests.json", data=form(), files=files, headers=key)
+    assert r.status_code == 201, r.text
+    rid = r.json()[0]["service_request_id"]
+    [req] = media_client.get(f"/open311/v2/requests/{rid}.json", headers=key).json()
+    photo = media_client.get(f"/incidents/{rid}", headers=key).json()["photos"][0]
+    assert req["media_url"] == f"http://testserver/incidents/{rid}/photos/{photo['id']}"
+    got = media_client.get(req["media_url"].removeprefix("http://testserver"), headers=key)
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    listed = media_client.get("/open311/v2/requests.xml", headers=key)
+    urls = {el.findtext("service_request_id"): el.findtext("media_url")
+            for el in ET.fromstring(listed.content).findall("request")}  # fmt: skip
+    assert urls[rid] == req["media_url"]
+
+
+def test_post_with_a_media_url_keeps_it(client, hotline_key):
+    key = {"X-API-Key": hotline_key}
+    link = "https://12345.example.cn/media/2026/11/abc.jpg"
+    r = client.post("/open311/v2/requests.json", data=form(media_url=link), headers=key)
+    assert r.status_code == 201, r.text
+    rid = r.json()[0]["service_request_id"]
+    assert (
+        client.get(f"/open311/v2/requests/{rid}.json", headers=key).json()[0]["media_url"] == link
+    )
+    assert client.get(f"/incidents/{rid}", headers=key).json()["media_url"] == link
+
+
+@pytest.mark.parametrize("link", ["ftp://x.cn/a.jpg", "javascript:alert(1)", "/media/a.jpg",
+                                  "https://x.cn/" + "a" * 2000])  # fmt: skip
+def test_bad_media_is_refused_and_nothing_stored(client, conn, hotline_key, link):
+    key = {"X-API-Key": hotline_key}
+    before = count(conn)
+    r = client.post("/open311/v2/requests.json", data=form(media_url=link), headers=key)
+    assert r.status_code == 400 and "media_url" in r.json()["message"], r.text
+    files = {"media": ("notes.txt", b"not an image at all", "text/plain")}
+    r = client.post("/open311/v2/requests.json", data=form(), files=files, headers=key)
+    assert r.status_code == 400, r.text
+    assert count(conn) == before
