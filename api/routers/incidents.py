@@ -114,6 +114,11 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
+def _is_form(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype in ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def _now(request: Request) -> datetime:
     """The clock of :data:`Now` (overridable in tests) for a route on the event loop."""
     now: datetime = request.app.dependency_overrides.get(clock, clock)()
@@ -162,21 +167,26 @@ async def post_incident(request: Request) -> Response:
     its headers and body itself (a :class:`~api.statements.DirectRoute`): FastAPI's
     dependencies would cost a round trip more.
     """
+    account: Account | None = None
+    if _is_form(request):  # photos: who sends them is known before they are read
+        account = await account_on_loop(request, REPORT_ROLES)
     try:
         body = await read_body(request, IncidentIn)
     except Exception:
-        await account_on_loop(request, REPORT_ROLES)  # 401 and 403 before a word on the body
+        if account is None:
+            await account_on_loop(request, REPORT_ROLES)  # 401 and 403 before a word on the body
         raise
     now = _now(request)
     r = Report(**body.data.model_dump(), idempotency_key=request.headers.get("idempotency-key"))
     credential = sent_credential(request)
     params = resolve_params(credential) if credential is not None else None
-    if not body.uploads and params is not None:
+    if account is None and params is not None:
         run = statements(request).one
         fast = await report_at_once(run, r, token_hash=params["h"], now=now)
         if fast is not None and fast.incident is not None:
             return _json(fast.incident, 201, {"Location": f"/incidents/{fast.id}"})
-    account = await account_on_loop(request, REPORT_ROLES)
+    if account is None:
+        account = await account_on_loop(request, REPORT_ROLES)
     # all photos checked (off the event loop) before anything is stored
     photos = await run_in_threadpool(_photos, request, body.uploads) if body.uploads else []
     snap_m = request.app.state.settings.incident_snap_m

@@ -70,6 +70,11 @@ def test_bad_credentials_come_before_a_bad_body_and_nothing_is_stored(client, us
         for body in (bad, {"lon": INSIDE_A[0], "lat": INSIDE_A[1], "category": "sanitation"}):
             r = client.post("/incidents", json=body, headers=headers)
             assert r.status_code == status, (headers, body, r.text)
+    # a form (with photos) is not even read for an unknown caller: a broken one is still a 401
+    broken = {"Content-Type": "multipart/form-data; boundary=xyz"}
+    for headers, status in (({}, 401), (users["viewer"], 403), (users["patrol"], 422)):
+        r = client.post("/incidents", content=b"--xyz\r\nbroken", headers=broken | headers)
+        assert r.status_code == status, (headers, r.text)
     r = client.post("/incidents", json=bad, headers=users["patrol"])
     assert r.status_code == 422 and r.json()["problems"][0].startswith("lon: "), r.text
     assert conn.execute(text(count)).scalar_one() == before
