@@ -23,10 +23,13 @@ REPORT_ROLES = ("patrol", "dispatcher", "planner", "admin")  # who may report in
 # reporter may report, the category is active, no incident has the key, a grid was found and
 # the reporter's areas cover it; a concurrent retry that stored the key first makes
 # ``ON CONFLICT`` store nothing (the caller then reads that incident in a new statement, whose
-# snapshot sees it). The point %(pt)s is EWKT in WGS84. grid_parts holds the current grids only, with their code and depth.
-# Its plan is a generic one (prepared): scalar subqueries and the MATERIALIZED fence keep the
-# cheap filters first and the spatial index the only way into incidents (a generic plan had
-# else scanned a whole day of incidents by time).
+# snapshot sees it). The point %(pt)s is EWKT in WGS84. grid_parts holds the current grids
+# only, with their code and depth.
+# Its plan is a generic one (prepared, see api.statements). The likely duplicate is the nearest
+# (on the map) open incident of the category within 50 m and 24 h: the spatial index hands
+# out the incidents near the point nearest first and the scan stops at the first that
+# qualifies, however many incidents a busy corner has. OFFSET 0 keeps the other filters out of
+# that scan: a generic plan had else gone in by time and read a whole day of incidents.
 _REPORT = """
 WITH RECURSIVE
 who AS (
@@ -75,16 +78,15 @@ cand AS (
       AND ST_DWithin(p.geom, %(pt)s::geometry, %(deg)s)
       AND ST_DWithin(p.geom::geography, %(pt)s::geography, %(m)s)
 ),
-near AS MATERIALIZED (
-    SELECT id, category, state, reported_at, location FROM incidents
-    WHERE ST_DWithin(location, %(pt)s::geometry, %(dup_deg)s)
-),
 dup AS (
-    SELECT id FROM near
+    SELECT id FROM (
+        SELECT id, category, state, reported_at, location FROM incidents
+        WHERE ST_DWithin(location, %(pt)s::geometry, %(dup_deg)s)
+        ORDER BY location <-> %(pt)s::geometry OFFSET 0
+    ) near
     WHERE category = %(category)s AND state IN (@OPEN@)
       AND reported_at > %(since)s AND reported_at <= %(now)s
       AND ST_DWithin(location::geography, %(pt)s::geography, %(dup_m)s)
-    ORDER BY ST_Distance(location::geography, %(pt)s::geography), id
     LIMIT 1
 ),
 ins AS (

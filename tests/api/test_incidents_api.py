@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from api.routers.incidents import clock
 from gridgeo.accounts import ROLES
@@ -121,6 +122,27 @@ def test_likely_duplicate_is_linked_not_merged(client, users):
     assert other["duplicate_of"] is None
     far = post(client, users["patrol"], body(lon=INSIDE_A[0] + 0.002)).json()  # ~170 m
     assert far["duplicate_of"] is None
+
+
+def test_duplicate_is_the_nearest_open_one_past_a_busy_corner(client, users, conn):
+    lon, lat = INSIDE_A
+    # a busy corner: 30 incidents right at the point, none of which qualifies (another
+    # category, or closed), then two open sanitation incidents 35 m and 17 m east
+    for i in range(30):
+        post(client, users["patrol"], body(category="dispute" if i % 2 else "other"))
+    closed = post(client, users["patrol"], body()).json()
+    conn.execute(text("UPDATE incidents SET state = 'closed' WHERE id = :id"), {"id": closed["id"]})
+    far = post(client, users["patrol"], body(lon=lon + 0.0004)).json()  # ~34 m
+    near = post(client, users["patrol"], body(lon=lon + 0.0002)).json()  # ~17 m
+    assert near["duplicate_of"] == far["id"]
+    new = post(client, users["patrol"], body()).json()
+    assert new["duplicate_of"] == near["id"] and "duplicate" in new["flags"]
+    # nearest on the map is not enough: 0.0005° north is 55 m, 0.00055° east only 47 m
+    north = post(client, users["patrol"], body(lat=lat + 0.0005, category="broken_facility"))
+    east = post(client, users["patrol"], body(lon=lon + 0.00055, category="broken_facility"))
+    assert north.json()["duplicate_of"] is None and east.json()["duplicate_of"] is None
+    here = post(client, users["patrol"], body(category="broken_facility")).json()
+    assert here["duplicate_of"] == east.json()["id"]
 
 
 def test_duplicate_window_is_24_hours(client, users):
