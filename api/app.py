@@ -13,6 +13,7 @@ from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
+from api.routers import desk as desk_routes
 from api.routers import history as history_routes
 from api.routers import incident_admin as incident_admin_routes
 from api.routers import incidents as incident_routes
@@ -71,6 +72,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(balance_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(desk_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
@@ -85,6 +87,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         report_routes.REPORT_STATIC_URL,
         StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
         name="report-static",
+    )
+    app.mount(
+        desk_routes.DESK_STATIC_URL,
+        StaticFiles(directory=desk_routes.DESK_STATIC_DIR),
+        name="desk-static",
     )
     app.mount(
         plan_pages.EDITOR_STATIC_URL,

@@ -1,0 +1,419 @@
+/* The dispatch desk of gridgeo: queues, one incident, its timeline and the allowed actions.
+ *
+ * Logs in through POST /auth/token and keeps the bearer token in localStorage; every list and
+ * action goes through the API, so the desk shows and allows exactly what the account may see
+ * and do (GET /incident-actions says which action leads where and who may take it). The
+ * server's message is shown for any refusal.
+ */
+(function () {
+  "use strict";
+
+  var KEYS = { token: "gridgeo.desk.token", lang: "gridgeo.desk.lang" };
+  var PAGE = 50;
+
+  var I18N = {
+    zh: {
+      title: "网格事件调度台", login: "登录", username: "账号", password: "密码",
+      login_btn: "登录", logout: "退出", queue: "队列", q_dispatch: "调度(未结案)",
+      q_overdue: "超时", q_grid: "网格待办", q_all: "全部", state: "状态", category: "类别",
+      area: "区域编码", search: "查询", escalate: "执行超时升级", grid: "网格", reported: "上报",
+      due: "时限", flags: "标记", empty: "没有符合条件的事件", more: "更多", incident: "事件",
+      actions: "操作", department: "联动处置单位", assignee: "处置人(空:本网格网格员)",
+      rating: "群众评价", note: "说明", confirm: "确定", cancel: "取消", timeline: "处置过程",
+      any: "全部", open: "未办结", login_failed: "账号或密码错误", no_actions: "当前状态下您无可执行的操作",
+      need_note: "请填写说明", need_rating: "请选择评价", chain: "所属", candidates: "候选网格",
+      duplicate_of: "疑似重复", major: "重大", escalation: "升级", queue_area: "所在队列",
+      assignee_f: "处置人", department_f: "处置单位", reporter: "上报人", description: "描述",
+      accept_due: "受理时限", resolve_due: "办结时限", rating_f: "评价", overdue: "超时",
+      escalated: "已升级 {n} 件", total: "共 {n} 件",
+      act: { accept: "受理", dispatch: "派遣", start: "开始处置", resolve: "办结", verify: "核查通过",
+        close: "结案", reopen: "重新办理", mark_major: "标记重大", report: "上报",
+        escalate: "升级", photo: "补充照片" },
+      states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
+        resolved: "已办结", verified: "已核查", closed: "已结案" },
+      flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
+    },
+    en: {
+      title: "Grid incident desk", login: "Log in", username: "Account", password: "Password",
+      login_btn: "Log in", logout: "Log out", queue: "Queue", q_dispatch: "Dispatch (not closed)",
+      q_overdue: "Overdue", q_grid: "Grid to-do", q_all: "All", state: "State", category: "Category",
+      area: "Area code", search: "Search", escalate: "Escalate overdue", grid: "Grid",
+      reported: "Reported", due: "Due", flags: "Flags", empty: "No incidents match",
+      more: "More", incident: "Incident", actions: "Actions", department: "Linked department",
+      assignee: "Assignee (empty: the grid's worker)", rating: "Resident's rating", note: "Note",
+      confirm: "Confirm", cancel: "Cancel", timeline: "Timeline", any: "all", open: "open",
+      login_failed: "wrong account name or password",
+      no_actions: "nothing you may do in this state", need_note: "a note is needed",
+      need_rating: "choose a rating", chain: "In", candidates: "Candidate grids",
+      duplicate_of: "Likely duplicate of", major: "Major", escalation: "Escalated",
+      queue_area: "Queue", assignee_f: "Assignee", department_f: "Department",
+      reporter: "Reporter", description: "Description", accept_due: "Accept by",
+      resolve_due: "Resolve by", rating_f: "Rating", overdue: "overdue",
+      escalated: "{n} escalated", total: "{n} in all",
+      act: { accept: "Accept", dispatch: "Dispatch", start: "Start", resolve: "Resolve",
+        verify: "Verify", close: "Close", reopen: "Reopen", mark_major: "Mark major",
+        report: "Report", escalate: "Escalate", photo: "Photos" },
+      states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
+        in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" },
+      flag: { boundary: "boundary", duplicate: "duplicate", outside: "outside", major: "major",
+        overdue: "overdue" }
+    }
+  };
+  var OPEN = ["reported", "accepted", "dispatched", "in_progress"];
+
+  var lang = localStorage.getItem(KEYS.lang) || "zh";
+  if (!I18N[lang]) lang = "zh";
+  var st = { me: null, rules: null, states: [], categories: [], departments: [], rows: [],
+    after: null, selected: null, incident: null, action: null, map: null, marker: null,
+    outlines: null, shapes: {}, summary: null, blobs: [] };
+
+  function $(id) { return document.getElementById(id); }
+  function t(key) { return I18N[lang][key] !== undefined ? I18N[lang][key] : key; }
+  function fmt(key, vars) {
+    return t(key).replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; });
+  }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function when(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso), p = function (n) { return (n < 10 ? "0" : "") + n; };
+    return (d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
+  }
+  function catLabel(key) {
+    var c = st.categories.filter(function (x) { return x.key === key; })[0];
+    return c ? (lang === "zh" ? c.label_zh : c.label_en) : key;
+  }
+  function overdue(i, now) {
+    if (OPEN.indexOf(i.state) < 0) return false;
+    return (i.state === "reported" && i.accept_due && new Date(i.accept_due) <= now) ||
+      (i.resolve_due && new Date(i.resolve_due) <= now);
+  }
+
+  function applyLang() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.title = t("title");
+    document.querySelectorAll("[data-i18n]").forEach(function (e) {
+      e.textContent = t(e.getAttribute("data-i18n"));
+    });
+    $("lang").value = lang;
+    if (st.me) { fillFilters(); renderList(); renderSummary(); if (st.incident) renderDetail(); }
+  }
+
+  /* --- API ------------------------------------------------------------------------------ */
+  function api(path, opts) {
+    opts = opts || {};
+    var headers = Object.assign({ Authorization: "Bearer " + localStorage.getItem(KEYS.token) },
+      opts.headers || {});
+    return fetch(path, Object.assign({}, opts, { headers: headers })).then(function (r) {
+      if (r.status === 401) { signedOut(); throw new Error(t("login_failed")); }
+      var type = r.headers.get("content-type") || "";
+      var body = type.indexOf("json") >= 0 ? r.json() : r.text();
+      return body.then(function (b) {
+        if (!r.ok) {
+          var msg = (b && (b.message || b.detail)) || (r.status + " " + r.statusText);
+          throw new Error(typeof msg === "string" ? msg : JSON.stringify(msg));
+        }
+        return b;
+      });
+    });
+  }
+  function post(path, data) {
+    return api(path, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(data) });
+  }
+
+  /* --- log in / out --------------------------------------------------------------------- */
+  function signedOut() {
+    localStorage.removeItem(KEYS.token);
+    st.me = null;
+    $("app").hidden = true; $("logout").hidden = true; $("login").hidden = false;
+    $("who").textContent = "";
+  }
+  $("login-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = new URLSearchParams();
+    form.set("username", $("username").value.trim());
+    form.set("password", $("password").value);
+    $("login-error").textContent = "";
+    fetch("auth/token", { method: "POST", body: form }).then(function (r) {
+      if (!r.ok) throw new Error(t("login_failed"));
+      return r.json();
+    }).then(function (b) {
+      localStorage.setItem(KEYS.token, b.access_token);
+      $("password").value = "";
+      start();
+    }).catch(function (e) { $("login-error").textContent = e.message; });
+  });
+  $("logout").addEventListener("click", function () {
+    api("auth/logout", { method: "POST" }).catch(function () {}).then(signedOut);
+  });
+  $("lang").addEventListener("change", function () {
+    lang = $("lang").value; localStorage.setItem(KEYS.lang, lang); applyLang();
+  });
+
+  function start() {
+    Promise.all([api("auth/me"), api("incident-actions"), api("categories"), api("departments")])
+      .then(function (r) {
+        st.me = r[0]; st.rules = r[1].actions; st.states = r[1].states;
+        st.categories = r[2]; st.departments = r[3];
+        $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
+        $("who").textContent = st.me.name + " · " + st.me.role;
+        $("escalate").hidden = st.me.role !== "admin";
+        fillFilters();
+        load(false);
+      }).catch(function (e) { $("login-error").textContent = e.message; });
+  }
+
+  /* --- the queue ------------------------------------------------------------------------ */
+  function fillFilters() {
+    var s = $("f-state"), c = $("f-category"), sv = s.value, cv = c.value;
+    s.innerHTML = ""; c.innerHTML = "";
+    s.appendChild(el("option", { value: "" }, t("any")));
+    st.states.forEach(function (k) { s.appendChild(el("option", { value: k }, t("states")[k])); });
+    c.appendChild(el("option", { value: "" }, t("any")));
+    st.categories.forEach(function (x) { c.appendChild(el("option", { value: x.key }, catLabel(x.key))); });
+    s.value = sv; c.value = cv;
+  }
+  function query() {
+    var q = new URLSearchParams();
+    [["queue", "f-queue"], ["state", "f-state"], ["category", "f-category"], ["area", "f-area"]]
+      .forEach(function (p) { var v = $(p[1]).value.trim(); if (v) q.set(p[0], v); });
+    q.set("limit", String(PAGE));
+    return q;
+  }
+  function load(more) {
+    var q = query();
+    if (more && st.after) q.set("after", String(st.after));
+    $("list-error").textContent = "";
+    api("incidents?" + q.toString()).then(function (b) {
+      st.rows = more ? st.rows.concat(b.incidents) : b.incidents;
+      st.after = b.incidents.length === PAGE ? b.next_after : null;
+      renderList();
+    }).catch(function (e) { $("list-error").textContent = e.message; });
+    if (!more) summary();
+  }
+  function summary() {
+    api("incidents/summary").then(function (rows) { st.summary = rows; renderSummary(); })
+      .catch(function () {});
+  }
+  function renderSummary() {
+    var by = {}, n = 0;
+    (st.summary || []).forEach(function (r) { by[r.state] = (by[r.state] || 0) + r.count; n += r.count; });
+    $("summary").textContent = fmt("total", { n: n }) + " · " + st.states
+      .filter(function (k) { return by[k]; })
+      .map(function (k) { return t("states")[k] + " " + by[k]; }).join(" · ");
+  }
+  function badges(i, now) {
+    var out = [];
+    (i.flags || []).forEach(function (f) { out.push(f); });
+    if (i.major) out.push("major");
+    if (overdue(i, now)) out.push("overdue");
+    return out;
+  }
+  function renderList() {
+    var body = document.querySelector("#list tbody"), now = new Date();
+    body.innerHTML = "";
+    st.rows.forEach(function (i) {
+      var tr = el("tr", { "data-id": i.id });
+      if (overdue(i, now)) tr.className = "overdue";
+      if (i.id === st.selected) tr.className += " selected";
+      tr.appendChild(el("td", {}, i.id));
+      tr.appendChild(el("td", {}, catLabel(i.category)));
+      tr.appendChild(el("td", { "class": "st" }, t("states")[i.state] || i.state));
+      tr.appendChild(el("td", {}, i.grid));
+      tr.appendChild(el("td", {}, when(i.reported_at)));
+      var due = i.state === "reported" ? i.accept_due : i.resolve_due;
+      var td = el("td", {}, OPEN.indexOf(i.state) >= 0 ? when(due) : "—");
+      if (overdue(i, now)) td.className = "late";
+      tr.appendChild(td);
+      var fl = el("td", { "class": "flags" });
+      badges(i, now).forEach(function (f) {
+        fl.appendChild(el("span", { "class": "badge " + f }, (t("flag")[f] || f)));
+      });
+      tr.appendChild(fl);
+      tr.addEventListener("click", function () { select(i.id); });
+      body.appendChild(tr);
+    });
+    $("empty").hidden = st.rows.length > 0;
+    $("more").hidden = !st.after;
+  }
+  $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); load(false); });
+  $("more").addEventListener("click", function () { load(true); });
+  $("escalate").addEventListener("click", function () {
+    post("incidents/escalate", {}).then(function (b) {
+      $("list-error").textContent = fmt("escalated", { n: b.escalated.length });
+      load(false);
+    }).catch(function (e) { $("list-error").textContent = e.message; });
+  });
+
+  /* --- one incident --------------------------------------------------------------------- */
+  function select(id) {
+    st.selected = id;
+    document.querySelectorAll("#list tbody tr").forEach(function (tr) {
+      tr.classList.toggle("selected", Number(tr.getAttribute("data-id")) === id);
+    });
+    return api("incidents/" + id).then(function (inc) {
+      st.incident = inc; st.action = null;
+      renderDetail();
+      // the list row follows the incident's new state
+      st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
+      renderList();
+    }).catch(function (e) { $("list-error").textContent = e.message; });
+  }
+  function fact(dl, key, value) {
+    if (value === null || value === undefined || value === "") return;
+    dl.appendChild(el("dt", {}, t(key)));
+    var dd = el("dd", {});
+    if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
+    dl.appendChild(dd);
+  }
+  function renderDetail() {
+    var i = st.incident, now = new Date();
+    $("detail").hidden = false;
+    $("d-id").textContent = "#" + i.id;
+    $("d-state").textContent = t("states")[i.state] || i.state;
+    var dl = $("d-facts");
+    dl.innerHTML = "";
+    fact(dl, "category", catLabel(i.category));
+    fact(dl, "description", i.description);
+    fact(dl, "chain", (i.chain || []).map(function (c) { return c.name + " " + c.code; }).join(" › "));
+    if ((i.candidates || []).length > 1) fact(dl, "candidates", i.candidates.join(", "));
+    if (i.duplicate_of) {
+      var a = el("a", { href: "#" }, "#" + i.duplicate_of);
+      a.addEventListener("click", function (ev) { ev.preventDefault(); select(i.duplicate_of); });
+      fact(dl, "duplicate_of", a);
+    }
+    fact(dl, "flags", badges(i, now).map(function (f) { return t("flag")[f] || f; }).join(", "));
+    fact(dl, "queue_area", i.queue_area + (i.escalation_level ? " (" + t("escalation") + " " +
+      i.escalation_level + ")" : ""));
+    fact(dl, "reporter", i.reporter);
+    fact(dl, "assignee_f", i.assignee);
+    fact(dl, "department_f", i.department);
+    if (OPEN.indexOf(i.state) >= 0) {
+      fact(dl, "accept_due", i.state === "reported" ? when(i.accept_due) : null);
+      fact(dl, "resolve_due", when(i.resolve_due));
+    }
+    fact(dl, "rating_f", i.rating);
+    renderMap(i);
+    renderActions();
+    renderTimeline(i);
+  }
+  function shape(code) {  // a grid's outline (GeoJSON Feature), fetched once
+    if (!st.shapes[code]) {
+      st.shapes[code] = api("grids/" + encodeURIComponent(code)).catch(function () { return null; });
+    }
+    return st.shapes[code];
+  }
+  function renderMap(i) {
+    if (typeof L === "undefined" || i.lon === null || i.lon === undefined) return;
+    var ll = [i.lat, i.lon];
+    if (!st.map) {
+      st.map = L.map("d-map", { attributionControl: false }).setView(ll, 17);
+      st.outlines = L.layerGroup().addTo(st.map);
+      st.marker = L.circleMarker(ll, { radius: 8, color: "#c62828" }).addTo(st.map);
+    } else {
+      st.map.setView(ll, 17); st.marker.setLatLng(ll);
+    }
+    st.outlines.clearLayers();
+    var codes = [i.grid].concat((i.candidates || []).filter(function (c) { return c !== i.grid; }));
+    codes.forEach(function (code, n) {
+      shape(code).then(function (f) {
+        if (!f || st.incident !== i) return;
+        var layer = L.geoJSON(f, { style: n === 0 ? { color: "#1f3b5a", weight: 2, fillOpacity: 0.05 }
+          : { color: "#ef6c00", weight: 2, dashArray: "6 4", fillOpacity: 0 } });
+        layer.bindTooltip((f.properties && f.properties.name ? f.properties.name + " " : "") + code);
+        st.outlines.addLayer(layer);
+        if (n === 0) st.map.fitBounds(layer.getBounds(), { maxZoom: 18, padding: [10, 10] });
+      });
+    });
+  }
+  function allowed(i) {
+    return Object.keys(st.rules).filter(function (a) {
+      var r = st.rules[a];
+      return r.from.indexOf(i.state) >= 0 && r.roles.indexOf(st.me.role) >= 0 &&
+        !(a === "mark_major" && i.major);
+    });
+  }
+  function renderActions() {
+    var box = $("d-actions"), acts = allowed(st.incident);
+    box.innerHTML = "";
+    $("act-form").hidden = true;
+    if (!acts.length) { box.appendChild(el("p", { "class": "muted" }, t("no_actions"))); return; }
+    acts.forEach(function (a) {
+      var b = el("button", { type: "button", "data-action": a }, t("act")[a] || a);
+      b.addEventListener("click", function () { openAction(a); });
+      box.appendChild(b);
+    });
+  }
+  function openAction(a) {
+    var i = st.incident;
+    st.action = a;
+    $("act-title").textContent = (t("act")[a] || a) + " #" + i.id;
+    $("act-dep-row").hidden = $("act-who-row").hidden = a !== "dispatch";
+    $("act-rating-row").hidden = a !== "close";
+    var dep = $("act-dep");
+    dep.innerHTML = "";
+    dep.appendChild(el("option", { value: "" }, "—"));
+    st.departments.filter(function (d) { return d.categories.indexOf(i.category) >= 0; })
+      .forEach(function (d) { dep.appendChild(el("option", { value: d.name }, d.name)); });
+    $("act-who").value = ""; $("act-rating").value = ""; $("act-note").value = "";
+    $("act-error").textContent = "";
+    $("act-form").hidden = false;
+    $("act-note").focus();
+  }
+  $("act-cancel").addEventListener("click", function () { $("act-form").hidden = true; });
+  $("act-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var a = st.action, i = st.incident, note = $("act-note").value.trim();
+    if (st.rules[a].needs_note && !note) { $("act-error").textContent = t("need_note"); return; }
+    var data = { action: a, note: note };
+    if (a === "close") {
+      if (!$("act-rating").value) { $("act-error").textContent = t("need_rating"); return; }
+      data.rating = Number($("act-rating").value);
+    }
+    if (a === "dispatch") {
+      if ($("act-dep").value) data.department = $("act-dep").value;
+      if ($("act-who").value.trim()) data.assignee = $("act-who").value.trim();
+    }
+    $("act-submit").disabled = true;
+    post("incidents/" + i.id + "/transitions", data).then(function (inc) {
+      st.incident = inc;
+      st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
+      renderDetail(); renderList(); summary();
+    }).catch(function (e) { $("act-error").textContent = e.message; })
+      .then(function () { $("act-submit").disabled = false; });
+  });
+  function renderTimeline(i) {
+    var ol = $("d-timeline");
+    st.blobs.forEach(function (u) { URL.revokeObjectURL(u); });
+    st.blobs = [];
+    ol.innerHTML = "";
+    (i.timeline || []).forEach(function (e) {
+      var li = el("li", { "data-action": e.action });
+      var move = e.from_state && e.to_state && e.from_state !== e.to_state ?
+        " (" + t("states")[e.from_state] + " → " + t("states")[e.to_state] + ")" : "";
+      li.appendChild(el("strong", {}, t("act")[e.action] || e.action));
+      li.appendChild(document.createTextNode(move + " · " + when(e.at) +
+        (e.actor ? " · " + e.actor : "")));
+      if (e.note) li.appendChild(el("div", { "class": "muted" }, e.note));
+      (e.photos || []).forEach(function (pid) {
+        var img = el("img", { alt: "photo " + pid });
+        li.appendChild(img);
+        fetch("incidents/" + i.id + "/photos/" + pid + "?size=thumb", {
+          headers: { Authorization: "Bearer " + localStorage.getItem(KEYS.token) }
+        }).then(function (r) { return r.ok ? r.blob() : null; }).then(function (b) {
+          if (!b) return;
+          var u = URL.createObjectURL(b); st.blobs.push(u); img.src = u;
+        }).catch(function () {});
+      });
+      ol.appendChild(li);
+    });
+  }
+
+  applyLang();
+  if (localStorage.getItem(KEYS.token)) start(); else signedOut();
+})();

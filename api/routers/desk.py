@@ -1,0 +1,53 @@
+"""The dispatch desk (``/desk``): dispatchers and supervisors work the incident queues.
+
+A public HTML/JS shell like ``/report``; it logs in through ``POST /auth/token`` and every data
+call carries the bearer token, so what it shows and allows is what the API allows the account.
+``GET /incident-actions`` tells any client which action leads where and who may take it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from api.auth import PUBLIC, AnyAccount
+from gridgeo.incident_flow import RULES, STATES
+
+DESK_STATIC_DIR = Path(__file__).resolve().parent.parent / "desk_static"
+DESK_STATIC_URL = "/desk-static"
+
+router = APIRouter(tags=["desk"])
+
+
+@router.get("/desk", dependencies=[PUBLIC], summary="The dispatch desk (HTML)",
+            response_class=FileResponse)  # fmt: skip
+def desk_page() -> FileResponse:
+    """The desk page; it asks for a login before any data call."""
+    return FileResponse(
+        DESK_STATIC_DIR / "index.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/incident-actions", summary="The closed loop: each action, where it leads, who")
+def incident_actions(_: AnyAccount) -> dict[str, Any]:
+    """The states in order, and each action: from which states, to which, who, needs a note.
+
+    ``to`` is null for an action that leaves the state as it is (mark_major).
+    """
+    return {
+        "states": list(STATES),
+        "actions": {
+            name: {
+                "from": list(r.sources),
+                "to": r.target,
+                "roles": list(r.roles),
+                "needs_note": r.needs_note,
+            }  # fmt: skip
+            for name, r in RULES.items()
+        },
+    }

@@ -1,0 +1,131 @@
+"""/desk in real headless Chromium: a dispatcher works an incident through the closed loop.
+
+A patrol worker reports (through the API, as the phone page does); the dispatcher finds it in
+the dispatch queue, dispatches it to a linked department; the worker starts and resolves it;
+the dispatcher (as supervisor) verifies it, loses a race to a colleague (the server's 409 is
+shown, nothing changes), then closes it with the resident's rating. The timeline on the page
+lists every step; the page switches to English.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.test_report_page import GRID, _inside
+
+DESK = {"width": 1280, "height": 860}
+
+
+def _act(url: str, bearer: str, incident: int, action: str, **data) -> dict:
+    r = httpx.post(f"{url}/incidents/{incident}/transitions",
+                   json={"action": action, **data},
+                   headers={"Authorization": f"Bearer {bearer}"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _state_shown(page, incident: int, label: str) -> None:
+    page.wait_for_function(
+        "([id, label]) => document.getElementById('d-id').textContent === '#' + id"
+        " && document.getElementById('d-state').textContent === label",
+        arg=[incident, label],
+    )
+
+
+def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, demo_engine):
+    url = live_server
+    lon, lat = _inside(demo_engine, GRID)
+    tag = f"desk-{uuid.uuid4().hex[:8]}"
+    patrol = token(url, "patrol", "patrol-demo-2026")
+    r = httpx.post(f"{url}/incidents",
+                   json={"lon": lon, "lat": lat, "category": "sanitation", "description": tag},
+                   headers={"Authorization": f"Bearer {patrol}", "Idempotency-Key": tag})  # fmt: skip
+    assert r.status_code == 201, r.text
+    incident = r.json()["id"]
+
+    ctx = browser.new_context(viewport=DESK, locale="zh-CN")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto(url + "/desk")
+        page.wait_for_selector("#login-form", state="visible")
+        page.fill("#username", "dispatcher")
+        page.fill("#password", "dispatcher-demo-2026")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#app", state="visible")
+        assert "dispatcher" in page.text_content("#who")
+
+        # the dispatch queue of the worker's grid holds the new incident
+        page.select_option("#f-queue", "dispatch")
+        page.fill("#f-area", GRID)
+        page.click("#filters button[type=submit]")
+        row = f'#list tbody tr[data-id="{incident}"]'
+        page.wait_for_selector(row + ' td.st:has-text("已上报")')
+        page.click(row)
+        _state_shown(page, incident, "已上报")
+        assert tag in page.text_content("#d-facts")
+        offered = page.eval_on_selector_all(
+            "#d-actions button", "bs => bs.map(b => b.dataset.action)"
+        )
+        assert offered == ["accept", "dispatch", "mark_major"]  # the dispatcher's, from reported
+
+        # dispatch to a linked department that handles sanitation
+        page.click('#d-actions button[data-action="dispatch"]')
+        deps = page.eval_on_selector_all("#act-dep option", "os => os.map(o => o.value)")
+        assert "城市管理局" in deps and "公安派出所" not in deps
+        page.select_option("#act-dep", "城市管理局")
+        page.fill("#act-note", "请城管清运")
+        page.click("#act-submit")
+        _state_shown(page, incident, "已派遣")
+        assert "城市管理局" in page.text_content("#d-facts")
+        page.wait_for_selector(row + ' td.st:has-text("已派遣")')
+
+        # the worker on the phone starts and resolves it
+        _act(url, patrol, incident, "start")
+        _act(url, patrol, incident, "resolve", note="已清运完毕")
+        page.click(row)
+        _state_shown(page, incident, "已办结")
+        page.click('#d-actions button[data-action="verify"]')
+
+        # a colleague verifies first: the server's refusal is shown, nothing changes
+        colleague = token(url, "dispatcher", "dispatcher-demo-2026")
+        _act(url, colleague, incident, "verify")
+        page.click("#act-submit")
+        page.wait_for_function(
+            "document.getElementById('act-error').textContent.includes('cannot verify')"
+        )
+        errors[:] = [e for e in errors if not (e.startswith("409 ") and "/transitions" in e)]
+
+        page.click(row)
+        _state_shown(page, incident, "已核查")
+        page.click('#d-actions button[data-action="close"]')
+        page.click("#act-submit")  # no rating yet: said on the page, nothing sent
+        assert page.text_content("#act-error") == "请选择评价"
+        page.select_option("#act-rating", "5")
+        page.fill("#act-note", "群众满意")
+        page.click("#act-submit")
+        _state_shown(page, incident, "已结案")
+
+        steps = page.eval_on_selector_all("#d-timeline li", "ls => ls.map(l => l.dataset.action)")
+        assert steps == ["report", "dispatch", "start", "resolve", "verify", "close"]
+        assert "已清运完毕" in page.text_content("#d-timeline")
+        offered = page.eval_on_selector_all(
+            "#d-actions button", "bs => bs.map(b => b.dataset.action)"
+        )
+        assert offered == ["reopen"]
+
+        page.select_option("#lang", "en")
+        page.wait_for_function("document.getElementById('d-state').textContent === 'closed'")
+        assert page.text_content("#detail h3") == "Actions"
+        page.screenshot(path=str(ARTIFACTS / "desk.png"), full_page=True)
+        assert errors == []
+    finally:
+        ctx.close()
+
+    final = httpx.get(f"{url}/incidents/{incident}", headers={"Authorization": f"Bearer {patrol}"})
+    assert final.json()["state"] == "closed" and final.json()["rating"] == 5
