@@ -64,6 +64,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.include_router(incident_routes.report_router)  # first: the hot path (POST /incidents)
     app.include_router(core.router)
     app.include_router(auth.router)
     app.include_router(login.router)

@@ -1,10 +1,16 @@
 """Statements on the event loop, for the hot path of reports.
 
 ``POST /incidents`` is what hundreds of phones send at once. Its common case (a JSON report
-inside a grid) runs on an async psycopg pool (:class:`PoolStatements`, ``autocommit``: each
-statement is its own transaction, committed before the 201 goes out) with no worker thread
-and no ORM layer between; everything else goes through :func:`in_transaction`, the sync path
-of every other route, on a worker thread.
+inside a grid) runs on an async psycopg pool (:class:`PoolStatements`, ``autocommit``) with no
+worker thread and no ORM layer between; everything else goes through :func:`in_transaction`,
+the sync path of every other route, on a worker thread.
+
+Reports go through :meth:`PoolStatements.batched`: a report that finds a connection free is
+its own transaction; those that arrive while every connection is busy wait in a queue, and
+the next connection to come free sends all of them at once (psycopg's pipeline mode: one
+round trip) as one transaction with one commit. Each is answered only once that commit is
+done, so what is acknowledged is on disk; a statement that fails rolls back the whole group,
+which is then sent again one statement at a time, so that only the failing one fails.
 
 Tests that run the app inside their own transaction override ``get_conn``; then
 :func:`statements` gives :class:`SavepointStatements`, which runs the same SQL text on the
@@ -14,9 +20,11 @@ test's connection, each statement in a savepoint, through a worker thread.
 from __future__ import annotations
 
 import asyncio
+import os
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import psycopg
 from fastapi import Request, Response
@@ -40,6 +48,35 @@ class Statements(Protocol):
         """The first row of ``sql`` with ``params`` (None for no row), committed."""
         ...
 
+    async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """As :meth:`one`, maybe committed in one transaction with statements sent meanwhile."""
+        ...
+
+
+Row = dict[str, Any] | None
+
+
+class _Queued(NamedTuple):
+    sql: str
+    params: Mapping[str, Any]
+    done: asyncio.Future[Row]
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"the database did not answer ({type(exc).__name__}); the request may not "
+        "have been stored: send it again (a report with the same Idempotency-Key)"
+    )
+
+
+def _settle(item: _Queued, row: Row = None, exc: BaseException | None = None) -> None:
+    if item.done.done():  # the caller went away (cancelled)
+        return
+    if exc is not None:
+        item.done.set_exception(exc)
+    else:
+        item.done.set_result(row)
+
 
 async def _configure(conn: AsyncConnection[DictRow]) -> None:
     conn.prepare_threshold = 1  # the hot statements are few: plan each once per connection
@@ -53,13 +90,27 @@ class PoolStatements:
     connection, not per request. (By default PostgreSQL plans the first five executions for
     their values and may keep doing so when those plans look cheaper, as they do on a nearly
     empty table: a millisecond of planning per report.)
+
+    :meth:`batched` statements queue while ``flights`` connections are busy sending them (by
+    default as many as the cores, at least two); each takes what has queued, up to
+    ``max_batch``, as one transaction.
     """
 
-    def __init__(self, conninfo: str, max_size: int) -> None:
+    def __init__(
+        self, conninfo: str, max_size: int, *, max_batch: int = 32, flights: int | None = None
+    ) -> None:
+        self.max_size = max(1, max_size)
+        # connections sending queued statements at once: more than the cores only adds
+        # contention, fewer makes larger groups (each a commit and a round trip for many)
+        self.max_flights = min(self.max_size, flights or max(2, os.cpu_count() or 2))
+        self.max_batch = max(1, max_batch)
+        self._queue: deque[_Queued] = deque()
+        self._flights = 0  # tasks sending the queue, each on a connection of its own
+        self._tasks: set[asyncio.Task[None]] = set()
         self.pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             conninfo,
             min_size=1,
-            max_size=max(1, max_size),
+            max_size=self.max_size,
             open=False,
             name="gridgeo-statements",
             kwargs={
@@ -96,10 +147,84 @@ class PoolStatements:
                 return await cur.fetchone()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             self._check_soon()
-            raise DatabaseUnavailable(
-                f"the database did not answer ({type(exc).__name__}); the request may not "
-                "have been stored: send it again (a report with the same Idempotency-Key)"
-            ) from exc
+            raise _unavailable(exc) from exc
+
+    async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of ``sql``, committed alone or with the statements queued meanwhile.
+
+        Raises:
+            DatabaseUnavailable: as :meth:`one`. Errors of the statement itself as raised.
+        """
+        if not self._opened:
+            await self._open()
+        loop = asyncio.get_running_loop()
+        item = _Queued(sql, params, loop.create_future())
+        self._queue.append(item)
+        if self._flights < self.max_flights:
+            self._flights += 1
+            task = loop.create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await item.done
+
+    async def _flush(self) -> None:
+        """Send the queue, a group at a time, on one connection while there is any."""
+        try:
+            while self._queue:
+                try:
+                    async with self.pool.connection() as conn:
+                        while self._queue:
+                            take = min(len(self._queue), self.max_batch)
+                            group = [self._queue.popleft() for _ in range(take)]
+                            group = [q for q in group if not q.done.done()]
+                            if group:
+                                await self._send(conn, group)
+                except PoolTimeout as exc:  # no connection in time: none will come soon
+                    self._check_soon()
+                    while self._queue:
+                        _settle(self._queue.popleft(), exc=_unavailable(exc))
+                except psycopg.Error:  # broke; the group has its answer: go on with a new one
+                    self._check_soon()
+        finally:
+            self._flights -= 1
+
+    async def _send(self, conn: AsyncConnection[DictRow], group: list[_Queued]) -> None:
+        """``group`` in one transaction (one statement alone); every item settled.
+
+        Raises:
+            psycopg.Error: the connection broke (the items have their 503).
+        """
+        try:
+            if len(group) == 1:
+                cur = await conn.execute(group[0].sql, group[0].params)
+                rows = [await cur.fetchone()]
+            else:
+                # BEGIN and COMMIT of their own, not the implicit transaction up to the sync:
+                # psycopg cannot leave pipeline mode when that one fails to commit
+                async with conn.pipeline(), conn.transaction():
+                    cursors = []
+                    for item in group:
+                        cursors.append(cur := conn.cursor())
+                        await cur.execute(item.sql, item.params)
+                rows = [await cur.fetchone() for cur in cursors]
+        except asyncio.CancelledError as exc:  # the app is stopping
+            for item in group:
+                _settle(item, exc=_unavailable(exc))
+            raise
+        except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                for item in group:
+                    _settle(item, exc=_unavailable(exc))
+                raise
+            if len(group) == 1:
+                _settle(group[0], exc=exc)
+                return
+            # one failed, and the transaction with it: nothing stored; each on its own
+            for item in group:
+                await self._send(conn, [item])
+            return
+        for item, row in zip(group, rows, strict=True):
+            _settle(item, row)
 
     def _check_soon(self) -> None:
         if self._checking is None or self._checking.done():
@@ -109,6 +234,10 @@ class PoolStatements:
         """Close the pool's connections (if it was ever opened)."""
         if self._checking is not None:
             self._checking.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        while self._queue:
+            _settle(self._queue.popleft(), exc=DatabaseUnavailable("the server is stopping"))
         if self._opened:
             await self.pool.close()
             self._opened = False
@@ -128,6 +257,10 @@ class SavepointStatements:
     async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of ``sql`` on the test's connection (on a worker thread)."""
         return await run_in_threadpool(self._one, sql, params)
+
+    async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """As :meth:`one`: a test's statements are in its transaction already."""
+        return await self.one(sql, params)
 
 
 class DirectRoute(APIRoute):
