@@ -45,6 +45,9 @@ RULES: dict[str, Rule] = {
     "close": Rule(("verified",), "closed", ("dispatcher", "admin")),
     "reopen": Rule(("verified", "closed"), "accepted", ("dispatcher", "admin"), True),
     "mark_major": Rule(OPEN_STATES, None, ("patrol", "dispatcher", "planner", "admin")),
+    # to another of the incident's candidate grids (its accuracy circle crossed a boundary),
+    # or to its own grid to confirm it; either way the dispatcher has settled the question
+    "regrid": Rule(OPEN_STATES, None, ("dispatcher", "admin")),
 }
 
 
@@ -129,6 +132,7 @@ def transition(
     rating: int | None = None,
     department: str | None = None,
     assignee: str | None = None,
+    grid: str | None = None,
     photos: Sequence[Photo] = (),
     store: PhotoStore | None = None,
 ) -> None:
@@ -141,7 +145,8 @@ def transition(
         Forbidden: the incident is outside the account's areas (or does not exist, for a
             scoped account), or the role may not take the action. NotFound: no such incident
             (admin). Conflict: not allowed from the current state. InvalidInput: a missing
-            note or rating, an unknown department or one that does not handle the category.
+            note or rating, an unknown department or one that does not handle the category,
+            a grid to regrid to that is not one of the incident's candidate grids.
     """
     state, grid_code, category, level = lock_incident(conn, incident_id, account)
     target = check_transition(action, state, account.role)
@@ -164,6 +169,11 @@ def transition(
         sets += ", rating = NULL"
     elif action == "mark_major":
         sets += ", major = true"
+    elif action == "regrid":
+        moved, note = _regrid(conn, incident_id, grid, account, note)
+        sets += (", grid_id = :grid_id, queue_area = :queue_area, assignee = :assignee, "
+                 "flags = array_remove(flags, 'boundary')")  # fmt: skip
+        values |= moved
     conn.execute(text(f"UPDATE incidents SET {sets} WHERE id = :i"), values)  # noqa: S608
     event_id = add_event(conn, incident_id, actor=account.name, action=action, from_state=state,
                          to_state=target, note=note, at=now)  # fmt: skip
@@ -171,6 +181,61 @@ def transition(
         attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
     if action == "mark_major" and level == 0:
         escalate_one(conn, incident_id, actor=account.name, reason="major", now=now)
+
+
+_REGRID_SQL = """
+WITH RECURSIVE up AS (
+    SELECT g.id, g.code, g.parent_id, 0 AS n FROM grids g WHERE g.id = :grid_id
+    UNION ALL
+    SELECT p.id, p.code, p.parent_id, up.n + 1 FROM up JOIN grids p ON p.id = up.parent_id
+    WHERE up.n < :level
+)
+SELECT code FROM up ORDER BY n DESC LIMIT 1
+"""
+
+
+def _regrid(
+    conn: Connection, incident_id: int, code: str | None, account: Account, note: str
+) -> tuple[dict[str, object], str]:
+    """The columns of an incident moved to its candidate grid ``code``, and the event's note.
+
+    The queue stays at the incident's escalation level, now above the new grid; an incident
+    dispatched to its grid's worker goes to the new grid's.
+
+    Raises:
+        InvalidInput: no grid given, or not one of the incident's candidate grids.
+        Forbidden: the grid is outside the account's areas.
+    """
+    if not code:
+        raise InvalidInput("'regrid' needs the grid to move the incident to", field="grid")
+    row = conn.execute(
+        text(
+            "SELECT g.code AS old, i.escalation_level AS level, i.assignee, i.flags, "
+            "ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) "
+            "ORDER BY c.code) AS codes, "
+            "(SELECT c.id FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) "
+            "AND c.code = :code) AS new_id "
+            "FROM incidents i JOIN grids g ON g.id = i.grid_id WHERE i.id = :i"
+        ),
+        {"i": incident_id, "code": code},
+    ).one()
+    if row.new_id is None:
+        raise InvalidInput(
+            f"grid '{code}' is not one of incident {incident_id}'s candidate grids "
+            f"({', '.join(row.codes) or 'none'})",
+            field="grid",
+        )
+    if not account.covers(code):
+        raise Forbidden(f"grid {code} is outside this account's areas")
+    if code == row.old and "boundary" not in row.flags:
+        raise InvalidInput(f"incident {incident_id} is in grid {code} already", field="grid")
+    queue = conn.execute(text(_REGRID_SQL), {"grid_id": row.new_id, "level": row.level})
+    assignee = f"grid:{code}" if row.assignee == f"grid:{row.old}" else row.assignee
+    what = f"{row.old} → {code}" if code != row.old else f"{code} confirmed"
+    return (
+        {"grid_id": row.new_id, "queue_area": queue.scalar_one(), "assignee": assignee},
+        f"{what}: {note}" if note.strip() else what,
+    )
 
 
 def _department(conn: Connection, name: str, category: str) -> int:

@@ -28,7 +28,8 @@
       escalated: "已升级 {n} 件", total: "共 {n} 件",
       act: { accept: "受理", dispatch: "派遣", start: "开始处置", resolve: "办结", verify: "核查通过",
         close: "结案", reopen: "重新办理", mark_major: "标记重大", report: "上报",
-        escalate: "升级", photo: "补充照片" },
+        escalate: "升级", photo: "补充照片", regrid: "调整网格" },
+      regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已办结", verified: "已核查", closed: "已结案" },
       flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
@@ -52,7 +53,8 @@
       escalated: "{n} escalated", total: "{n} in all",
       act: { accept: "Accept", dispatch: "Dispatch", start: "Start", resolve: "Resolve",
         verify: "Verify", close: "Close", reopen: "Reopen", mark_major: "Mark major",
-        report: "Report", escalate: "Escalate", photo: "Photos" },
+        report: "Report", escalate: "Escalate", photo: "Photos", regrid: "Move to grid" },
+      regrid_to: "Grid", current: "current", need_grid: "choose a grid",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" },
       flag: { boundary: "boundary", duplicate: "duplicate", outside: "outside", major: "major",
@@ -326,6 +328,10 @@
         var layer = L.geoJSON(f, { style: n === 0 ? { color: "#1f3b5a", weight: 2, fillOpacity: 0.05 }
           : { color: "#ef6c00", weight: 2, dashArray: "6 4", fillOpacity: 0 } });
         layer.bindTooltip((f.properties && f.properties.name ? f.properties.name + " " : "") + code);
+        if (n > 0) layer.on("click", function () {  // a candidate grid: move the incident there
+          if (allowed(i).indexOf("regrid") < 0) return;
+          openAction("regrid"); $("act-grid").value = code;
+        });
         st.outlines.addLayer(layer);
         if (n === 0) st.map.fitBounds(layer.getBounds(), { maxZoom: 18, padding: [10, 10] });
       });
@@ -335,7 +341,7 @@
     return Object.keys(st.rules).filter(function (a) {
       var r = st.rules[a];
       return r.from.indexOf(i.state) >= 0 && r.roles.indexOf(st.me.role) >= 0 &&
-        !(a === "mark_major" && i.major);
+        !(a === "mark_major" && i.major) && !(a === "regrid" && (i.candidates || []).length < 2);
     });
   }
   function renderActions() {
@@ -355,6 +361,13 @@
     $("act-title").textContent = (t("act")[a] || a) + " #" + i.id;
     $("act-dep-row").hidden = $("act-who-row").hidden = a !== "dispatch";
     $("act-rating-row").hidden = a !== "close";
+    $("act-grid-row").hidden = a !== "regrid";
+    var grid = $("act-grid");
+    grid.innerHTML = "";
+    (i.candidates || []).forEach(function (c) {
+      grid.appendChild(el("option", { value: c }, c + (c === i.grid ? " (" + t("current") + ")" : "")));
+    });
+    grid.value = (i.candidates || []).filter(function (c) { return c !== i.grid; })[0] || i.grid;
     var dep = $("act-dep");
     dep.innerHTML = "";
     dep.appendChild(el("option", { value: "" }, "—"));
@@ -374,6 +387,10 @@
     if (a === "close") {
       if (!$("act-rating").value) { $("act-error").textContent = t("need_rating"); return; }
       data.rating = Number($("act-rating").value);
+    }
+    if (a === "regrid") {
+      if (!$("act-grid").value) { $("act-error").textContent = t("need_grid"); return; }
+      data.grid = $("act-grid").value;
     }
     if (a === "dispatch") {
       if ($("act-dep").value) data.department = $("act-dep").value;

@@ -104,6 +104,9 @@ class TransitionIn(BaseModel):
     rating: int | None = Field(None, description="1–5, required to close (评事)")
     department: str | None = Field(None, description="linked department to dispatch to")
     assignee: str | None = Field(None, description="worker to dispatch to")
+    grid: str | None = Field(
+        None, description="regrid: the candidate grid to move the incident to (its own: confirm)"
+    )
 
 
 def _default(value: Any) -> Any:
@@ -300,6 +303,7 @@ def post_transition(
         rating=b.rating,
         department=b.department,
         assignee=b.assignee,
+        grid=b.grid,
         photos=photos,
         store=_store(request),
     )

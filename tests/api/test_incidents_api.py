@@ -199,7 +199,8 @@ PATH = {
     "verified": ["accept", "dispatch", "start", "resolve", "verify"],
     "closed": ["accept", "dispatch", "start", "resolve", "verify", "close"],
 }
-EXTRA = {"resolve": {"note": "已清理"}, "close": {"rating": 5}, "reopen": {"note": "又堆了"}}
+EXTRA = {"resolve": {"note": "已清理"}, "close": {"rating": 5}, "reopen": {"note": "又堆了"},
+         "regrid": {"grid": GRID_A}}  # fmt: skip
 
 
 def act(client, headers, incident_id, action, **extra):
@@ -208,7 +209,8 @@ def act(client, headers, incident_id, action, **extra):
 
 
 def make_in_state(client, users, state):
-    inc = post(client, users["patrol"], body()).json()
+    # by the boundary with A, its circle reaching B: a candidate grid, for regrid
+    inc = post(client, users["patrol"], body(lon=116.3999, accuracy_m=50)).json()
     for action in PATH[state]:
         r = act(client, users["admin"], inc["id"], action)
         assert r.status_code == 200, r.text

@@ -43,7 +43,9 @@ def probe(engine: Engine) -> Iterator[Engine]:
 
 def _stored(engine: Engine) -> list[int]:
     with engine.connect() as conn:
-        return [int(n) for n in conn.execute(text("SELECT n FROM batch_probe ORDER BY n")).scalars()]
+        return [
+            int(n) for n in conn.execute(text("SELECT n FROM batch_probe ORDER BY n")).scalars()
+        ]
 
 
 async def _run_all(engine: Engine, calls: list[dict[str, int]], size: int = 2) -> list[object]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import text
 
 from tests.e2e.conftest import ARTIFACTS, token
 from tests.e2e.test_report_page import GRID, _inside
 
 DESK = {"width": 1280, "height": 860}
+STREET = GRID[:9]  # the demo dispatcher's street
 
 
 def _act(url: str, bearer: str, incident: int, action: str, **data) -> dict:
@@ -129,3 +131,75 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
 
     final = httpx.get(f"{url}/incidents/{incident}", headers={"Authorization": f"Bearer {patrol}"})
     assert final.json()["state"] == "closed" and final.json()["rating"] == 5
+
+
+def _on_a_shared_edge(demo_engine) -> tuple[str, str, float, float]:
+    """Two leaf grids of the dispatcher's street that share an edge, and a point on it."""
+    with demo_engine.connect() as c:
+        a, b, x, y = c.execute(
+            text(
+                "SELECT a.code, b.code, ST_X(p), ST_Y(p) FROM grids a JOIN grids b "
+                "ON a.level_id = b.level_id AND a.code < b.code "
+                "AND ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))) > 0 "
+                "CROSS JOIN LATERAL (SELECT ST_ClosestPoint(e, ST_Centroid(e)) AS p FROM "
+                "ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)) e) s "
+                "JOIN levels l ON l.id = a.level_id AND l.key = 'grid' "
+                "WHERE a.valid_to IS NULL AND b.valid_to IS NULL "
+                "AND a.code LIKE :street AND b.code LIKE :street ORDER BY a.code, b.code LIMIT 1"
+            ),
+            {"street": STREET + "%"},
+        ).one()
+    return str(a), str(b), float(x), float(y)
+
+
+def test_dispatcher_moves_a_boundary_incident_to_the_other_grid(browser, live_server, demo_engine):
+    url = live_server
+    first, second, lon, lat = _on_a_shared_edge(demo_engine)
+    tag = f"edge-{uuid.uuid4().hex[:8]}"
+    bearer = token(url, "dispatcher", "dispatcher-demo-2026")
+    r = httpx.post(f"{url}/incidents",
+                   json={"lon": lon, "lat": lat, "category": "dispute", "description": tag,
+                         "accuracy_m": 30},
+                   headers={"Authorization": f"Bearer {bearer}", "Idempotency-Key": tag})  # fmt: skip
+    assert r.status_code == 201, r.text
+    inc = r.json()
+    assert sorted(inc["candidates"]) == [first, second] and "boundary" in inc["flags"]
+    other = second if inc["grid"] == first else first
+
+    ctx = browser.new_context(viewport=DESK, locale="en-US")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto(url + "/desk")
+        page.wait_for_selector("#login-form", state="visible")
+        page.fill("#username", "dispatcher")
+        page.fill("#password", "dispatcher-demo-2026")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#app", state="visible")
+        page.select_option("#lang", "en")
+        page.fill("#f-area", inc["grid"])
+        page.click("#filters button[type=submit]")
+        row = f'#list tbody tr[data-id="{inc["id"]}"]'
+        page.wait_for_selector(row)
+        page.click(row)
+        _state_shown(page, inc["id"], "reported")
+        assert "boundary" in page.text_content("#d-facts")
+        page.click('#d-actions button[data-action="regrid"]')
+        offered = page.eval_on_selector_all("#act-grid option", "os => os.map(o => o.value)")
+        assert sorted(offered) == [first, second]
+        assert page.input_value("#act-grid") == other  # the other candidate comes first
+        page.fill("#act-note", "纠纷发生在对面楼")
+        page.click("#act-submit")
+        page.wait_for_selector('#d-timeline li[data-action="regrid"]')
+        facts = page.text_content("#d-facts")
+        assert "boundary" not in facts and f"Queue{other}" in facts
+        steps = page.eval_on_selector_all("#d-timeline li", "ls => ls.map(l => l.dataset.action)")
+        assert steps == ["report", "regrid"]
+        assert f"{inc['grid']} → {other}: 纠纷发生在对面楼" in page.text_content("#d-timeline")
+        assert errors == []
+    finally:
+        ctx.close()
+    final = httpx.get(f"{url}/incidents/{inc['id']}", headers={"Authorization": f"Bearer {bearer}"})
+    assert final.json()["grid"] == other and final.json()["queue_area"] == other

@@ -17,7 +17,8 @@
       acceptDue: '受理时限', resolveDue: '处置时限', timeline: '处理过程', isOverdue: '已超期',
       description: '描述', major: '重大', queue: '当前队列', failed: '无法加载',
       actions: {report: '上报', accept: '受理', dispatch: '派遣', start: '开始处置', resolve: '处置完成',
-        verify: '核查', close: '结案', reopen: '重新受理', mark_major: '标为重大', escalate: '超时升级'}
+        verify: '核查', close: '结案', reopen: '重新受理', mark_major: '标为重大', escalate: '超时升级',
+        regrid: '调整网格', photo: '补充照片'}
     },
     en: {
       state: 'State', category: 'Category', grid: 'Grid / area code', from: 'From', to: 'To',
@@ -29,7 +30,8 @@
       description: 'Description', major: 'Major', queue: 'Queue', failed: 'Could not load',
       actions: {report: 'reported', accept: 'accepted', dispatch: 'dispatched', start: 'started',
         resolve: 'resolved', verify: 'verified', close: 'closed', reopen: 'reopened',
-        mark_major: 'marked major', escalate: 'escalated'}
+        mark_major: 'marked major', escalate: 'escalated', regrid: 'moved to grid',
+        photo: 'photos added'}
     }
   };
   var STATES = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed'];
