@@ -1,5 +1,8 @@
+import os
+
 from sqlalchemy import text
 
+from api.app import _telemetry
 from tests.helpers import add_box
 
 
@@ -74,3 +77,11 @@ def test_grids_geojson_rollup(client, conn, login_as):
     assert page2["features"][0]["id"] != page["features"][0]["id"]
     html = client.get("/map").text
     assert "110101001" in html and "leaflet" in html.lower()
+
+
+def test_fastapi_telemetry_is_off_unless_the_environment_configures_opentelemetry(monkeypatch):
+    for key in [k for k in os.environ if k.startswith(("OTEL_", "FASTAPI_OTEL_"))]:
+        monkeypatch.delenv(key)
+    assert _telemetry() == {"tracing": False, "metrics": False, "logs": False}
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    assert _telemetry() is None  # FastAPI's defaults: on, with the global providers
