@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import psycopg
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, pq
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection
@@ -60,6 +60,7 @@ class _Queued(NamedTuple):
     sql: str
     params: Mapping[str, Any]
     done: asyncio.Future[Row]
+    alone: bool = False  # to be sent in a transaction of its own
 
 
 def _unavailable(exc: BaseException) -> DatabaseUnavailable:
@@ -174,34 +175,47 @@ class PoolStatements:
                 try:
                     async with self.pool.connection() as conn:
                         while self._queue:
-                            take = min(len(self._queue), self.max_batch)
-                            group = [self._queue.popleft() for _ in range(take)]
-                            group = [q for q in group if not q.done.done()]
+                            group = [q for q in self._take() if not q.done.done()]
                             if group:
                                 await self._send(conn, group)
                 except PoolTimeout as exc:  # no connection in time: none will come soon
                     self._check_soon()
                     while self._queue:
                         _settle(self._queue.popleft(), exc=_unavailable(exc))
-                except psycopg.Error:  # broke; the group has its answer: go on with a new one
+                except psycopg.Error:  # broke, or given up: the group is settled or queued again
                     self._check_soon()
         finally:
             self._flights -= 1
 
+    def _take(self) -> list[_Queued]:
+        """The next group: the first queued statement and those after it, up to max_batch."""
+        group = [self._queue.popleft()]
+        while (
+            not group[0].alone
+            and self._queue
+            and not self._queue[0].alone
+            and len(group) < self.max_batch
+        ):
+            group.append(self._queue.popleft())
+        return group
+
     async def _send(self, conn: AsyncConnection[DictRow], group: list[_Queued]) -> None:
-        """``group`` in one transaction (one statement alone); every item settled.
+        """``group`` in one transaction (a statement alone in its own); every item settled.
+
+        The group goes as one pipeline in autocommit: PostgreSQL runs the statements up to the
+        pipeline's sync as one implicit transaction, committed at the sync.
 
         Raises:
-            psycopg.Error: the connection broke (the items have their 503).
+            psycopg.Error: the connection broke (the items have their 503), or the group's
+                commit failed, which leaves psycopg unable to leave pipeline mode: the
+                connection is closed and the items are queued again, each to go alone.
         """
         try:
             if len(group) == 1:
                 cur = await conn.execute(group[0].sql, group[0].params)
                 rows = [await cur.fetchone()]
             else:
-                # BEGIN and COMMIT of their own, not the implicit transaction up to the sync:
-                # psycopg cannot leave pipeline mode when that one fails to commit
-                async with conn.pipeline(), conn.transaction():
+                async with conn.pipeline():
                     cursors = []
                     for item in group:
                         cursors.append(cur := conn.cursor())
@@ -219,8 +233,16 @@ class PoolStatements:
             if len(group) == 1:
                 _settle(group[0], exc=exc)
                 return
-            # one failed, and the transaction with it: nothing stored; each on its own
-            for item in group:
+            # nothing of the group was stored: each again on its own, so only the bad one fails
+            alone = [item._replace(alone=True) for item in group]
+            if (
+                conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
+                or conn.info.transaction_status != pq.TransactionStatus.IDLE
+            ):  # the commit failed (say, a deferred check): this connection cannot go on
+                self._queue.extendleft(reversed(alone))
+                await conn.close()
+                raise
+            for item in alone:
                 await self._send(conn, [item])
             return
         for item, row in zip(group, rows, strict=True):

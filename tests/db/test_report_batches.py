@@ -48,6 +48,9 @@ def _stored(engine: Engine) -> list[int]:
         ]
 
 
+STATS: dict[str, int] = {}  # the pool's statistics at the end of the last _run_all
+
+
 async def _run_all(engine: Engine, calls: list[dict[str, int]], size: int = 2) -> list[object]:
     pool = PoolStatements(libpq_conninfo(engine.url), size)
     try:
@@ -55,6 +58,8 @@ async def _run_all(engine: Engine, calls: list[dict[str, int]], size: int = 2) -
             *(pool.batched(INSERT, params) for params in calls), return_exceptions=True
         )
     finally:
+        STATS.clear()
+        STATS.update(pool.pool.get_stats())
         await pool.close()
 
 
@@ -104,6 +109,8 @@ def test_a_commit_that_fails_is_no_answer_for_anyone_of_the_group(probe):
             conn.execute(text("DROP FUNCTION probe_refuse()"))
     assert [n for n, r in enumerate(results) if isinstance(r, Exception)] == [13]
     assert "refused at commit" in str(results[13])
+    # 13 went in a group: its connection, stuck in pipeline mode, was closed and not reused
+    assert STATS.get("returns_bad", 0) >= 1, STATS
     assert _stored(probe) == [n for n in range(30) if n != 13]
 
 
