@@ -56,7 +56,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from bench.common import OUT, free_port, latency_summary, server_facts, write_json  # noqa: E402
-from bench.incidents_reliability import (  # noqa: E402
+from bench.servers import (  # noqa: E402
     PHONE_PASSWORD,
     ServerProcess,
     add_phones,

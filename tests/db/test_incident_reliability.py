@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bench.common import free_port
-from bench.incidents_reliability import ServerProcess, print_report, reliability_run
+from bench.incidents_reliability import print_report, reliability_run
+from bench.servers import ServerProcess
 from gridgeo.db import ensure_postgis, make_engine, run_migrations
 from tests.helpers import add_strip_city
 

@@ -9,55 +9,19 @@ import shapely
 from sqlalchemy import Connection, text
 
 from boundaries.plan_commit import commit_plan, revert_change
-from boundaries.plan_edits import apply_edit, undo_edit
-from boundaries.plan_preview import preview
+from boundaries.plan_edits import undo_edit
 from boundaries.plan_proposals import plan_from_proposal
 from boundaries.plans import discard_plan, list_edits, load_draft, open_plan
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.levels import Hierarchy, load_hierarchy
 from tests.plan_city import X0, Y0, A, B, C, E, F, H, W, add_plan_city, box, households_of, polygon
-
-NEW = C + "005"
+from tests.plan_ops import NEW, check, edit, geom_of, kinds, line, new_plan, vertical_split
 
 
 @pytest.fixture
 def city(conn: Connection) -> Hierarchy:
     add_plan_city(conn)
     return load_hierarchy(conn)
-
-
-def line(*pts: tuple[float, float]) -> dict[str, Any]:
-    return {"type": "LineString", "coordinates": [list(p) for p in pts]}
-
-
-def vertical_split(code: str, frac: float = 0.5) -> dict[str, Any]:
-    x0, y0, x1, y1 = box(code)
-    x = x0 + frac * (x1 - x0)
-    return {"op": "split", "code": code, "line": line((x, y0 - 1e-4), (x, y1 + 1e-4))}
-
-
-def edit(conn: Connection, h: Hierarchy, plan_id: int, e: dict[str, Any]) -> Any:
-    return apply_edit(conn, h, plan_id, e, "planner1")
-
-
-def new_plan(conn: Connection, area: str = C) -> int:
-    return int(open_plan(conn, area, "test plan", "planner1")["id"])
-
-
-def check(conn: Connection, h: Hierarchy, plan_id: int) -> dict[str, Any]:
-    return preview(conn, load_draft(conn, h, plan_id))
-
-
-def kinds(out: dict[str, Any]) -> set[str]:
-    return {p["kind"] for p in out["problems"] if p["severity"] == "error"}
-
-
-def geom_of(conn: Connection, code: str) -> Any:
-    wkb = conn.execute(
-        text("SELECT ST_AsBinary(geom) FROM grids WHERE code = :c AND valid_to IS NULL"),
-        {"c": code},
-    ).scalar_one()
-    return shapely.from_wkb(bytes(wkb))
 
 
 # ---------------------------------------------------------------- opening
@@ -292,135 +256,6 @@ def test_snapping_closes_a_hairline_gap_to_the_neighbour(conn: Connection, city:
     )
     assert draft.grids[A].geom.bounds[2] == pytest.approx(x1, abs=1e-12)
     assert check(conn, city, pid)["problems"] == []
-
-
-# ---------------------------------------------------------------- bad input
-
-
-BAD = [
-    ({"type": "Point", "coordinates": [120, 36]}, "must be a GeoJSON Polygon or MultiPolygon"),
-    (
-        {"type": "Polygon", "coordinates": [[[120.0, 36.0], [120.001, 36.0], [120.001, 36.001]]]},
-        "needs at least 4",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [[[120.0, 36.0], [120.001, 36.0], [120.001, 36.001], [120.0, 36.001]]],
-        },
-        "is not closed",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [
-                [[120.0, 36.0], [120.0, 36.001], [120.001, 36.001], [120.001, 36.0], [120.0, 36.0]]
-            ],
-        },
-        "wound the wrong way",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [
-                [[120.0, 36.0], [120.001, 36.001], [120.001, 36.0], [120.0, 36.001], [120.0, 36.0]]
-            ],
-        },
-        "encloses no area",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [
-                [[120.0, 36.0], [120.002, 36.0], [120.0, 36.001], [120.002, 36.001], [120.0, 36.0]]
-            ],
-        },
-        "encloses no area|invalid",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [
-                [[36.0, 120.0], [36.001, 120.0], [36.001, 120.001], [36.0, 120.001], [36.0, 120.0]]
-            ],
-        },
-        "outside longitude/latitude",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [[[120.0, 36.0], [120.0, 36.0], [120.0, 36.0], [120.0, 36.0]]],
-        },
-        "encloses no area",
-    ),
-    (
-        {
-            "type": "Polygon",
-            "coordinates": [[[120.0, 36.0], ["x", 36.0], [120.001, 36.001], [120.0, 36.0]]],
-        },
-        "not a number",
-    ),
-]
-
-
-@pytest.mark.parametrize(("geometry", "message"), BAD)
-def test_bad_geometry_is_refused_naming_the_grid(
-    conn: Connection, city: Hierarchy, geometry: dict[str, Any], message: str
-) -> None:
-    pid = new_plan(conn)
-    with pytest.raises(InvalidInput, match=message) as err:
-        edit(conn, city, pid, {"op": "replace", "code": A, "geometry": geometry})
-    assert A in err.value.message
-
-
-def test_self_intersection_hole_cutting_and_swapped_coordinates(
-    conn: Connection, city: Hierarchy
-) -> None:
-    pid = new_plan(conn)
-    x0, y0, x1, y1 = box(A)
-    bowtie = {
-        "type": "Polygon",
-        "coordinates": [[[x0, y0], [x1, y0], [x0, y1], [x1, y1], [x0, y0]]],
-    }
-    with pytest.raises(InvalidInput, match="Self-intersection"):
-        edit(conn, city, pid, {"op": "replace", "code": A, "geometry": bowtie})
-    mx = (x0 + x1) / 2
-    hole = [[mx - 1e-4, y0], [mx - 1e-4, y1], [mx + 1e-4, y1], [mx + 1e-4, y0], [mx - 1e-4, y0]]
-    cut = {
-        "type": "Polygon",
-        "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], hole],
-    }
-    with pytest.raises(InvalidInput, match="invalid"):
-        edit(conn, city, pid, {"op": "replace", "code": A, "geometry": cut})
-
-
-def test_swapped_lon_lat_is_named(conn: Connection, city: Hierarchy) -> None:
-    # a plan area near (36 E, 120 N) is impossible, so build a swapped polygon for a city whose
-    # lat/lon swap stays in range: use the hint path directly
-    from boundaries.plan_geometry import check_in_area
-
-    area = shapely.box(100.0, 30.0, 100.01, 30.01)
-    drawn = shapely.box(30.0, 20.0, 30.01, 20.01)  # not swapped: just far
-    with pytest.raises(InvalidInput, match="outside the plan's area 1$"):
-        check_in_area(drawn, area, "grid 1", "1")
-    swapped = shapely.box(30.0, 80.0, 30.01, 80.01)
-    area2 = shapely.box(80.0, 30.0, 80.01, 30.01)
-    with pytest.raises(InvalidInput, match=r"look like \[lat, lon\]"):
-        check_in_area(swapped, area2, "grid 1", "1")
-
-
-def test_edits_outside_the_plan_area_and_unknown_ops_are_refused(
-    conn: Connection, city: Hierarchy
-) -> None:
-    pid = new_plan(conn)
-    with pytest.raises(InvalidInput, match="unknown edit op 'explode'"):
-        edit(conn, city, pid, {"op": "explode"})
-    with pytest.raises(InvalidInput, match=f"grid {C} is the plan's area itself"):
-        edit(conn, city, pid, {"op": "rename", "code": C, "name": "x"})
-    with pytest.raises(InvalidInput, match="is not in this plan's area"):
-        edit(conn, city, pid, {"op": "rename", "code": "370705001002001", "name": "x"})
-    with pytest.raises(InvalidInput, match="'workers' must be a whole number"):
-        edit(conn, city, pid, {"op": "workers", "code": A, "workers": -1})
 
 
 # ---------------------------------------------------------------- other ops, undo, discard
