@@ -7,6 +7,7 @@ stopped at the end. ``GRIDGEO_TEST_DATABASE_URL`` points the tests at another se
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ def pg_server() -> Iterator[str]:
         yield url
     finally:
         cluster.destroy()
+        shutil.rmtree(tmp, ignore_errors=True)  # the server's log too: nothing left in /tmp
 
 
 def _database(server_url: str, name: str) -> Engine:
