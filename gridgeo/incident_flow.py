@@ -346,9 +346,26 @@ QUEUES = {
 }
 
 
+def due_at(state: str, accept_due: datetime | None, resolve_due: datetime | None) -> Any:
+    """The time limit an incident runs against now: past it, the incident is overdue.
+
+    The rule of ``_OVERDUE`` (the ``overdue`` queue and the escalation) for one incident, so
+    that clients compare one time with their clock instead of restating the rule: the accept
+    limit while it is reported, and the resolve limit while it is open; none once resolved.
+    """
+    if state not in OPEN_STATES:
+        return None
+    dues = [d for d in (accept_due if state == "reported" else None, resolve_due) if d]
+    return min(dues) if dues else None
+
+
 def shape(row: Any, names: bool = True) -> dict[str, Any]:
-    """An incident row as JSON-able data; without ``names`` the reporter and worker are hidden."""
+    """An incident row as JSON-able data; without ``names`` the reporter and worker are hidden.
+
+    ``due_at`` is the limit the incident runs against now (:func:`due_at`).
+    """
     out = dict(row)
+    out["due_at"] = due_at(out["state"], out["accept_due"], out["resolve_due"])
     out["flags"] = list(out["flags"])
     out["candidates"] = list(out["candidates"])
     out["original"] = {"lon": out.pop("orig_lon"), "lat": out.pop("orig_lat")}

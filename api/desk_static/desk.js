@@ -89,10 +89,8 @@
     var c = st.categories.filter(function (x) { return x.key === key; })[0];
     return c ? (lang === "zh" ? c.label_zh : c.label_en) : key;
   }
-  function overdue(i, now) {
-    if (OPEN.indexOf(i.state) < 0) return false;
-    return (i.state === "reported" && i.accept_due && new Date(i.accept_due) <= now) ||
-      (i.resolve_due && new Date(i.resolve_due) <= now);
+  function overdue(i, now) {  // due_at: the limit the server's rule applies to it now
+    return !!i.due_at && new Date(i.due_at) <= now;
   }
 
   function applyLang() {
@@ -228,8 +226,7 @@
       tr.appendChild(el("td", { "class": "st" }, t("states")[i.state] || i.state));
       tr.appendChild(el("td", {}, i.grid));
       tr.appendChild(el("td", {}, when(i.reported_at)));
-      var due = i.state === "reported" ? i.accept_due : i.resolve_due;
-      var td = el("td", {}, OPEN.indexOf(i.state) >= 0 ? when(due) : "—");
+      var td = el("td", {}, i.due_at ? when(i.due_at) : "—");
       if (overdue(i, now)) td.className = "late";
       tr.appendChild(td);
       var fl = el("td", { "class": "flags" });

@@ -392,3 +392,25 @@ def test_report_timing(client, users):
     per = (time.perf_counter() - t) / 20
     print(f"\nPOST /incidents in the test client: {per * 1000:.1f} ms each")
     assert per < 1.0
+
+
+def test_due_at_is_the_overdue_queue_rule_for_one_incident(client, users):
+    """Clients compare due_at with their clock; that must agree with the overdue queue."""
+    set_clock(client, T0)
+    ids = [post(client, users["patrol"], body(lon=116.31 + n / 100)).json()["id"] for n in range(4)]
+    act(client, users["admin"], ids[1], "accept")
+    for action in ("accept", "start", "resolve"):
+        act(client, users["admin"], ids[2], action)
+    got = {x["id"]: x for x in client.get("/incidents", headers=users["admin"]).json()["incidents"]}
+    assert got[ids[0]]["due_at"] == got[ids[0]]["accept_due"]  # reported: the accept limit
+    assert got[ids[1]]["due_at"] == got[ids[1]]["resolve_due"]  # accepted: the resolve limit
+    assert got[ids[2]]["due_at"] is None  # resolved: none
+    for minutes in (60, 121, 1441):  # sanitation: 120 min to accept, 1440 to resolve
+        now = T0 + timedelta(minutes=minutes)
+        set_clock(client, now)
+        queue = client.get("/incidents?queue=overdue", headers=users["admin"]).json()["incidents"]
+        late = {
+            i for i, x in got.items() if x["due_at"] and datetime.fromisoformat(x["due_at"]) <= now
+        }
+        assert {x["id"] for x in queue} == late, minutes
+        assert all(x["due_at"] for x in queue)
