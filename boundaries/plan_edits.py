@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from boundaries import plan_geometry as pg
+from boundaries.plan_codes import check_new_code, next_codes
 from boundaries.plans import (
     NEIGHBOURS,
     OPS,
@@ -32,7 +33,7 @@ from boundaries.plans import (
     save_draft,
 )
 from gridgeo.errors import Conflict, InvalidInput
-from gridgeo.levels import Hierarchy, LevelSpec
+from gridgeo.levels import Hierarchy
 
 
 @dataclass(frozen=True)
@@ -75,64 +76,6 @@ def _name(value: Any, field: str = "name") -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise InvalidInput(f"'{field}' must be a name of 1 to 200 characters", field=field)
     return value.strip()
-
-
-def _used_codes(conn: Connection, prefix: str, length: int) -> set[str]:
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT code FROM grid_versions WHERE code LIKE :p AND length(code) = :n "
-            "UNION SELECT code FROM grids WHERE code LIKE :p AND length(code) = :n"
-        ),
-        {"p": prefix + "%", "n": length},
-    ).scalars()
-    return set(rows)
-
-
-def _check_new_code(conn: Connection, draft: Draft, code: str, parent_code: str) -> None:
-    parent_level = draft.area.level if parent_code == draft.area.code else None
-    parent = draft.grids.get(parent_code)
-    level = (parent.level if parent else parent_level) or draft.area.level
-    spec = (
-        draft.hierarchy.levels[level.depth + 1]
-        if level.depth + 1 < len(draft.hierarchy.levels)
-        else None
-    )
-    if spec is None:
-        raise InvalidInput(f"grid {parent_code} is at the deepest level; it can have no children")
-    problem = draft.hierarchy.code_problem(code, spec, parent_code)
-    if problem:
-        raise InvalidInput(f"new code: {problem}", field="code")
-    if code in draft.grids:
-        raise InvalidInput(
-            f"code {code} is already used by grid {draft.grids[code].name}", field="code"
-        )
-    clash = conn.execute(
-        text("SELECT name FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
-    ).scalar()
-    if clash is not None and not any(g.code == code for g in draft.retired):
-        raise InvalidInput(f"code {code} is already used by grid {clash}", field="code")
-
-
-def next_codes(
-    conn: Connection, draft: Draft, parent_code: str, level: LevelSpec, n: int
-) -> list[str]:
-    """``n`` unused codes for new children of ``parent_code`` (never reusing a retired code)."""
-    used = _used_codes(conn, parent_code, level.code_length) | set(draft.grids)
-    used |= {g.code for g in draft.retired}
-    width = level.code_width
-    numbers = [
-        int(c[len(parent_code) :])
-        for c in used
-        if c.startswith(parent_code) and len(c) == level.code_length and c.isdigit()
-    ]
-    start = max(numbers, default=0) + 1
-    codes = [f"{parent_code}{k:0{width}d}" for k in range(start, start + n)]
-    if any(len(c) != level.code_length for c in codes):
-        raise InvalidInput(
-            f"no free {level.key} codes are left below {parent_code}; give the codes explicitly",
-            field="codes",
-        )
-    return codes
 
 
 def _siblings_geoms(draft: Draft, grid: DraftGrid) -> list[BaseGeometry]:
@@ -213,7 +156,7 @@ def _op_split(conn: Connection, draft: Draft, a: dict[str, Any]) -> tuple[str, l
             field="codes",
         )
     for code in codes:
-        _check_new_code(conn, draft, str(code), parent)
+        check_new_code(conn, draft, str(code), parent)
     codes = [str(c) for c in codes]
     missing = len(pieces) - 1 - len(codes)
     if missing:
@@ -344,7 +287,7 @@ def _op_create(conn: Connection, draft: Draft, a: dict[str, Any]) -> tuple[str, 
     if code is None:
         code = next_codes(conn, draft, str(parent_code), level, 1)[0]
     code = str(code)
-    _check_new_code(conn, draft, code, str(parent_code))
+    check_new_code(conn, draft, code, str(parent_code))
     what = f"new grid {code}"
     name = _name(a.get("name"))
     workers = _as_int(a.get("workers", 0), "workers")
@@ -388,7 +331,7 @@ def _op_recode(conn: Connection, draft: Draft, a: dict[str, Any]) -> tuple[str, 
             "grid with no children",
             field="code",
         )
-    _check_new_code(conn, draft, new_code, grid.parent_code or "")
+    check_new_code(conn, draft, new_code, grid.parent_code or "")
     old = grid.code
     del draft.grids[old]
     grid.code = new_code

@@ -10,7 +10,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from boundaries import plan_geometry as pg
-from boundaries.plan_edits import _as_int, _check_new_code, _name, _retire, next_codes
+from boundaries.plan_codes import check_new_code, next_codes
+from boundaries.plan_edits import _as_int, _name, _retire
 from boundaries.plans import DraftGrid, get_plan, load_draft, open_plan, save_draft
 from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
@@ -73,7 +74,7 @@ def plan_from_proposal(
         if code in current_codes:
             owner[k] = code
         else:
-            _check_new_code(conn, draft, code, area_code)
+            check_new_code(conn, draft, code, area_code)
             given[k] = code
     taken = set(owner.values())
     # the others keep the code of the current grid they overlap most, largest overlaps first

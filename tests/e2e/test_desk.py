@@ -10,6 +10,7 @@ lists every step; the page switches to English.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -27,6 +28,21 @@ def _act(url: str, bearer: str, incident: int, action: str, **data) -> dict:
                    headers={"Authorization": f"Bearer {bearer}"})  # fmt: skip
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def _desk_as_dispatcher(ctx, url: str) -> tuple[Any, list[str]]:
+    """A page of ``ctx`` logged in to /desk as the demo dispatcher; the errors it will see."""
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(url + "/desk")
+    page.wait_for_selector("#login-form", state="visible")
+    page.fill("#username", "dispatcher")
+    page.fill("#password", "dispatcher-demo-2026")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#app", state="visible")
+    return page, errors
 
 
 def _state_shown(page, incident: int, label: str) -> None:
@@ -49,17 +65,8 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
     incident = r.json()["id"]
 
     ctx = browser.new_context(viewport=DESK, locale="zh-CN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page, errors = _desk_as_dispatcher(ctx, url)
     try:
-        page.goto(url + "/desk")
-        page.wait_for_selector("#login-form", state="visible")
-        page.fill("#username", "dispatcher")
-        page.fill("#password", "dispatcher-demo-2026")
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("#app", state="visible")
         assert "dispatcher" in page.text_content("#who")
 
         # the dispatch queue of the worker's grid holds the new incident
@@ -167,17 +174,8 @@ def test_dispatcher_moves_a_boundary_incident_to_the_other_grid(browser, live_se
     other = second if inc["grid"] == first else first
 
     ctx = browser.new_context(viewport=DESK, locale="en-US")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page, errors = _desk_as_dispatcher(ctx, url)
     try:
-        page.goto(url + "/desk")
-        page.wait_for_selector("#login-form", state="visible")
-        page.fill("#username", "dispatcher")
-        page.fill("#password", "dispatcher-demo-2026")
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("#app", state="visible")
         page.select_option("#lang", "en")
         page.fill("#f-area", inc["grid"])
         page.click("#filters button[type=submit]")
