@@ -205,10 +205,13 @@ class PoolStatements:
         The group goes as one pipeline in autocommit: PostgreSQL runs the statements up to the
         pipeline's sync as one implicit transaction, committed at the sync.
 
+        A group that fails is queued again, each item to go alone, so that only the bad one
+        fails.
+
         Raises:
             psycopg.Error: the connection broke (the items have their 503), or the group's
                 commit failed, which leaves psycopg unable to leave pipeline mode: the
-                connection is closed and the items are queued again, each to go alone.
+                connection is closed (its items are queued again).
         """
         try:
             if len(group) == 1:
@@ -233,17 +236,15 @@ class PoolStatements:
             if len(group) == 1:
                 _settle(group[0], exc=exc)
                 return
-            # nothing of the group was stored: each again on its own, so only the bad one fails
-            alone = [item._replace(alone=True) for item in group]
+            # nothing of the group was stored: each again on its own (first in the queue), so
+            # that only the bad one fails
+            self._queue.extendleft(reversed([item._replace(alone=True) for item in group]))
             if (
                 conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
                 or conn.info.transaction_status != pq.TransactionStatus.IDLE
             ):  # the commit failed (say, a deferred check): this connection cannot go on
-                self._queue.extendleft(reversed(alone))
                 await conn.close()
                 raise
-            for item in alone:
-                await self._send(conn, [item])
             return
         for item, row in zip(group, rows, strict=True):
             _settle(item, row)

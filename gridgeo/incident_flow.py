@@ -199,8 +199,10 @@ def _regrid(
 ) -> tuple[dict[str, object], str]:
     """The columns of an incident moved to its candidate grid ``code``, and the event's note.
 
-    The queue stays at the incident's escalation level, now above the new grid; an incident
-    dispatched to its grid's worker goes to the new grid's.
+    The candidates are the grids the report's accuracy circle reached, as they were then; the
+    incident goes to the current grid of the chosen code. The queue stays at the incident's
+    escalation level, now above the new grid; an incident dispatched to its grid's worker goes
+    to the new grid's.
 
     Raises:
         InvalidInput: no grid given, or not one of the incident's candidate grids.
@@ -213,8 +215,9 @@ def _regrid(
             "SELECT g.code AS old, i.escalation_level AS level, i.assignee, i.flags, "
             "ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) "
             "ORDER BY c.code) AS codes, "
-            "(SELECT c.id FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) "
-            "AND c.code = :code) AS new_id "
+            "(SELECT n.id FROM grids n WHERE n.code = :code AND n.valid_to IS NULL "
+            "AND n.code IN (SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids))) "
+            "AS new_id "
             "FROM incidents i JOIN grids g ON g.id = i.grid_id WHERE i.id = :i"
         ),
         {"i": incident_id, "code": code},
