@@ -19,11 +19,11 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from gridgeo.errors import InvalidInput
-from gridgeo.photos import Upload
+from gridgeo.incidents.photos import Upload
 
 M = TypeVar("M", bound=BaseModel)
 PHOTO_FIELD = "photo"
-MAX_FILES = 16  # more than gridgeo.photos.MAX_PER_REQUEST: that check names the limit
+MAX_FILES = 16  # more than gridgeo.incidents.photos.MAX_PER_REQUEST: that check names the limit
 MAX_FIELDS = 32
 GONE = "the client disconnected before the whole body arrived"
 

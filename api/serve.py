@@ -119,7 +119,7 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True, workers: 
         if db.cluster is not None:
             db.cluster.started_here = True  # this process owns the folder: stop it at exit
         if demo:
-            from api.cli_demo import load_demo_if_empty
+            from cli.demo import load_demo_if_empty
 
             load_demo_if_empty(db)
         if settings.env == "production":

@@ -35,8 +35,8 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridgeo.balance import balance  # noqa: E402
-from gridgeo.balance_units import Units, build_units, polsby_popper, union_parts  # noqa: E402
+from gridgeo.balance.propose import balance  # noqa: E402
+from gridgeo.balance.units import Units, build_units, polsby_popper, union_parts  # noqa: E402
 
 PROVIDENCE = ROOT.parent / "shared" / "data" / "providence" / "Providence_blocks.zip"
 RUNS = 5
@@ -56,7 +56,7 @@ def community(seed: int = 7, n: int = 600, total: int = 3000) -> Units:
 def providence_wards() -> dict[int, Units]:
     import geopandas as gpd
 
-    from gridgeo.balance_units import units_from_polygons
+    from gridgeo.balance.units import units_from_polygons
 
     blocks = gpd.read_file(PROVIDENCE)
     blocks = blocks.to_crs(blocks.estimate_utm_crs())
@@ -157,9 +157,9 @@ def lines_case() -> dict[str, object]:
     """Case C: demo communities along the roads (blocks) vs around the buildings."""
     import geopandas as gpd
 
-    from gridgeo.balance_lines import balance_along_lines, line_share
-    from gridgeo.demo import build_demo_city
-    from gridgeo.demo_roads import LOCAL_CRS
+    from gridgeo.balance.lines import balance_along_lines, line_share
+    from gridgeo.demo.city import build_demo_city
+    from gridgeo.demo.roads import LOCAL_CRS
 
     city = build_demo_city()
     comms = [a for a in city.areas if a.level == "community"]
@@ -221,8 +221,8 @@ def lines_case() -> dict[str, object]:
 def district_case() -> dict[str, object]:
     """Case D: every community of the demo district through PostGIS, 2 processes."""
     from bench.common import open_bench_database
-    from gridgeo.balance_district import propose_all
-    from gridgeo.demo import load_demo
+    from gridgeo.balance.district import propose_all
+    from gridgeo.demo.city import load_demo
 
     db = open_bench_database(None)
     try:

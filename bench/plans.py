@@ -44,10 +44,10 @@ from bench.common import (  # noqa: E402
     server_facts,
     write_json,
 )
-from boundaries.plan_commit import commit_plan  # noqa: E402
-from boundaries.plan_edits import apply_edit  # noqa: E402
-from boundaries.plan_preview import preview  # noqa: E402
-from boundaries.plans import load_draft, open_plan  # noqa: E402
+from boundaries.plans.commit import commit_plan  # noqa: E402
+from boundaries.plans.drafts import load_draft, open_plan  # noqa: E402
+from boundaries.plans.edits import apply_edit  # noqa: E402
+from boundaries.plans.preview import preview  # noqa: E402
 from gridgeo.bulk_assign import assign_households  # noqa: E402
 from gridgeo.levels import load_hierarchy  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Lines are stored as MultiLineStrings in EPSG:4326 (table ``lines``, migration 0009). Balancing
 reads the lines that cross an area and cuts the area into blocks along them
-(:mod:`gridgeo.balance_lines`).
+(:mod:`gridgeo.balance.lines`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Incidents for the maps: filtered, located, compact; the overdue ones flagged.
 
-Read-only SQL of the map pages (the incident workflow itself lives in ``gridgeo.incidents`` and
-``gridgeo.incident_flow``). Dates of the filter are calendar days in China Standard Time.
+Read-only SQL of the map pages (the incident workflow itself lives in ``gridgeo.incidents.report`` and
+``gridgeo.incidents.flow``). Dates of the filter are calendar days in China Standard Time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput, NotFound
-from gridgeo.incident_flow import OPEN_STATES, STATES
+from gridgeo.incidents.flow import OPEN_STATES, STATES
 
 CST = timezone(timedelta(hours=8), "CST")
 MAX_POINTS = 20_000
@@ -41,7 +41,7 @@ class IncidentFilter:
     """What the incident map shows.
 
     Attributes:
-        state: a state of ``gridgeo.incident_flow.STATES``, ``open`` (not yet resolved) or
+        state: a state of ``gridgeo.incidents.flow.STATES``, ``open`` (not yet resolved) or
             None for all.
         category: a category key, or None for all.
         area: an area code: incidents in it or anywhere below it.

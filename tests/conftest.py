@@ -89,8 +89,8 @@ def conn(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture(scope="session")
 def demo_engine(pg_server: str) -> Iterator[Engine]:
     """A database with the demo city and its demo accounts loaded (committed; read-only use)."""
-    from api.cli_demo import add_demo_accounts
-    from gridgeo.demo import load_demo
+    from cli.demo import add_demo_accounts
+    from gridgeo.demo.city import load_demo
 
     eng = _database(pg_server, "gridgeo_demo")
     with eng.begin() as connection:

@@ -7,9 +7,9 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection, text
 
-from boundaries.plan_edits import apply_edit
-from boundaries.plan_preview import preview
-from boundaries.plans import load_draft, open_plan
+from boundaries.plans.drafts import load_draft, open_plan
+from boundaries.plans.edits import apply_edit
+from boundaries.plans.preview import preview
 from gridgeo.levels import Hierarchy
 from tests.plan_city import C, box
 

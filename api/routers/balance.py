@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import area_filter, check_area, require
-from api.balance_plan import proposal_to_plan
 from api.deps import ConnDep, HierarchyDep
+from boundaries.plans.from_balance import proposal_to_plan
 from gridgeo.accounts import Account
-from gridgeo.balance_db import propose
-from gridgeo.balance_district import propose_all
-from gridgeo.balance_suggest import suggestions
+from gridgeo.balance.db import propose
+from gridgeo.balance.district import propose_all
+from gridgeo.balance.suggest import suggestions
 from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])

@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 
 from api.auth import Admin
 from api.deps import ConnDep
-from gridgeo.incident_config import (
+from gridgeo.incidents.catalog import (
     create_category,
     create_department,
     update_category,
     update_department,
 )
-from gridgeo.incidents import list_categories, list_departments
+from gridgeo.incidents.report import list_categories, list_departments
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

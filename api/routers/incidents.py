@@ -37,10 +37,10 @@ from api.incident_body import Body, body_of, openapi_body, read_body
 from api.statements import DirectRoute, in_transaction, statements
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
-from gridgeo.escalation import escalation_job
-from gridgeo.incident_flow import escalate_overdue, list_incidents, summary, transition
-from gridgeo.incident_sql import REPORT_ROLES
-from gridgeo.incidents import (
+from gridgeo.incidents.escalation import escalation_job
+from gridgeo.incidents.flow import escalate_overdue, list_incidents, summary, transition
+from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos, photo_file
+from gridgeo.incidents.report import (
     Report,
     Reported,
     add_photos,
@@ -50,7 +50,7 @@ from gridgeo.incidents import (
     report_at_once,
     report_with_photos,
 )
-from gridgeo.photos import Photo, PhotoStore, Upload, check_photos, photo_file
+from gridgeo.incidents.report_sql import REPORT_ROLES
 from gridgeo.tokens import resolve_params
 
 

@@ -65,7 +65,7 @@ def _box(conn: ConnDep, account: Account | None) -> list[list[float]] | None:
     return None if box is None else [[box[1], box[0]], [box[3], box[2]]]
 
 
-def _other(request: Request, lang: str) -> str:
+def other_language_link(request: Request, lang: str) -> str:
     """The same page in the other language (other query parameters kept)."""
     params = {k: v for k, v in request.query_params.items() if k != "lang"}
     if lang == "zh":
@@ -230,7 +230,7 @@ def incidents_page(
         bounds=bounds,
         lang=lang,
         bases=bases(request),
-        other_href=_other(request, lang),
+        other_href=other_language_link(request, lang),
     )
     return HTMLResponse(render_page(fmap, lang))
 

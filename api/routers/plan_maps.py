@@ -13,9 +13,9 @@ from sqlalchemy import Connection
 
 from api.auth import require
 from api.deps import ConnDep, HierarchyDep
-from api.routers.maps import _other, bases
-from boundaries.plan_preview import preview
-from boundaries.plans import Draft, check_plan_area, get_plan, load_draft
+from api.routers.maps import bases, other_language_link
+from boundaries.plans.drafts import Draft, check_plan_area, get_plan, load_draft
+from boundaries.plans.preview import preview
 from gridgeo.accounts import Account
 from gridgeo.levels import Hierarchy
 from gridgeo.versions import get_change, grids_at
@@ -105,7 +105,7 @@ def plan_map(
         shown,
         lang=lang,
         bases=bases(request),
-        other_href=_other(request, lang),
+        other_href=other_language_link(request, lang),
         editor_href=editor if draft.plan["status"] == "open" else None,
     )
     return HTMLResponse(render_page(dual.m1, lang))

@@ -14,10 +14,8 @@ from sqlalchemy import text
 
 from api.auth import area_filter, check_area, require
 from api.deps import ConnDep, HierarchyDep
-from boundaries.plan_commit import commit_plan, revert_change
-from boundaries.plan_edits import apply_edit, undo_edit
-from boundaries.plan_preview import preview
-from boundaries.plans import (
+from boundaries.plans.commit import commit_plan, revert_change
+from boundaries.plans.drafts import (
     OPS,
     check_plan_area,
     discard_plan,
@@ -28,6 +26,8 @@ from boundaries.plans import (
     open_plan,
     plan_summary,
 )
+from boundaries.plans.edits import apply_edit, undo_edit
+from boundaries.plans.preview import preview
 from gridgeo.accounts import Account
 from gridgeo.versions import get_change
 

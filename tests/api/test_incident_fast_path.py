@@ -9,7 +9,7 @@ import pytest
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 from sqlalchemy import Connection, event, text
 
-from gridgeo.incident_sql import REPORT_SQL, fold
+from gridgeo.incidents.report_sql import REPORT_SQL, fold
 from tests.api.incident_city import GRID_A, GRID_B, INSIDE_A, make_users
 
 

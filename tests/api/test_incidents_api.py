@@ -10,7 +10,7 @@ from sqlalchemy import text
 from api.routers.incidents import clock
 from gridgeo.accounts import ROLES
 from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
-from gridgeo.incident_flow import RULES
+from gridgeo.incidents.flow import RULES
 from tests.api.incident_city import (
     COMM_A,
     DISTRICT,

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from api.routers.maps import clock
 from gridgeo.accounts import add_user
 from gridgeo.bulk_assign import assign_households
-from gridgeo.incidents import Report, report
+from gridgeo.incidents.report import Report, report
 from gridgeo.levels import load_hierarchy
 from gridgeo.tiles import TileCache, levels_at
 from gridgeo.workload import workload_report

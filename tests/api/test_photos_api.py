@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from api.routers.incidents import clock
 from gridgeo.errors import InvalidInput
-from gridgeo.photos import GPS_IFD, PhotoStore, Upload, attach, check_photo
+from gridgeo.incidents.photos import GPS_IFD, PhotoStore, Upload, attach, check_photo
 from tests.api.conftest import app_in_transaction
 from tests.api.incident_city import GRID_A, INSIDE_A, count, make_users
 
@@ -296,7 +296,7 @@ def test_check_photo_never_trusts_the_declared_type():
 def test_check_store_finds_missing_altered_and_orphan_files(client, users, conn, photo_dir):
     import os
 
-    from gridgeo.photos import check_store
+    from gridgeo.incidents.photos import check_store
 
     inc = report(client, users["patrol"], [("photo", ("a.jpg", image(), "image/jpeg")),
                                            ("photo", ("b.png", image("PNG"), "image/png"))])  # fmt: skip
@@ -323,7 +323,7 @@ def test_photos_command_lists_and_removes_orphans(engine, tmp_path, monkeypatch)
 
     from click.testing import CliRunner
 
-    from api.cli import main
+    from cli.main import main
 
     orphan = tmp_path / "photos" / "ab" / "cd" / ("abcd" + "1" * 60 + ".thumb.jpg")
     orphan.parent.mkdir(parents=True)

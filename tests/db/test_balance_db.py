@@ -7,7 +7,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from gridgeo.balance_db import choose_k, propose
+from gridgeo.balance.db import choose_k, propose
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
@@ -93,8 +93,8 @@ def test_cli_prints_figures_and_writes_geojson(demo_conn, monkeypatch, tmp_path)
 
     from click.testing import CliRunner
 
-    import api.cli_balance as cli_balance
-    from api.cli import main
+    import cli.balance as cli_balance
+    from cli.main import main
 
     @contextmanager
     def in_test_transaction():
@@ -116,8 +116,8 @@ def test_cli_all_and_suggest(demo_conn, monkeypatch) -> None:
 
     from click.testing import CliRunner
 
-    import api.cli_balance as cli_balance
-    from api.cli import main
+    import cli.balance as cli_balance
+    from cli.main import main
 
     @contextmanager
     def in_test_transaction():

@@ -7,9 +7,9 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import text
 
-from gridgeo.balance_db import propose
-from gridgeo.balance_district import propose_all
-from gridgeo.balance_suggest import suggestions
+from gridgeo.balance.db import propose
+from gridgeo.balance.district import propose_all
+from gridgeo.balance.suggest import suggestions
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report

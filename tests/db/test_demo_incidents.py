@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from api.cli_demo import add_demo_accounts
-from gridgeo.demo import load_demo
-from gridgeo.demo_incidents import seed_demo_incidents
+from cli.demo import add_demo_accounts
+from gridgeo.demo.city import load_demo
+from gridgeo.demo.incidents import seed_demo_incidents
 from tests.conftest import _database
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

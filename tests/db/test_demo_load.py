@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from gridgeo.demo import DemoCity, build_demo_city, load_demo
+from gridgeo.demo.city import DemoCity, build_demo_city, load_demo
 from gridgeo.errors import Conflict
 
 

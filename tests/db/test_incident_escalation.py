@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from api.cli import main
 from api.routers.incidents import clock
+from cli.main import main
 from gridgeo.accounts import add_user
 from gridgeo.db import Database
-from gridgeo.escalation import LOCK_KEY, escalate_once
-from gridgeo.incidents import Report, report
+from gridgeo.incidents.escalation import LOCK_KEY, escalate_once
+from gridgeo.incidents.report import Report, report
 from gridgeo.settings import Settings
 from tests.api.incident_city import COMM_A, GRID_A, INSIDE_A, STREET_A, build_city
 from tests.conftest import _database

@@ -123,7 +123,7 @@ def test_self_intersection_hole_cutting_and_swapped_coordinates(
 def test_swapped_lon_lat_is_named(conn: Connection, city: Hierarchy) -> None:
     # a plan area near (36 E, 120 N) is impossible, so build a swapped polygon for a city whose
     # lat/lon swap stays in range: use the hint path directly
-    from boundaries.plan_geometry import check_in_area
+    from boundaries.plans.geometry import check_in_area
 
     area = shapely.box(100.0, 30.0, 100.01, 30.01)
     drawn = shapely.box(30.0, 20.0, 30.01, 20.01)  # not swapped: just far

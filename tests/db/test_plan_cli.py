@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from api.cli import main
+from cli.main import main
 from tests.conftest import _database
 from tests.plan_city import X0, Y0, A, B, C, E, F, H, W, add_plan_city, box, households_of
 

@@ -151,7 +151,7 @@ def test_cli_workload_table_and_xlsx(demo_engine, monkeypatch, tmp_path):
     from click.testing import CliRunner
     from openpyxl import load_workbook
 
-    from api.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("GRIDGEO_DATABASE_URL", demo_engine.url.render_as_string(False))
     runner = CliRunner()
@@ -169,7 +169,7 @@ def test_cli_workload_table_and_xlsx(demo_engine, monkeypatch, tmp_path):
 def test_cli_import_workers_dry_run(demo_engine, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from api.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("GRIDGEO_DATABASE_URL", demo_engine.url.render_as_string(False))
     f = tmp_path / "roster.csv"

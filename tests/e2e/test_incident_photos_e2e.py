@@ -20,7 +20,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from gridgeo.photos import GPS_IFD
+from gridgeo.incidents.photos import GPS_IFD
 from tests.e2e.conftest import ARTIFACTS, serve_app, token
 from tests.e2e.test_report_page import GRID, _inside, _login, _phone
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from api.cli import main
+from cli.main import main
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
 from tests.e2e.conftest import ARTIFACTS

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from gridgeo.accounts import get_account
-from gridgeo.incidents import Report, report
+from gridgeo.incidents.report import Report, report
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
 from tests.e2e.conftest import ARTIFACTS, signed_in_page

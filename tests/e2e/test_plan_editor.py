@@ -32,8 +32,8 @@ MARGIN = 20 / 111_320  # the drawn line starts and ends ~20 m outside the grid
 @pytest.fixture(scope="module")
 def plan_city(pg_server: str) -> Iterator[Engine]:
     """A private copy of the demo city that these tests may commit to."""
-    from api.cli_demo import add_demo_accounts
-    from gridgeo.demo import load_demo
+    from cli.demo import add_demo_accounts
+    from gridgeo.demo.city import load_demo
     from tests.conftest import _database
 
     eng = _database(pg_server, "gridgeo_plan_editor")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gridgeo.balance import balance
-from gridgeo.balance_units import build_units, polsby_popper
+from gridgeo.balance.propose import balance
+from gridgeo.balance.units import build_units, polsby_popper
 from gridgeo.errors import InvalidInput
 
 
@@ -128,7 +128,7 @@ def test_polsby_popper() -> None:
 
 
 def test_gerrychain_second_opinion_is_contiguous() -> None:
-    from gridgeo.balance_partition import gerrychain_split
+    from gridgeo.balance.partition import gerrychain_split
 
     graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(10, 10), ordering="sorted")
     pop = np.full(100, 3)

@@ -8,9 +8,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString
 
-from gridgeo.balance import balance
-from gridgeo.balance_lines import balance_along_lines, cut_blocks, line_share
-from gridgeo.balance_units import build_units
+from gridgeo.balance.lines import balance_along_lines, cut_blocks, line_share
+from gridgeo.balance.propose import balance
+from gridgeo.balance.units import build_units
 
 SIDE = 1200.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridgeo.balance_suggest import GridLoad, suggest
+from gridgeo.balance.suggest import GridLoad, suggest
 
 
 def grid(code: str, households: int, workers: int, parent: str = "c1") -> GridLoad:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridgeo.demo import STANDARD, DemoCity, build_demo_city
+from gridgeo.demo.city import STANDARD, DemoCity, build_demo_city
 
 METRIC = 32650  # UTM 50N: the district sits at 119.13°E
 

@@ -6,7 +6,7 @@ import pytest
 
 from gridgeo.accounts import ROLES
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
-from gridgeo.incident_flow import RULES, STATES, check_transition
+from gridgeo.incidents.flow import RULES, STATES, check_transition
 
 LOOP = [
     ("accept", "reported", "accepted"),

@@ -1,0 +1,1 @@
+"""Plans: redrawing boundaries safely (drafts, edits, preview, commit)."""

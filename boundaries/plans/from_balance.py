@@ -1,0 +1,47 @@
+"""A balancing proposal becomes a plan (a draft): previewed, then committed via /plans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shapely.geometry import shape
+from sqlalchemy import Connection
+
+from boundaries.plans.drafts import load_draft, plan_summary
+from boundaries.plans.preview import preview
+from boundaries.plans.proposals import plan_from_proposal
+from gridgeo.levels import Hierarchy
+
+
+def proposal_to_plan(
+    conn: Connection,
+    hierarchy: Hierarchy,
+    proposal: dict[str, Any],
+    *,
+    actor: str,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Open a plan holding the proposed grids; returns the plan's record and its preview.
+
+    Nothing changes in the stored grids until the plan is committed (``POST /plans/{id}/commit``).
+    """
+    s = proposal["summary"]
+    grids = [
+        {"geometry": shape(f["geometry"]), "workers": int(f["properties"]["workers"])}
+        for f in proposal["features"]
+    ]
+    detail = {
+        k: s[k] for k in ("k", "max_abs_deviation", "moved_households", "line_share") if k in s
+    }
+    plan = plan_from_proposal(
+        conn,
+        hierarchy,
+        s["area"],
+        title or f"balance {s['area']} into {len(grids)} grids",
+        actor,
+        grids,
+        source="balance",
+        detail=detail,
+    )
+    draft = load_draft(conn, hierarchy, int(plan["id"]))
+    return {"plan": plan_summary(plan), "preview": preview(conn, draft, standard=s["standard"])}

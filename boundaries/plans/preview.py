@@ -1,0 +1,493 @@
+"""The preview of a plan: topology problems of its draft and its impact on households and staff.
+
+Topology is checked only where the plan acts (the parents whose children it changes, and the
+grids it changes that have children), and a problem counts against the plan only when the plan
+made it: an overlap involving a grid it touched, a gap it opened, a part it pushed outside a
+parent. Pre-existing gaps elsewhere in the area are not the plan's to fix.
+
+The impact is computed in PostGIS: the households and open incidents inside the changed area
+are located against the draft (the touched grids' new shapes, then the untouched stored grids
+by the usual rule: deepest level first, then smallest code) and compared with where they are
+assigned now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, bindparam, text
+
+from boundaries.plans import geometry as pg
+from boundaries.plans.drafts import Draft, DraftGrid
+from boundaries.report import ERROR, WARNING, Problem
+from boundaries.topology import Metric, outside_parent_problems, overlap_problems
+from gridgeo.workload import DEFAULT_BAND, classify
+
+MIN_AREA_M2 = 1.0  # overlaps and gaps smaller than this are float noise of the overlay
+
+
+@dataclass(frozen=True)
+class Located:
+    """A problem and the shape a map can draw for it."""
+
+    problem: Problem
+    shape: BaseGeometry | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as JSON, with ``geometry`` (GeoJSON) when it has a shape."""
+        out = self.problem.to_dict()
+        out.pop("index", None)
+        out["geometry"] = pg.to_geojson(self.shape) if self.shape is not None else None
+        return out
+
+
+def _metric(draft: Draft) -> Metric:
+    c = draft.area.geom.centroid  # rounded: one cached projection per area (±0.5 km centre)
+    return Metric(round(float(c.x), 2), round(float(c.y), 2))
+
+
+def _stored_geom(g: DraftGrid) -> BaseGeometry | None:
+    return shapely.from_wkb(g.stored[4]) if g.stored is not None else None
+
+
+def topology(draft: Draft, tolerance_m: float = 0.5) -> list[Located]:
+    """The located topology problems the plan's draft would make.
+
+    Kinds: ``invalid_geometry``, ``multipart``, ``empty_geometry`` (errors) for touched grids;
+    ``overlap`` (error; ``sliver_overlap`` thinner than the tolerance: warning) between a
+    touched grid and a sibling; ``gap`` (error) a parent left uncovered where it was covered;
+    ``outside_parent`` (error) a child beyond its parent by more than the tolerance.
+    """
+    metric = _metric(draft)
+    found: list[Located] = []
+    touched = [g for g in draft.grids.values() if g.state in ("changed", "created")]
+    for g in touched:
+        found += _shape_problems(g)
+    parents: set[str] = set()
+    for g in draft.touched():
+        if g.parent_code:
+            parents.add(g.parent_code)
+        if g.stored is not None and g.stored[2]:
+            parents.add(g.stored[2])
+    for g in touched:
+        if draft.children(g.code):
+            parents.add(g.code)
+    touched_codes = {g.code for g in touched}
+    for parent_code in sorted(parents):
+        parent = draft.area if parent_code == draft.area.code else draft.grids.get(parent_code)
+        if parent is None:
+            continue  # a retired parent: its children were moved or are reported as retired
+        kids = draft.children(parent_code)
+        found += _overlaps(kids, touched_codes, metric, tolerance_m)
+        found += _outside(parent, kids, touched_codes, metric, tolerance_m)
+        found += _gaps(draft, parent, kids, metric, tolerance_m)
+    return found
+
+
+def _shape_problems(g: DraftGrid) -> list[Located]:
+    geom = g.geom
+    if geom is None or geom.is_empty or pg.area_m2(geom) < pg.MIN_AREA_M2:
+        return [Located(Problem(None, g.code, "empty_geometry", "the grid has no area left"))]
+    out = []
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        out.append(
+            Located(
+                Problem(
+                    None,
+                    g.code,
+                    "invalid_geometry",
+                    f"the boundary is invalid: {reason}",
+                    location=_point(geom),
+                ),
+                geom,
+            )
+        )
+    parts = [p for p in shapely.get_parts(geom) if pg.area_m2(p) >= MIN_AREA_M2]
+    if len(parts) > 1:
+        small = min(parts, key=lambda p: p.area)
+        out.append(
+            Located(
+                Problem(
+                    None,
+                    g.code,
+                    "multipart",
+                    f"the grid is in {len(parts)} separate pieces (the smallest "
+                    f"{pg.area_m2(small):.0f} m²); a grid must be one piece",
+                    location=_point(small),
+                    area_m2=round(pg.area_m2(small), 1),
+                ),
+                small,
+            )
+        )
+    return out
+
+
+def _point(geom: BaseGeometry) -> tuple[float, float] | None:
+    if geom is None or geom.is_empty:
+        return None
+    p = geom.representative_point()
+    return (round(p.x, 7), round(p.y, 7))
+
+
+def _overlaps(
+    kids: list[DraftGrid], touched: set[str], metric: Metric, tolerance_m: float
+) -> list[Located]:
+    geoms = np.array([k.geom for k in kids], dtype=object)
+    if len(geoms) < 2:
+        return []
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = (left < right) & np.array(
+        [
+            kids[i].code in touched or kids[j].code in touched
+            for i, j in zip(left, right, strict=True)
+        ],
+        dtype=bool,
+    )
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return []
+    inter = shapely.intersection(geoms[left], geoms[right])
+    codes = np.array([k.code for k in kids], dtype=object)
+    labels = [f"grid {codes[i]}" for i in left]
+    problems = overlap_problems(
+        right, codes[right], labels, inter, metric, tolerance_m=tolerance_m, min_area_m2=MIN_AREA_M2
+    )
+    shapes = {int(right[k]): inter[k] for k in range(len(right))}
+    return [Located(p, shapes.get(p.index or 0)) for p in problems]
+
+
+def _outside(
+    parent: DraftGrid, kids: list[DraftGrid], touched: set[str], metric: Metric, tolerance_m: float
+) -> list[Located]:
+    check = (
+        kids
+        if parent.code in touched or parent.state != "unchanged"
+        else [k for k in kids if k.code in touched]
+    )
+    if not check:
+        return []
+    geoms = np.array([k.geom for k in check], dtype=object)
+    codes = np.array([k.code for k in check], dtype=object)
+    parents = np.array([parent.geom] * len(check), dtype=object)
+    problems = outside_parent_problems(
+        np.arange(len(check)),
+        geoms,
+        codes,
+        parents,
+        np.array([parent.code] * len(check), dtype=object),
+        metric,
+        tolerance_m=tolerance_m,
+        min_area_m2=MIN_AREA_M2,
+    )
+    return [
+        Located(p, pg.polygonal(check[p.index or 0].geom.difference(parent.geom))) for p in problems
+    ]
+
+
+def _uncovered(
+    parent: BaseGeometry,
+    kids: list[BaseGeometry],
+    region: tuple[BaseGeometry, BaseGeometry],
+    metric: Metric,
+    tol: float,
+) -> Any:
+    """The part of ``parent`` inside ``region`` that no kid covers (metres, inset by ``tol``).
+
+    ``region`` is given twice: in lon/lat (to pick the kids near it) and in metres.
+    """
+    inner = metric.forward(np.array([parent], dtype=object))[0].buffer(-tol)
+    inner = inner.intersection(region[1])
+    near = [k for k in kids if k is not None and k.intersects(region[0])]
+    if not near or inner.is_empty:
+        return inner
+    covered = shapely.union_all(metric.forward(np.array(near, dtype=object)))
+    return inner.difference(covered)
+
+
+def _gaps(
+    draft: Draft, parent: DraftGrid, kids: list[DraftGrid], metric: Metric, tolerance_m: float
+) -> list[Located]:
+    """Parts of the parent the draft leaves uncovered that the stored grids covered.
+
+    Only the region the plan changes (old and new shapes of the grids it touches) is looked
+    at: a gap the plan opens can be nowhere else.
+    """
+    touched = [g for g in draft.touched() if g.state != "unchanged"]
+    shapes = [g.geom for g in touched if g.state != "retired"]
+    shapes += [s for g in touched if (s := _stored_geom(g)) is not None]
+    if not shapes:
+        return []
+    region_ll = shapely.union_all(shapes)
+    region_m = metric.forward(np.array([region_ll], dtype=object))[0].buffer(tolerance_m)
+    region = (region_ll.buffer(pg.degrees(tolerance_m)), region_m)
+    now = _uncovered(parent.geom, [k.geom for k in kids], region, metric, tolerance_m)
+    stored_parent = _stored_geom(parent) if parent.state != "unchanged" else parent.geom
+    before_kids = [
+        _stored_geom(g)
+        for g in [*draft.grids.values(), *draft.retired]
+        if g.stored is not None and g.stored[2] == parent.code
+    ]
+    before = _uncovered(
+        stored_parent if stored_parent is not None else parent.geom,
+        [b for b in before_kids if b is not None],
+        region,
+        metric,
+        tolerance_m,
+    )
+    new_gap = now.difference(before.buffer(tolerance_m)) if not before.is_empty else now
+    pieces = [p for p in shapely.get_parts(pg.polygonal(new_gap)) if p.area >= MIN_AREA_M2]
+    pieces = [p for p in pieces if not p.buffer(-tolerance_m / 2).is_empty]  # slivers are noise
+    out = []
+    for piece in sorted(pieces, key=lambda p: -p.area):
+        shape = metric.inverse(np.array([piece], dtype=object))[0]
+        out.append(
+            Located(
+                Problem(
+                    None,
+                    parent.code,
+                    "gap",
+                    f"the plan leaves {piece.area:.1f} m² of {parent.code} covered by no grid",
+                    ERROR,
+                    _point(shape),
+                    round(float(piece.area), 1),
+                ),
+                shape,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- impact
+
+# the changed area, and the new shapes of the draft's touched leaf grids (no temporary table:
+# creating and dropping one costs more than the query it serves)
+AREA_CTE = """
+WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g),
+_draft AS MATERIALIZED (
+    SELECT d.code, d.depth, ST_GeomFromWKB(decode(d.wkb, 'hex'), 4326) AS geom
+    FROM unnest(CAST(:d_codes AS text[]), CAST(:d_depths AS int[]), CAST(:d_wkbs AS text[]))
+         AS d(code, depth, wkb)
+)"""
+
+
+def _draft_grid(point: str) -> str:
+    """SQL of the grid a point would be in under the draft (``_draft``, then untouched parts)."""
+    return f"""(SELECT c.code FROM (
+                SELECT d.code, d.depth FROM _draft d WHERE ST_Covers(d.geom, {point})
+                UNION ALL
+                SELECT p.code, p.depth FROM grid_parts p
+                WHERE ST_Covers(p.geom, {point}) AND p.grid_id <> ALL(:touched)
+            ) c ORDER BY c.depth DESC, c.code LIMIT 1)"""  # noqa: S608 - a column name
+
+
+IMPACT_SQL = f"""
+{AREA_CTE},
+located AS (
+    SELECT h.id, h.household_count AS n, og.code AS old_code,
+           {_draft_grid("h.location")} AS new_code
+    FROM households h CROSS JOIN area
+    LEFT JOIN household_grid a ON a.household_id = h.id
+    LEFT JOIN grids og ON og.id = a.grid_id
+    WHERE ST_Intersects(h.location, area.g)
+)
+SELECT old_code, new_code, sum(n)::bigint AS households, count(*) AS points
+FROM located GROUP BY old_code, new_code
+"""  # noqa: S608 - fixed fragments; values are bound
+
+INCIDENTS_SQL = f"""
+{AREA_CTE}
+SELECT i.id, og.code AS old_code, {_draft_grid("i.location")} AS new_code
+FROM incidents i CROSS JOIN area
+LEFT JOIN grids og ON og.id = i.grid_id
+WHERE ST_Intersects(i.location, area.g) AND i.state IN :open
+"""  # noqa: S608 - fixed fragments; values are bound
+
+
+def changed_area(draft: Draft) -> BaseGeometry | None:
+    """Where the plan changes anything: old and new shapes of the touched grids, united.
+
+    Only the parts that differ matter for reassignment, but the whole shapes are used so that
+    every household of a touched grid is counted before and after.
+    """
+    shapes = []
+    for g in draft.touched():
+        if g.state != "retired":
+            shapes.append(g.geom)
+        old = _stored_geom(g)
+        if old is not None:
+            shapes.append(old)
+    if not shapes:
+        return None
+    return shapely.union_all(shapes)
+
+
+def _draft_params(draft: Draft) -> dict[str, Any]:
+    """Bound values of the draft's touched leaf grids and of the stored grids they replace."""
+    leaves = [
+        g
+        for g in draft.grids.values()
+        if g.state in ("changed", "created") and not draft.children(g.code)
+    ]
+    touched = [int(g.grid_id) for g in draft.touched() if g.grid_id is not None]
+    return {
+        "d_codes": [g.code for g in leaves],
+        "d_depths": [g.level.depth for g in leaves],
+        "d_wkbs": [shapely.to_wkb(pg.as_multi(g.geom), hex=True) for g in leaves],
+        "touched": touched or [0],
+    }
+
+
+def _standard(conn: Connection, area_code: str, default: int) -> tuple[int, float]:
+    row = conn.execute(
+        text(
+            "SELECT households_per_worker, band FROM workload_config "
+            "WHERE :c LIKE area_code || '%' ORDER BY length(area_code) DESC LIMIT 1"
+        ),
+        {"c": area_code},
+    ).first()
+    return (int(row[0]), float(row[1])) if row else (default, DEFAULT_BAND)
+
+
+def impact(conn: Connection, draft: Draft, *, standard: int = 300) -> dict[str, Any]:
+    """Households and open incidents that would change grid, and each affected grid's load.
+
+    Returns:
+        ``moves`` (per old → new grid: households and points), ``grids`` (per affected grid:
+        households, workers, load and status before and after), ``incidents`` (open ones that
+        would change grid), ``households_moved``, ``points_moved``, ``unassigned_after``,
+        ``standard`` and ``band``.
+    """
+    from gridgeo.incidents.flow import OPEN_STATES
+
+    area = changed_area(draft)
+    std, band = _standard(conn, draft.area.code, standard)
+    empty = {
+        "moves": [],
+        "grids": [],
+        "incidents": [],
+        "households_moved": 0,
+        "points_moved": 0,
+        "unassigned_after": 0,
+        "standard": std,
+        "band": band,
+    }
+    if area is None:
+        return empty
+    params = {"area": shapely.to_wkb(area, hex=True)} | _draft_params(draft)
+    flows = conn.execute(text(IMPACT_SQL), params).all()
+    incidents = conn.execute(
+        text(INCIDENTS_SQL).bindparams(bindparam("open", expanding=True)),
+        params | {"open": list(OPEN_STATES)},
+    ).all()
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    moves = []
+    for old, new, n, points in flows:
+        if old:
+            before[old] = before.get(old, 0) + int(n)
+        if new:
+            after[new] = after.get(new, 0) + int(n)
+        if old != new:
+            moves.append({"from": old, "to": new, "households": int(n), "points": int(points)})
+    moves.sort(key=lambda m: (-m["households"], str(m["from"]), str(m["to"])))
+    grids = _grid_rows(conn, draft, before, after, std, band)
+    return {
+        "moves": moves,
+        "grids": grids,
+        "incidents": [
+            {"id": int(i), "from": old, "to": new} for i, old, new in incidents if old != new
+        ],
+        "households_moved": sum(m["households"] for m in moves),
+        "points_moved": sum(m["points"] for m in moves),
+        "unassigned_after": sum(m["households"] for m in moves if m["to"] is None),
+        "standard": std,
+        "band": band,
+    }
+
+
+def _grid_rows(
+    conn: Connection,
+    draft: Draft,
+    before: dict[str, int],
+    after: dict[str, int],
+    std: int,
+    band: float,
+) -> list[dict[str, Any]]:
+    codes = set(before) | set(after) | {g.code for g in draft.touched()}
+    by_code: dict[str, DraftGrid] = {g.code: g for g in draft.retired} | dict(draft.grids)
+    stored_code = {g.stored[0]: g for g in by_code.values() if g.stored is not None}
+    outside = [c for c in codes if c not in by_code and c not in stored_code]
+    names: dict[str, tuple[str, int]] = {}
+    if outside:
+        rows = conn.execute(
+            text(
+                "SELECT g.code, g.name, coalesce(s.workers, g.workers) FROM grids g "
+                "LEFT JOIN grid_staff s ON s.grid_id = g.id "
+                "WHERE g.code = ANY(:c) AND g.valid_to IS NULL"
+            ),
+            {"c": outside},
+        ).all()
+        names = {r[0]: (r[1], int(r[2])) for r in rows}
+    out = []
+    for code in sorted(codes):
+        g = by_code.get(code)
+        old_g = stored_code.get(code)
+        state = g.state if g is not None else "unchanged"
+        name = g.name if g is not None else names.get(code, (code, 0))[0]
+        w_before = (
+            old_g.stored[3] if old_g is not None and old_g.stored else names.get(code, ("", 0))[1]
+        )
+        w_after = 0 if state == "retired" else (g.workers if g is not None else w_before)
+        hb, ha = before.get(code, 0), after.get(code, 0)
+        if state == "created":
+            w_before, hb = 0, 0
+        if g is not None and draft.children(code):
+            continue  # a parent: its households are its children's
+        fb, fa = classify(hb, w_before, std, band), classify(ha, w_after, std, band)
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "state": state,
+                "households_before": hb if state != "created" else None,
+                "households_after": ha if state != "retired" else None,
+                "workers_before": w_before if state != "created" else None,
+                "workers_after": w_after if state != "retired" else None,
+                "load_before": None if fb.load is None or state == "created" else round(fb.load, 1),
+                "load_after": None if fa.load is None or state == "retired" else round(fa.load, 1),
+                "status_before": fb.status if state != "created" else None,
+                "status_after": fa.status if state != "retired" else None,
+                "workers_needed_after": fa.workers_needed if state != "retired" else None,
+            }
+        )
+    return out
+
+
+def preview(
+    conn: Connection, draft: Draft, *, standard: int = 300, tolerance_m: float = 0.5
+) -> dict[str, Any]:
+    """The plan's topology problems and impact.
+
+    Returns:
+        ``ok`` (no errors: the plan may be committed), ``errors``, ``warnings``, ``problems``
+        (located, with a ``geometry`` to draw), ``impact`` (see :func:`impact`) and
+        ``changed_area`` (GeoJSON).
+    """
+    problems = topology(draft, tolerance_m)
+    errors = sum(1 for p in problems if p.problem.severity == ERROR)
+    area = changed_area(draft)
+    return {
+        "plan_id": draft.plan_id,
+        "ok": errors == 0 and bool(draft.touched()),
+        "errors": errors,
+        "warnings": sum(1 for p in problems if p.problem.severity == WARNING),
+        "problems": [p.to_dict() for p in problems],
+        "impact": impact(conn, draft, standard=standard),
+        "changed_area": pg.to_geojson(area),
+    }

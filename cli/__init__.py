@@ -1,0 +1,1 @@
+"""The ``gridgeo`` command line, apart from the web (it may import every package)."""

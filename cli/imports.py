@@ -1,0 +1,175 @@
+"""``gridgeo import grids|households``: dry run by default, ``--commit`` writes all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gridgeo.audit import cli_actor, record
+from gridgeo.db import open_database
+from gridgeo.errors import GridgeoError
+from gridgeo.settings import get_settings
+from gridgeo.versions import record_change
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import grids or households from files (dry run unless --commit)."""
+
+
+def run_import(
+    kind: str, file: Path, commit: bool, call: object, message: str | None = None
+) -> None:
+    """Open the database, run ``call(conn)`` in one transaction, print its report.
+
+    With ``message``, a committed import of grids is recorded as a change (who and why) that
+    stamps the grid versions it writes.
+    """
+    try:
+        db = open_database(get_settings())
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
+    try:
+        with db.engine.begin() as conn:
+            try:
+                if commit and message is not None:
+                    record_change(conn, cli_actor(), message, "import", file=str(file))
+                report = call(conn)  # type: ignore[operator]
+            except GridgeoError as exc:
+                rep = exc.detail.get("report")
+                if rep is not None and hasattr(rep, "to_text"):
+                    click.echo(rep.to_text())
+                raise click.ClickException(exc.message + "; nothing was written") from exc
+            click.echo(report.to_text())
+            if commit:
+                record(conn, cli_actor(), "import", kind, None, file=str(file), **summary(report))
+            if not commit:
+                click.echo(f"dry run: no {kind} written (add --commit to write)")
+    finally:
+        db.close()
+
+
+def summary(report: object) -> dict[str, object]:
+    """Counts of a report for the audit log (no personal data)."""
+    out: dict[str, object] = {}
+    for name in ("errors", "warnings"):
+        value = getattr(report, name, None)
+        if value is not None:
+            out[name] = len(value)
+    to_dict = getattr(report, "to_dict", None)
+    if callable(to_dict):
+        data = to_dict()
+        for key in ("inserted", "assigned", "unassigned", "features"):
+            if isinstance(data, dict) and key in data:
+                out[key] = data[key]
+    return out
+
+
+@import_group.command("grids")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--level", required=True, help="Level of the features (district, street, …).")
+@click.option("--layer", default=None, help="Layer of a GeoPackage.")
+@click.option("--code-field", default="code", show_default=True)
+@click.option("--name-field", default="name", show_default=True)
+@click.option("--parent-field", default=None, help="Field with the parent's code.")
+@click.option("--workers-field", default=None, help="Field with the number of workers.")
+@click.option("--tolerance", default=1.0, show_default=True, help="Metres a child may stick out.")
+@click.option("--fix", is_flag=True, help="Repair invalid geometry (make_valid) and report it.")
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+@click.option("--message", "-m", default=None, help="Why (kept with the grid versions).")
+def import_grids_cmd(
+    file: Path,
+    level: str,
+    layer: str | None,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None,
+    workers_field: str | None,
+    tolerance: float,
+    fix: bool,
+    commit: bool,
+    message: str | None,
+) -> None:
+    """Import grid boundaries of one level from GeoJSON, GeoPackage or Shapefile (any CRS)."""
+    from boundaries.importer import import_grids
+
+    run_import(
+        "grids",
+        file,
+        commit,
+        lambda conn: import_grids(
+            conn,
+            file,
+            level,
+            code_field=code_field,
+            name_field=name_field,
+            parent_field=parent_field,
+            workers_field=workers_field,
+            commit=commit,
+            fix=fix,
+            tolerance_m=tolerance,
+            layer=layer,
+        ),
+        message=message or f"import {file.name} ({level})",
+    )
+
+
+@import_group.command("households")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", default=None)
+@click.option("--count-field", default=None, help="Households at each point (default 1).")
+@click.option("--address-field", default=None)
+@click.option("--external-id-field", default=None)
+@click.option("--lon-field", default=None, help="CSV: longitude column (auto-detected).")
+@click.option("--lat-field", default=None, help="CSV: latitude column (auto-detected).")
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_households_cmd(
+    file: Path,
+    layer: str | None,
+    count_field: str | None,
+    address_field: str | None,
+    external_id_field: str | None,
+    lon_field: str | None,
+    lat_field: str | None,
+    commit: bool,
+) -> None:
+    """Import household points from GeoJSON, GeoPackage or CSV with lon/lat columns."""
+    from boundaries.importer import import_households
+
+    run_import(
+        "households",
+        file,
+        commit,
+        lambda conn: import_households(
+            conn,
+            file,
+            count_field=count_field,
+            address_field=address_field,
+            external_id_field=external_id_field,
+            lon_field=lon_field,
+            lat_field=lat_field,
+            commit=commit,
+            layer=layer,
+        ),
+    )
+
+
+@import_group.command("workers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_workers_cmd(file: Path, commit: bool) -> None:
+    """Import worker rosters from CSV/XLSX (grid_code,name,role,full_time[,phone,external_id]).
+
+    The file is the named roster of every grid it names: their named workers are replaced.
+    """
+    from cli.db import transaction
+    from gridgeo.workers import import_workers, report_text
+
+    with transaction() as conn:
+        report = import_workers(
+            conn, file.read_bytes(), file.name, actor=cli_actor(), commit=commit
+        )
+        click.echo(report_text(report))
+    if not commit:
+        click.echo("dry run: no workers written (add --commit to write)")

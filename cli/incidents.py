@@ -1,0 +1,86 @@
+"""``gridgeo incidents``: the incident jobs from the command line (cron, replays, checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from cli.db import database
+from gridgeo.audit import cli_actor
+from gridgeo.incidents.escalation import escalate_once
+
+TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+@click.group("incidents")
+def incidents_group() -> None:
+    """Incident jobs."""
+
+
+@incidents_group.command("escalate")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=TIME_FORMATS),
+    default=None,
+    help="Escalate as of this UTC time (default: now); for replays and checks.",
+)
+@click.option("--commit", is_flag=True, help="Apply the escalation (default: a dry run).")
+def escalate_cmd(at: datetime | None, commit: bool) -> None:
+    """Move every overdue open incident one level up the hierarchy.
+
+    The job the server runs every GRIDGEO_ESCALATION_INTERVAL_S seconds, under the same lock:
+    while another process is escalating, nothing is done (exit status 3).
+    """
+    now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC).replace(microsecond=0)
+    with database() as db:
+        moved = escalate_once(db.engine, now, actor=cli_actor(), commit=commit)
+    if moved is None:
+        click.echo("another process is escalating right now; nothing done", err=True)
+        raise SystemExit(3)
+    for incident_id, queue, level in moved:
+        click.echo(f"incident {incident_id:>8} → level {level} queue {queue}")
+    if commit:
+        click.echo(f"{len(moved)} incidents escalated as of {now.isoformat()}")
+    else:
+        click.echo(
+            f"dry run: {len(moved)} incidents would be escalated as of {now.isoformat()}; "
+            "add --commit to apply"
+        )
+
+
+@incidents_group.command("photos")
+@click.option(
+    "--min-age",
+    default=3600.0,
+    show_default=True,
+    help="Seconds before an unreferenced file counts as an orphan.",
+)
+@click.option("--commit", is_flag=True, help="Delete the orphan files (default: only list).")
+def photos_cmd(min_age: float, commit: bool) -> None:
+    """Check the photo folder: every recorded photo's file present with its SHA-256; orphans.
+
+    Exit status 1 when a recorded photo's file is missing or altered.
+    """
+    from gridgeo.incidents.photos import PhotoStore, check_store
+    from gridgeo.settings import get_settings
+
+    store = PhotoStore(get_settings().data_dir / "photos")
+    with database() as db, db.engine.connect() as conn:
+        found = check_store(conn, store, min_age_s=min_age)
+    for pid, sha in found.missing:
+        click.echo(f"photo {pid}: file missing ({sha})")
+    for pid, sha in found.altered:
+        click.echo(f"photo {pid}: file altered, checksum differs ({sha})")
+    for path in found.orphans:
+        if commit:
+            path.unlink(missing_ok=True)
+        click.echo(f"orphan {'removed' if commit else 'file'}: {path}")
+    bad = len(found.missing) + len(found.altered)
+    click.echo(
+        f"{found.rows} photos recorded in {store.root}: {bad} bad, {len(found.orphans)} orphan "
+        f"files{' removed' if commit else ''}"
+    )
+    if bad:
+        raise SystemExit(1)

@@ -1,0 +1,1 @@
+"""The incident loop: reports, policy, flow, escalation, photos, categories."""

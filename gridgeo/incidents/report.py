@@ -1,0 +1,462 @@
+"""Reporting incidents: convert, locate, candidate grids, snapping, duplicates, idempotency.
+
+Every incident belongs to one leaf grid. A point covered by a grid takes that grid; when its
+accuracy circle also reaches other leaf grids, they are recorded as candidates and the incident
+is flagged ``boundary`` for the dispatcher. A point outside every grid goes to the nearest grid
+within ``snap_m`` metres (flagged ``outside``) or is refused. A likely duplicate (same category,
+within 50 m and 24 h, still open) is linked and flagged ``duplicate``, never merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gridgeo.accounts import Account
+from gridgeo.assign import check_lon_lat, locate
+from gridgeo.coords import SYSTEMS, to_wgs84
+from gridgeo.errors import Conflict, Forbidden, InvalidInput
+from gridgeo.incidents.flow import (
+    COLUMNS,
+    DENIED,
+    add_event,
+    escalate_one,
+    lock_incident,
+    shape,
+)
+from gridgeo.incidents.photos import Photo, PhotoStore, attach, list_photos
+from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
+
+SNAP_M = 200.0  # default of settings.incident_snap_m
+MAX_ACCURACY_M = 1000.0
+MAX_DESCRIPTION = 4000
+MAX_KEY = 128
+DUPLICATE_M = 50.0
+DUPLICATE_WINDOW = timedelta(hours=24)
+PHOTO_ROLES = ("patrol", "dispatcher", "planner", "admin")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a reporter sends (coordinates in ``coord_system``)."""
+
+    lon: float
+    lat: float
+    category: str
+    description: str = ""
+    accuracy_m: float | None = None
+    coord_system: str = "wgs84"
+    major: bool = False
+    idempotency_key: str | None = None
+
+
+def _degrees(metres: float, lat: float) -> float:
+    """A bound in degrees that is never shorter than ``metres`` at latitude ``lat``."""
+    import math
+
+    return metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+
+
+def _check_fields(r: Report) -> None:
+    """Everything but the category, which the database knows (no round trip)."""
+    check_lon_lat(r.lon, r.lat)
+    if r.coord_system not in SYSTEMS:
+        raise InvalidInput(
+            f"unknown coord_system '{r.coord_system}'; use one of: {', '.join(SYSTEMS)}",
+            field="coord_system",
+        )
+    if r.accuracy_m is not None and not 0 <= r.accuracy_m <= MAX_ACCURACY_M:
+        raise InvalidInput(
+            f"accuracy_m {r.accuracy_m} is out of range [0, {MAX_ACCURACY_M:g}] metres; "
+            "wait for a better GPS fix",
+            field="accuracy_m",
+        )
+    if len(r.description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"description has {len(r.description)} characters; at most {MAX_DESCRIPTION}",
+            field="description",
+        )
+    if r.idempotency_key is not None and not 0 < len(r.idempotency_key) <= MAX_KEY:
+        raise InvalidInput(f"Idempotency-Key must be 1–{MAX_KEY} characters", field="key")
+
+
+def _check_category(conn: Connection, category: str) -> None:
+    """Refuse an unknown or retired category, naming those in use.
+
+    Raises:
+        InvalidInput: the category is unknown or no longer in use.
+    """
+    rows = conn.execute(text("SELECT key, active FROM incident_categories ORDER BY key")).all()
+    keys = [k for k, active in rows if active]
+    if category not in keys:
+        retired = category in {k for k, _ in rows}
+        what = f"category '{category}' is no longer in use" if retired else "unknown category"
+        if not retired:
+            what += f" '{category}'"
+        raise InvalidInput(
+            f"{what}; categories are: {', '.join(keys)}",
+            field="category",
+        )
+
+
+def _leaf_nearest(conn: Connection, code: str, lon: float, lat: float) -> str:
+    """The leaf grid at the point of grid ``code`` nearest to (lon, lat).
+
+    The nearest grid may be of any level (all share the outer edge); the leaf below it at the
+    closest point is the one to hold the incident.
+    """
+    x, y = conn.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_ClosestPoint(geom, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) AS p FROM grids "
+            "WHERE code = :c AND valid_to IS NULL) s"
+        ),
+        {"lon": lon, "lat": lat, "c": code},
+    ).one()
+    leaf = locate(conn, float(x), float(y)).leaf
+    return leaf.code if leaf is not None else code
+
+
+def _existing(conn: Connection, reporter: str, key: str | None) -> int | None:
+    if key is None:
+        return None
+    found = conn.execute(
+        text("SELECT id FROM incidents WHERE reporter = :r AND idempotency_key = :k"),
+        {"r": reporter, "k": key},
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What became of a report.
+
+    Attributes:
+        id: the incident's id (the original one for a replayed idempotency key).
+        created: whether this report stored it.
+        incident: a new incident as :func:`get_incident` answers it (from what was stored,
+            without reading it back); None for a replay or once it changed (major).
+        event_id: the id of a new incident's ``report`` event.
+    """
+
+    id: int
+    created: bool
+    incident: dict[str, Any] | None = None
+    event_id: int | None = None
+
+
+def report_params(
+    r: Report,
+    *,
+    now: datetime,
+    lon: float,
+    lat: float,
+    account: Account | None = None,
+    token_hash: bytes | None = None,
+    code: str | None = None,
+    flags: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The parameters of :data:`REPORT_SQL` for a point in WGS84 (in grid ``code`` if given).
+
+    The reporter is ``account`` (its role already checked), or whoever holds the token of
+    ``token_hash`` if it is valid and of a role in REPORT_ROLES (else nothing is stored).
+    """
+    who: dict[str, Any]
+    if account is not None:
+        who = {"h": None, "by": account.name, "role": account.role, "areas": list(account.areas)}
+    else:
+        who = {"h": token_hash, "by": None, "role": None, "areas": None}
+    accuracy = r.accuracy_m or None  # 0: no accuracy circle, as None
+    return who | {"category": r.category, "key": r.idempotency_key, "code": code,
+                  "pt": f"SRID=4326;POINT({lon!r} {lat!r})",  # repr: the exact doubles
+                  "m": accuracy, "deg": _degrees(accuracy, lat) if accuracy else 0.0,
+                  "since": now - DUPLICATE_WINDOW, "now": now,
+                  "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
+                  "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
+                  "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
+                  "flags": list(flags)}  # fmt: skip
+
+
+def _store(conn: Connection, params: dict[str, Any]) -> Any:
+    """Run :data:`REPORT_SQL` (written for the driver: the same text as the async path)."""
+    return conn.exec_driver_sql(REPORT_SQL, params).mappings().one()
+
+
+def report_point(r: Report) -> tuple[float, float]:
+    """The report's point in WGS84, its fields checked (all but the category).
+
+    Raises:
+        InvalidInput: a field is bad or the point is out of range.
+    """
+    _check_fields(r)
+    lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
+    check_lon_lat(lon, lat)
+    return lon, lat
+
+
+async def report_at_once(
+    run: Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any] | None]],
+    r: Report,
+    *,
+    token_hash: bytes,
+    now: datetime,
+) -> Reported | None:
+    """The common report in one statement run by ``run`` (say, on an async connection).
+
+    The reporter is whoever holds the token of ``token_hash``: the statement checks it too.
+
+    Returns:
+        The new incident, with its data; None for everything else (a bad field or token,
+        a role that may not report, an unknown category, a replayed key, a point outside every
+        grid or outside the reporter's areas, a major incident): nothing was stored, and the
+        caller does it all over the full way (:func:`report_incident`), which answers or
+        refuses as it does.
+    """
+    if r.major:
+        return None
+    try:
+        lon, lat = report_point(r)
+    except InvalidInput:
+        return None
+    params = report_params(r, token_hash=token_hash, now=now, lon=lon, lat=lat)
+    row = await run(REPORT_SQL, params)
+    if row is None or row["id"] is None:
+        return None
+    return Reported(int(row["id"]), True, _incident(row), int(row["event_id"]))
+
+
+def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str, list[str]]:
+    """The grid for a point no grid covered: the nearest one within ``snap_m`` metres.
+
+    Raises:
+        InvalidInput: the point is farther than ``snap_m`` from every grid.
+    """
+    loc = locate(conn, lon, lat)
+    if loc.leaf is not None:  # a grid came to cover it since
+        return loc.leaf.code, []
+    near = loc.nearest
+    if near is not None and near.distance_m <= snap_m:
+        return _leaf_nearest(conn, near.code, lon, lat), ["outside"]
+    where = f"; the nearest grid {near.code} is {near.distance_m:.0f} m away" if near else ""
+    raise InvalidInput(
+        f"the point ({lon:.6f}, {lat:.6f}) is outside every grid{where}; "
+        f"incidents may be at most {snap_m:g} m outside a grid",
+        field="location",
+    )
+
+
+def _incident(row: Any) -> dict[str, Any]:
+    """A new incident as :func:`get_incident` answers it, from a row of :data:`REPORT_SQL`."""
+    fields: dict[str, Any] = {}
+    for spec in REPORT_COLUMNS:  # "column", "column:name" or ":name" (None)
+        column, _, name = spec.partition(":")
+        fields[name or column] = row[column] if column else None
+    out = shape(fields)
+    chain = zip(row["chain_codes"], row["chain_names"], row["chain_levels"], strict=True)
+    out["chain"] = [{"code": c, "name": n, "level": lv} for c, n, lv in chain]
+    out["timeline"] = [
+        {"at": row["event_at"], "actor": row["event_actor"], "action": row["event_action"],
+         "from_state": row["event_from"], "to_state": row["event_to"], "note": row["event_note"],
+         "photos": []}
+    ]  # fmt: skip
+    out["photos"] = []
+    return out
+
+
+def report_incident(
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+) -> Reported:
+    """Store a reported incident, or find the one already stored under the same key.
+
+    In one statement when the point is inside a grid (see :data:`REPORT_SQL`).
+
+    Args:
+        conn: connection in the caller's transaction.
+        r: the report.
+        account: the reporter; a scoped account may report only inside its areas.
+        now: the time of the report.
+        snap_m: how far outside every grid a point may be and still go to the nearest grid.
+
+    Returns:
+        A new incident, with its data; or the original id (not created) for a retry with the
+        same idempotency key by the same reporter, even one racing the first request.
+
+    Raises:
+        InvalidInput: bad coordinates, accuracy, category, description or key; a point
+            farther than ``snap_m`` from every grid. Forbidden: outside the account's areas.
+    """
+    _check_fields(r)
+    lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
+    try:
+        check_lon_lat(lon, lat)
+    except InvalidInput:  # the category and a replay come first
+        _check_category(conn, r.category)
+        found = _existing(conn, account.name, r.idempotency_key)
+        if found is not None:
+            return Reported(found, False)
+        raise
+    code: str | None = None
+    flags: list[str] = []
+    for _ in range(3):  # again only when categories or grids change meanwhile
+        params = report_params(
+            r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags
+        )
+        row = _store(conn, params)
+        if not row["category_ok"]:
+            _check_category(conn, r.category)  # raises, unless it was activated meanwhile
+            continue
+        if row["existing_id"] is not None:
+            return Reported(int(row["existing_id"]), False)
+        if row["located"]:
+            break
+        code, flags = _snap(conn, lon, lat, snap_m)
+    else:
+        raise Conflict("the grids or categories changed during the report; send it again")
+    if not row["allowed"]:
+        raise Forbidden(DENIED)
+    if row["id"] is None:  # a concurrent retry stored it first
+        again = _existing(conn, account.name, r.idempotency_key)
+        assert again is not None
+        return Reported(again, False)
+    new_id = int(row["id"])
+    if r.major:
+        escalate_one(conn, new_id, actor=account.name, reason="major", now=now)
+        return Reported(new_id, True, None, int(row["event_id"]))
+    return Reported(new_id, True, _incident(row), int(row["event_id"]))
+
+
+def report(
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+) -> tuple[int, bool]:
+    """:func:`report_incident`: (incident id, True) for a new one, (original id, False) else."""
+    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
+    return done.id, done.created
+
+
+def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
+    """The incident categories in use (and, with ``inactive``, the retired ones too)."""
+    rows = conn.execute(
+        text(
+            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active "
+            "FROM incident_categories WHERE active OR :all ORDER BY key"
+        ),
+        {"all": inactive},
+    ).mappings()
+    return [dict(r) if inactive else {k: v for k, v in r.items() if k != "active"} for r in rows]
+
+
+def list_departments(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
+    """The linked departments (联动处置单位) and the categories each handles."""
+    rows = conn.execute(
+        text(
+            "SELECT id, name, categories, active FROM departments WHERE active OR :all "
+            "ORDER BY name"
+        ),
+        {"all": inactive},
+    )
+    return [
+        {"id": r[0], "name": r[1], "categories": list(r[2])}
+        | ({"active": r[3]} if inactive else {})
+        for r in rows
+    ]
+
+
+CHAIN_SQL = text(
+    """
+WITH RECURSIVE chain AS (
+    SELECT id, parent_id FROM grids WHERE id = (SELECT grid_id FROM incidents WHERE id = :i)
+    UNION ALL
+    SELECT g.id, g.parent_id FROM grids g JOIN chain c ON g.id = c.parent_id
+)
+SELECT g.code, g.name, l.key AS level
+FROM chain c JOIN grids g ON g.id = c.id JOIN levels l ON l.id = g.level_id ORDER BY l.depth
+"""
+)
+
+
+def get_incident(
+    conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
+) -> dict[str, Any]:
+    """One incident with its grid, chain of ancestors and full timeline.
+
+    Raises:
+        Forbidden: outside the account's areas, or (for a scoped account) no such incident.
+        NotFound: no such incident (admin or no account).
+    """
+    from gridgeo.errors import NotFound
+
+    row = conn.execute(text(f"SELECT {COLUMNS} WHERE i.id = :i"), {"i": incident_id}).mappings()
+    found = row.first()
+    scoped = account is not None and account.role != "admin"
+    if found is None and not scoped:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if found is None or (account is not None and not account.covers(found["grid"])):
+        raise Forbidden(DENIED)
+    out = shape(found, names)
+    out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
+    events = conn.execute(
+        text(
+            "SELECT e.at, e.actor, e.action, e.from_state, e.to_state, e.note, "
+            "ARRAY(SELECT p.id FROM incident_photos p WHERE p.event_id = e.id ORDER BY p.id) "
+            "AS photos FROM incident_events e WHERE e.incident_id = :i ORDER BY e.at, e.id"
+        ),
+        {"i": incident_id},
+    ).mappings()
+    out["timeline"] = [
+        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
+    ]
+    out["photos"] = list_photos(conn, incident_id, names=names)
+    return out
+
+
+def report_with_photos(
+    conn: Connection,
+    r: Report,
+    *,
+    account: Account,
+    now: datetime,
+    photos: Sequence[Photo],
+    store: PhotoStore,
+    snap_m: float = SNAP_M,
+) -> Reported:
+    """:func:`report_incident`, then the (already checked) photos on the report's event.
+
+    A retry with the same idempotency key returns the original incident and stores nothing.
+    """
+    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
+    if done.created and photos:
+        attach(conn, store, done.id, done.event_id, photos, taken_by=account.name, at=now)
+        return Reported(done.id, True, None, done.event_id)  # with photos now: read it back
+    return done
+
+
+def add_photos(
+    conn: Connection,
+    incident_id: int,
+    *,
+    account: Account,
+    photos: Sequence[Photo],
+    store: PhotoStore,
+    now: datetime,
+    note: str = "",
+) -> list[int]:
+    """Add photos to an incident that is not closed, as a ``photo`` entry on its timeline.
+
+    Raises:
+        InvalidInput: no photos. Forbidden: outside the account's areas, or a viewer.
+        NotFound: no such incident (admin). Conflict: the incident is closed.
+    """
+    if not photos:
+        raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")
+    if account.role not in PHOTO_ROLES:
+        raise Forbidden(DENIED)
+    row = lock_incident(conn, incident_id, account)
+    if row[0] == "closed":
+        raise Conflict(f"incident {incident_id} is closed; reopen it to add photos", field="id")
+    event_id = add_event(conn, incident_id, actor=account.name, action="photo",
+                         from_state=row[0], to_state=row[0], note=note, at=now)  # fmt: skip
+    return attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)

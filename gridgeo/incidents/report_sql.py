@@ -1,0 +1,154 @@
+"""The one statement that stores a report (see :func:`gridgeo.incidents.report.report_incident`).
+
+Written for the driver (psycopg's ``%(name)s`` placeholders), so that the synchronous path
+(``Connection.exec_driver_sql``) and the asynchronous one (``psycopg.AsyncConnection``) send the
+same text, and kept under psycopg's 4 KB limit for caching the conversion of a query (the
+whitespace is folded at import).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gridgeo.incidents.flow import OPEN_STATES
+
+REPORT_ROLES = ("patrol", "dispatcher", "planner", "admin")  # who may report incidents
+
+# One statement for a report (one round trip, where the steps cost little but their round
+# trips add up): the reporter (from a token's hash, or as given), the category (active), an
+# earlier incident under the same idempotency key, the leaf grid covering the point (or the
+# grid %(code)s when the point was snapped to it), its chain, the area check, candidate grids
+# within the accuracy circle, a likely duplicate, then the incident, its ``report`` event and
+# the audit entry, all answered with what the reply needs. Nothing is stored unless the
+# reporter may report, the category is active, no incident has the key, a grid was found and
+# the reporter's areas cover it; a concurrent retry that stored the key first makes
+# ``ON CONFLICT`` store nothing (the caller then reads that incident in a new statement, whose
+# snapshot sees it). The point %(pt)s is EWKT in WGS84. grid_parts holds the current grids
+# only, with their code and depth.
+# Its plan is a generic one (prepared, see api.statements). The likely duplicate is the nearest
+# (on the map) open incident of the category within 50 m and 24 h: the spatial index hands
+# out the incidents near the point nearest first and the scan stops at the first that
+# qualifies, however many incidents a busy corner has. OFFSET 0 keeps the other filters out of
+# that scan: a generic plan had else gone in by time and read a whole day of incidents.
+_REPORT = """
+WITH RECURSIVE
+who AS (
+    SELECT u.name, u.role, ARRAY(SELECT area_code FROM user_areas WHERE user_id = u.id) AS areas
+    FROM tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = %(h)s AND t.revoked_at IS NULL AND NOT u.disabled
+      AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.role IN (@ROLES@)
+    UNION ALL SELECT %(by)s, %(role)s, %(areas)s::text[] WHERE %(h)s::bytea IS NULL
+),
+cat AS (
+    SELECT key, accept_minutes AS am, resolve_minutes AS rm FROM incident_categories
+    WHERE key = %(category)s AND active
+),
+existing AS (
+    SELECT id FROM incidents, who WHERE reporter = who.name AND idempotency_key = %(key)s
+),
+leaf AS (
+    (SELECT p.grid_id AS id, p.code, p.depth FROM grid_parts p
+     WHERE %(code)s::text IS NULL AND ST_Covers(p.geom, %(pt)s::geometry)
+     ORDER BY p.depth DESC, p.code LIMIT 1)
+    UNION ALL
+    SELECT g.id, g.code, l.depth FROM grids g JOIN levels l ON l.id = g.level_id
+    WHERE g.code = %(code)s::text AND g.valid_to IS NULL
+),
+chain AS (
+    SELECT g.parent_id, g.code, g.name, l.key, l.depth
+    FROM leaf JOIN grids g ON g.id = leaf.id JOIN levels l ON l.id = g.level_id
+    UNION ALL
+    SELECT g.parent_id, g.code, g.name, l.key, l.depth
+    FROM chain c JOIN grids g ON g.id = c.parent_id JOIN levels l ON l.id = g.level_id
+),
+co AS (
+    SELECT array_agg(code ORDER BY depth) AS chain_codes,
+        array_agg(name ORDER BY depth) AS chain_names,
+        array_agg(key ORDER BY depth) AS chain_levels FROM chain
+),
+allowed AS (
+    SELECT leaf.*, who.name FROM leaf, who
+    WHERE who.role = 'admin' OR EXISTS (SELECT FROM unnest(who.areas) a
+                                        WHERE starts_with(leaf.code, a))
+),
+cand AS (
+    SELECT DISTINCT p.grid_id AS id, p.code FROM grid_parts p
+    WHERE %(m)s::float8 IS NOT NULL AND p.depth = (SELECT depth FROM leaf)
+      AND p.grid_id <> (SELECT id FROM leaf)
+      AND ST_DWithin(p.geom, %(pt)s::geometry, %(deg)s)
+      AND ST_DWithin(p.geom::geography, %(pt)s::geography, %(m)s)
+),
+dup AS (
+    SELECT id FROM (
+        SELECT id, category, state, reported_at, location FROM incidents
+        WHERE ST_DWithin(location, %(pt)s::geometry, %(dup_deg)s)
+        ORDER BY location <-> %(pt)s::geometry OFFSET 0
+    ) near
+    WHERE category = %(category)s AND state IN (@OPEN@)
+      AND reported_at > %(since)s AND reported_at <= %(now)s
+      AND ST_DWithin(location::geography, %(pt)s::geography, %(dup_m)s)
+    LIMIT 1
+),
+ins AS (
+    INSERT INTO incidents (location, grid_id, category, description, reported_at, created_by,
+        updated_by, state, major, accuracy_m, coord_system, orig_lon, orig_lat,
+        candidate_grid_ids, flags, duplicate_of, queue_area, accept_due, resolve_due, reporter,
+        idempotency_key, updated_at)
+    SELECT %(pt)s::geometry, a.id, c.key, %(description)s, %(now)s, a.name,
+        a.name, 'reported', %(major)s, %(accuracy)s, %(system)s, %(orig_lon)s, %(orig_lat)s,
+        ARRAY(SELECT id FROM cand UNION SELECT a.id ORDER BY 1),
+        %(flags)s::text[]
+            || CASE WHEN EXISTS (SELECT FROM cand) THEN ARRAY['boundary'] ELSE '{}'::text[] END
+            || CASE WHEN EXISTS (SELECT FROM dup) THEN ARRAY['duplicate'] ELSE '{}'::text[] END,
+        (SELECT id FROM dup), a.code, %(now)s + make_interval(mins => c.am),
+        %(now)s + make_interval(mins => c.rm), a.name, %(key)s, %(now)s
+    FROM allowed a CROSS JOIN cat c
+    WHERE NOT EXISTS (SELECT FROM existing)
+    ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING *
+),
+ev AS (
+    INSERT INTO incident_events (incident_id, at, actor, action, from_state, to_state, note)
+    SELECT id, %(now)s, reporter, 'report', NULL, 'reported', array_to_string(flags, ', ')
+    FROM ins
+    RETURNING id AS event_id, at AS event_at, actor AS event_actor, action AS event_action,
+        from_state AS event_from, to_state AS event_to, note AS event_note
+),
+audit AS (
+    INSERT INTO audit_log (actor, action, entity, entity_id, detail)
+    SELECT reporter, 'incident.report', 'incidents', id::text, '{"to_state": "reported"}'
+    FROM ins
+)
+SELECT EXISTS (SELECT FROM cat) AS category_ok,
+    (SELECT id FROM existing) AS existing_id, EXISTS (SELECT FROM leaf) AS located,
+    EXISTS (SELECT FROM allowed) AS allowed, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
+    ARRAY(SELECT code FROM cand UNION SELECT code FROM leaf ORDER BY 1) AS candidates,
+    i.*, ev.*, co.*
+FROM co LEFT JOIN ins i ON true LEFT JOIN ev ON true
+"""
+
+
+def fold(sql: str) -> str:
+    """``sql`` without its layout: runs of white space as one, none around ``(),``.
+
+    Only outside string literals (``'...'``), whose text is kept as written.
+    """
+    parts = sql.split("'")
+    parts[::2] = [re.sub(r" ?([(),]) ?", r"\1", re.sub(r"\s+", " ", p)) for p in parts[::2]]
+    return "'".join(parts).strip()
+
+
+REPORT_SQL = fold(
+    _REPORT.replace("@ROLES@", ", ".join(f"'{r}'" for r in REPORT_ROLES)).replace(
+        "@OPEN@", ", ".join(f"'{s}'" for s in OPEN_STATES)
+    )
+)
+# The columns of gridgeo.incidents.flow.COLUMNS, in its order, as REPORT_SQL answers them
+# (new incidents have no department; their last note is that of their report event).
+REPORT_COLUMNS = (
+    "id", "state", "category", "description", "lon", "lat", "accuracy_m", "coord_system",
+    "orig_lon", "orig_lat", "queue_area:grid", "flags", "duplicate_of", "major",
+    "escalation_level", "queue_area", "accept_due", "resolve_due", "rating", "reporter",
+    "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
+    "media_url",
+)  # fmt: skip
