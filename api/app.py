@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
+from sqlalchemy import Connection
 
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
@@ -26,7 +27,7 @@ from api.routers import plans as plan_routes
 from api.routers import report as report_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
-from api.statements import PoolStatements
+from api.statements import PoolStatements, Statements
 from gridgeo import __version__
 from gridgeo.db import Database, libpq_conninfo, open_database
 from gridgeo.settings import Settings, get_settings
@@ -45,13 +46,23 @@ def _telemetry() -> TelemetryConfig | None:
     return {"tracing": False, "metrics": False, "logs": False}
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    transaction: Callable[[], AbstractContextManager[Connection]] | None = None,
+    statements: Statements | None = None,
+) -> FastAPI:
     """Build the API.
 
     Args:
         settings: configuration.
         database: an open database to use; when None the lifespan opens (and closes) one
             from ``settings`` (starting the embedded cluster if no URL is configured).
+        transaction: where requests get a connection in a transaction (default: the
+            database engine's ``begin``); a test rig passes its own.
+        statements: where the hot path's statements run (default: an async psycopg pool on
+            the same database, :class:`api.statements.PoolStatements`).
     """
 
     @asynccontextmanager
@@ -61,8 +72,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         pool = db.engine.pool  # a QueuePool: pool_size connections plus as many overflow
         slots = int(getattr(pool, "size", lambda: 5)()) + max(0, getattr(pool, "_max_overflow", 0))
         app.state.connection_slots = asyncio.Semaphore(max(1, slots))
+        app.state.transaction = transaction or db.engine.begin
         # the hot path's own pool (api.statements), opened on first use
-        app.state.statements = PoolStatements(libpq_conninfo(db.engine.url), settings.pool_size)
+        app.state.statements = statements or PoolStatements(
+            libpq_conninfo(db.engine.url), settings.pool_size
+        )
         try:
             yield
         finally:

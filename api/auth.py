@@ -90,11 +90,23 @@ async def account_on_loop(request: Request, roles: tuple[str, ...]) -> Account:
         Unauthorized: no credential, or one that is invalid. Forbidden: another role.
     """
     credential = sent_credential(request)
+    if credential is None:
+        return _check_role(None, roles)
     found = None
-    if credential is not None and (params := resolve_params(credential)) is not None:
+    if (params := resolve_params(credential)) is not None:
         found = resolved(await statements(request).one(RESOLVE_SQL, params))
-    if credential is not None:
-        _found(request, found, from_cookie=False)
+    return admit(request, found, roles)
+
+
+def admit(request: Request, found: tuple[Account, int] | None, roles: tuple[str, ...]) -> Account:
+    """The account behind the credential a request sent, if it is of one of ``roles``.
+
+    ``found`` is what resolving the credential gave: the account and the token's id, or None.
+
+    Raises:
+        Unauthorized: no such credential (invalid, expired or revoked). Forbidden: another role.
+    """
+    _found(request, found, from_cookie=False)
     return _check_role(found[0] if found else None, roles)
 
 

@@ -27,8 +27,11 @@ async def connection_slot(request: Request) -> AsyncIterator[None]:
 def get_conn(
     request: Request, _slot: Annotated[None, Depends(connection_slot, scope="function")]
 ) -> Iterator[Connection]:
-    """A connection in a transaction: committed when the handler succeeds, else rolled back."""
-    with request.app.state.engine.begin() as conn:
+    """A connection in a transaction: committed when the handler succeeds, else rolled back.
+
+    The transaction is the app's (``create_app(transaction=…)``; the engine's by default).
+    """
+    with request.app.state.transaction() as conn:
         yield conn
 
 

@@ -12,9 +12,12 @@ round trip) as one transaction with one commit. Each is answered only once that 
 done, so what is acknowledged is on disk; a statement that fails rolls back the whole group,
 which is then sent again one statement at a time, so that only the failing one fails.
 
-Tests that run the app inside their own transaction override ``get_conn``; then
-:func:`statements` gives :class:`SavepointStatements`, which runs the same SQL text on the
-test's connection, each statement in a savepoint, through a worker thread.
+Two database layers, with one boundary: this pool serves the statements of the hot path (the
+report statement, which authenticates its token itself, and the token check of a route on the
+loop), because a report must not wait for a worker thread nor an ORM layer; every other
+statement — including whatever a report's statement could not settle — goes through
+SQLAlchemy (:func:`in_transaction`, ``api.deps.get_conn``). Both are the app's state, given
+by ``create_app``; a test rig passes its own (say, statements in the test's transaction).
 """
 
 from __future__ import annotations
@@ -22,8 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import psycopg
@@ -35,7 +37,6 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_conn
 from gridgeo.errors import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -50,6 +51,10 @@ class Statements(Protocol):
 
     async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """As :meth:`one`, maybe committed in one transaction with statements sent meanwhile."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the statements hold (the app is stopping)."""
         ...
 
 
@@ -266,26 +271,6 @@ class PoolStatements:
             self._opened = False
 
 
-class SavepointStatements:
-    """The statements of a test's transaction: each in a savepoint of ``get_conn``'s override."""
-
-    def __init__(self, make_conn: Callable[[], Iterator[Connection]]) -> None:
-        self.make_conn = contextmanager(make_conn)
-
-    def _one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        with self.make_conn() as conn:
-            row = conn.exec_driver_sql(sql, dict(params)).mappings().first()
-            return dict(row) if row is not None else None
-
-    async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The first row of ``sql`` on the test's connection (on a worker thread)."""
-        return await run_in_threadpool(self._one, sql, params)
-
-    async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        """As :meth:`one`: a test's statements are in its transaction already."""
-        return await self.one(sql, params)
-
-
 class DirectRoute(APIRoute):
     """A route whose endpoint takes the request and answers a response itself.
 
@@ -301,10 +286,7 @@ class DirectRoute(APIRoute):
 
 
 def statements(request: Request) -> Statements:
-    """Where this request's hot statements run: the app's pool, or the test's transaction."""
-    override = request.app.dependency_overrides.get(get_conn)
-    if override is not None:
-        return SavepointStatements(override)
+    """Where this request's hot statements run: the app's (``create_app(statements=…)``)."""
     found: Statements = request.app.state.statements
     return found
 
@@ -314,18 +296,9 @@ async def in_transaction(request: Request, work: Callable[[Connection], T]) -> T
 
     Committed when ``work`` returns (before the caller answers), rolled back if it raises.
     """
-    override = request.app.dependency_overrides.get(get_conn)
-    if override is not None:
-        make = contextmanager(override)
-
-        def run_in_test() -> T:
-            with make() as conn:
-                return work(conn)
-
-        return await run_in_threadpool(run_in_test)
 
     def run() -> T:
-        with request.app.state.engine.begin() as conn:
+        with request.app.state.transaction() as conn:
             return work(conn)
 
     async with request.app.state.connection_slots:

@@ -1,9 +1,8 @@
-"""Point → leaf grid and chain of ancestors; bulk (re)assignment of households.
+"""Locating one point: its leaf grid and chain of ancestors, or the nearest grid outside.
 
-The rule for a point on a shared edge (documented in the README): among the grids whose
-boundary *covers* the point, the deepest level wins, then the smallest code. Every point
-covered by some grid therefore gets exactly one leaf, and its ancestors follow from the
-parent links, so the chain is always consistent.
+The rules themselves (which grid wins a point on a shared edge, the chain, the nearest grid)
+are stated once in :mod:`gridgeo.rules`; every point covered by some grid gets exactly one
+leaf, and its ancestors follow from the parent links, so the chain is always consistent.
 """
 
 from __future__ import annotations
@@ -15,47 +14,20 @@ from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput
 
+# the rules of gridgeo/rules.py: the leaf covering the point and its chain; else the nearest
 LOCATE_SQL = text(
     """
-WITH RECURSIVE pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
-leaf AS (
-    SELECT p.grid_id FROM grid_parts p, pt
-    WHERE ST_Covers(p.geom, pt.g)
-    ORDER BY p.depth DESC, p.code
-    LIMIT 1
-),
-chain AS (
-    SELECT g.id, g.parent_id FROM grids g JOIN leaf ON g.id = leaf.grid_id
-    UNION ALL
-    SELECT g.id, g.parent_id FROM grids g JOIN chain c ON g.id = c.parent_id
-)
-SELECT g.code, g.name, l.key, l.depth
-FROM chain c JOIN grids g ON g.id = c.id JOIN levels l ON l.id = g.level_id
-ORDER BY l.depth
+SELECT c.code, c.name, c.level, c.depth
+FROM gridgeo_leaf(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) leaf
+CROSS JOIN LATERAL gridgeo_chain(leaf.grid_id) c
+ORDER BY c.depth
 """
 )
-
-# Nearest grid to a point outside every grid: 32 candidates from the KNN index, ranked cheaply
-# by planar distance with longitude scaled by cos(latitude); only the best 8 get the (costly)
-# geodesic distance. Ties on a shared boundary go to the deepest level, then the smallest code.
 NEAREST_SQL = text(
     """
-WITH pt AS NOT MATERIALIZED (
-    SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g, cos(radians(:lat)) AS k
-),
-cand AS (
-    SELECT p.grid_id, p.depth, p.code, p.geom FROM grid_parts p, pt
-    ORDER BY p.geom <-> pt.g LIMIT 32
-),
-near AS (
-    SELECT c.*, pt.g AS pg FROM cand c, pt
-    ORDER BY ST_Distance(ST_Scale(c.geom, pt.k, 1), ST_Scale(pt.g, pt.k, 1)), c.depth DESC, c.code
-    LIMIT 8
-)
-SELECT n.code, g.name, l.key, ST_Distance(n.geom::geography, n.pg::geography) AS metres
-FROM near n JOIN grids g ON g.id = n.grid_id JOIN levels l ON l.id = g.level_id
-ORDER BY metres, n.depth DESC, n.code
-LIMIT 1
+SELECT n.code, g.name, l.key, n.metres
+FROM gridgeo_nearest(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) n
+JOIN grids g ON g.id = n.grid_id JOIN levels l ON l.id = g.level_id
 """
 )
 

@@ -35,21 +35,21 @@ AREA = "ST_GeomFromText(:area, 4326)"
 LOCAL_SETTINGS = {"work_mem": "256MB"}
 
 # 1. For each household in scope covered by a leaf part, its grid by the rule of
-#    gridgeo.assign: deepest level, then smallest code.
+#    gridgeo.rules: the first covering part by leaf_key.
 PICK_SQL = """
 CREATE TEMP TABLE _pick ON COMMIT DROP AS
 SELECT DISTINCT ON (x.hid) x.hid, x.grid_id
 FROM grid_parts p
 CROSS JOIN LATERAL (
-    SELECT h.id AS hid, p.grid_id, p.depth, p.code
+    SELECT h.id AS hid, p.grid_id, p.leaf_key
     FROM households h
     WHERE ST_Covers(p.geom, h.location) {scope_h}
     OFFSET 0
 ) x
 WHERE NOT EXISTS (
-    SELECT 1 FROM grids c WHERE c.parent_id = p.grid_id AND c.valid_to IS NULL
+    SELECT 1 FROM current_grids c WHERE c.parent_id = p.grid_id
 ) {scope_p}
-ORDER BY x.hid, x.depth DESC, x.code
+ORDER BY x.hid, x.leaf_key
 """
 
 # 2. Households in scope in no leaf part: the deepest covering grid of any level, else NULL.
@@ -57,12 +57,7 @@ MISS_SQL = """
 CREATE TEMP TABLE _miss ON COMMIT DROP AS
 SELECT h.id AS hid, f.grid_id
 FROM households h
-LEFT JOIN LATERAL (
-    SELECT p.grid_id FROM grid_parts p
-    WHERE ST_Covers(p.geom, h.location)
-    ORDER BY p.depth DESC, p.code
-    LIMIT 1
-) f ON true
+LEFT JOIN LATERAL gridgeo_leaf(h.location) f ON true
 WHERE NOT EXISTS (SELECT 1 FROM _pick k WHERE k.hid = h.id) {scope_h}
 """
 

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.errors import NotFound
 from gridgeo.levels import Hierarchy
-from gridgeo.lookup import current_grid_id
+from gridgeo.rules import current_grid_id
 
 # Households per leaf, rolled up to any requested code by prefix (codes are hierarchical).
 ROLLUP = """

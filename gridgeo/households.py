@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput
-from gridgeo.lookup import current_grid_id
+from gridgeo.rules import current_grid_id
 
 MAX_LIMIT = 5000
 

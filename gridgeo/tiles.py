@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput
-from gridgeo.incidents.flow import OPEN_STATES
+from gridgeo.incidents.policy import OPEN_STATES
 from gridgeo.levels import Hierarchy
 from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
 

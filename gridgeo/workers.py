@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.audit import record
 from gridgeo.errors import Conflict, InvalidInput, NotFound
-from gridgeo.lookup import current_grid_id
+from gridgeo.rules import current_grid_id
 
 # key → (Chinese, English); seed 003's "四长三员" plus the grid administrator; keep the keys in
 # step with the CHECK of migration 0004.

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 from gridgeo.audit import record
 from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
-from gridgeo.lookup import current_grid_id
+from gridgeo.rules import current_grid_id
 
 DEFAULT_STANDARD = 300
 DEFAULT_BAND = 0.10

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput, NotFound
-from gridgeo.incidents.flow import OPEN_STATES, STATES
+from gridgeo.incidents.policy import OPEN_STATES, STATES
 
 CST = timezone(timedelta(hours=8), "CST")
 MAX_POINTS = 20_000

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from api.auth import PUBLIC, AnyAccount
-from gridgeo.incidents.flow import RULES, STATES
+from gridgeo.incidents.policy import RULES, STATES
 
 DESK_STATIC_DIR = Path(__file__).resolve().parent.parent / "desk_static"
 DESK_STATIC_URL = "/desk-static"

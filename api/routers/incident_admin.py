@@ -19,7 +19,7 @@ from gridgeo.incidents.catalog import (
     update_category,
     update_department,
 )
-from gridgeo.incidents.report import list_categories, list_departments
+from gridgeo.incidents.queries import list_categories, list_departments
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

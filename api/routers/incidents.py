@@ -27,6 +27,7 @@ from api.auth import (
     Admin,
     AnyAccount,
     account_on_loop,
+    admit,
     area_filter,
     check_area,
     require,
@@ -37,20 +38,25 @@ from api.incident_body import Body, body_of, openapi_body, read_body
 from api.statements import DirectRoute, in_transaction, statements
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
-from gridgeo.incidents.escalation import escalation_job
-from gridgeo.incidents.flow import escalate_overdue, list_incidents, summary, transition
+from gridgeo.incidents.escalation import escalate_overdue, escalation_job
+from gridgeo.incidents.flow import transition
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos, photo_file
-from gridgeo.incidents.report import (
-    Report,
-    Reported,
-    add_photos,
+from gridgeo.incidents.policy import REPORTERS
+from gridgeo.incidents.queries import (
     get_incident,
     list_categories,
     list_departments,
+    list_incidents,
+    summary,
+)
+from gridgeo.incidents.report import (
+    FirstTry,
+    Report,
+    Reported,
+    add_photos,
     report_at_once,
     report_with_photos,
 )
-from gridgeo.incidents.report_sql import REPORT_ROLES
 from gridgeo.tokens import resolve_params
 
 
@@ -72,7 +78,7 @@ router = APIRouter(tags=["incidents"], lifespan=lifespan)
 # the hot path then find their route at once (not after matching some 150 others).
 report_router = APIRouter(tags=["incidents"])
 
-REPORTERS = REPORT_ROLES
+REPORTERS = REPORTERS
 Reporter = Annotated[Account, Depends(require(*REPORTERS))]
 
 
@@ -181,32 +187,37 @@ async def post_incident(request: Request) -> Response:
     """
     account: Account | None = None
     if _is_form(request):  # photos: who sends them is known before they are read
-        account = await account_on_loop(request, REPORT_ROLES)
+        account = await account_on_loop(request, REPORTERS)
     try:
         body = await read_body(request, IncidentIn)
     except Exception:
         if account is None:
-            await account_on_loop(request, REPORT_ROLES)  # 401 and 403 before a word on the body
+            await account_on_loop(request, REPORTERS)  # 401 and 403 before a word on the body
         raise
     now = _now(request)
     r = Report(**body.data.model_dump(), idempotency_key=request.headers.get("idempotency-key"))
-    credential = sent_credential(request)
-    params = resolve_params(credential) if credential is not None else None
-    if account is None and params is not None:
-        run = statements(request).batched
-        fast = await report_at_once(run, r, token_hash=params["h"], now=now)
-        if fast is not None and fast.incident is not None:
-            return _json(fast.incident, 201, {"Location": f"/incidents/{fast.id}"})
-    if account is None:
-        account = await account_on_loop(request, REPORT_ROLES)
+    first: FirstTry | None = None
+    if account is None:  # JSON: the report statement authenticates the token itself
+        credential = sent_credential(request)
+        params = resolve_params(credential) if credential is not None else None
+        if params is not None:
+            run = statements(request).batched
+            first = await report_at_once(run, r, token_hash=params["h"], now=now)
+        if first is None:
+            account = await account_on_loop(request, REPORTERS)
+        elif first.done is not None and first.done.incident is not None:
+            return _json(first.done.incident, 201, {"Location": f"/incidents/{first.done.id}"})
+        else:
+            account = admit(request, first.reporter, REPORTERS)
     # all photos checked (off the event loop) before anything is stored
     photos = await run_in_threadpool(_photos, request, body.uploads) if body.uploads else []
     snap_m = request.app.state.settings.incident_snap_m
 
     def full(conn: Connection) -> tuple[Reported, dict[str, Any]]:
         done = report_with_photos(
-            conn, r, account=account, now=now, snap_m=snap_m, photos=photos, store=_store(request)
-        )
+            conn, r, account=account, now=now, snap_m=snap_m, photos=photos,
+            store=_store(request), first=first.row if first is not None else None,
+        )  # fmt: skip
         # a new incident comes back with its data: no need to read it again
         return done, done.incident or get_incident(conn, done.id, account=account)
 
@@ -216,7 +227,7 @@ async def post_incident(request: Request) -> Response:
     return _json(out, 200, {"Idempotent-Replayed": "true"})
 
 
-setattr(post_incident, AUTH_ATTR, REPORT_ROLES)
+setattr(post_incident, AUTH_ATTR, REPORTERS)
 report_router.add_api_route(
     "/incidents",
     post_incident,

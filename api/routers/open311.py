@@ -26,9 +26,10 @@ from api.deps import ConnDep
 from api.routers.incidents import REPORTERS, Now
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
-from gridgeo.incidents.flow import OPEN_STATES, list_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
-from gridgeo.incidents.report import Report, get_incident, list_categories, report_with_photos
+from gridgeo.incidents.policy import OPEN_STATES
+from gridgeo.incidents.queries import get_incident, list_categories, list_incidents
+from gridgeo.incidents.report import Report, report_with_photos
 from gridgeo.tokens import resolve
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])

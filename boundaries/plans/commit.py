@@ -29,7 +29,8 @@ from boundaries.plans.preview import changed_area, impact, topology
 from gridgeo import audit
 from gridgeo.bulk_assign import assign_households
 from gridgeo.errors import Conflict, InvalidInput, NotFound
-from gridgeo.incidents.flow import OPEN_STATES
+from gridgeo.incidents.moves import move_incidents
+from gridgeo.incidents.policy import OPEN_STATES
 from gridgeo.levels import Hierarchy
 from gridgeo.versions import get_change, record_change
 
@@ -109,20 +110,42 @@ UPDATE grids SET code = :code, name = :name, parent_id = :parent_id,
 WHERE id = :id
 """
 
-REASSIGN_INCIDENTS = """
-WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g),
-moved AS (
-    SELECT i.id, i.grid_id AS old_id,
-           (SELECT p.grid_id FROM grid_parts p WHERE ST_Covers(p.geom, i.location)
-            ORDER BY p.depth DESC, p.code LIMIT 1) AS new_id
-    FROM incidents i CROSS JOIN area
-    WHERE ST_Intersects(i.location, area.g) AND i.state IN :open
-)
-UPDATE incidents i SET grid_id = m.new_id
-FROM moved m
-WHERE i.id = m.id AND m.new_id IS NOT NULL AND m.new_id IS DISTINCT FROM m.old_id
-RETURNING i.id
+# Open incidents the commit moves: those in the changed area that a new grid now covers by the
+# rule of gridgeo.rules, and those queued at an area the change retired or re-coded (their grid
+# stays; their queue is put right). Both go through gridgeo.incidents.moves.move_incidents.
+MOVED_BY_AREA = """
+WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g)
+SELECT i.id, l.grid_id
+FROM incidents i CROSS JOIN area
+CROSS JOIN LATERAL gridgeo_leaf(i.location) l
+WHERE ST_Intersects(i.location, area.g) AND i.state IN :open AND l.grid_id <> i.grid_id
 """
+QUEUED_AT_RETIRED = """
+SELECT i.id, i.grid_id FROM incidents i
+WHERE i.state IN :open
+  AND i.queue_area IN (SELECT v.code FROM grid_versions v WHERE v.closed_change_id = :cid)
+  AND NOT EXISTS (SELECT FROM current_grids c WHERE c.code = i.queue_area)
+"""
+
+
+def _move_incidents(
+    conn: Connection, area_hex: str | None, change_id: int, actor: str, at: Any
+) -> int:
+    """Move the open incidents the change affects; how many changed grid."""
+    params = {"area": area_hex, "cid": change_id, "open": list(OPEN_STATES)}
+    queued = conn.execute(
+        text(QUEUED_AT_RETIRED).bindparams(bindparam("open", expanding=True)), params
+    ).all()
+    moved = (
+        conn.execute(
+            text(MOVED_BY_AREA).bindparams(bindparam("open", expanding=True)), params
+        ).all()
+        if area_hex
+        else []
+    )
+    moves = {int(i): int(g) for i, g in queued} | {int(i): int(g) for i, g in moved}
+    move_incidents(conn, moves, actor=actor, action="move", now=at, note=f"change {change_id}")
+    return len(moved)
 
 
 def _apply(conn: Connection, draft: Draft, change_at: Any) -> dict[str, int]:
@@ -242,14 +265,7 @@ def commit_plan(
     _apply(conn, draft, change_at)
     area_hex = shapely.to_wkb(area, hex=True) if area is not None else None
     report = assign_households(conn, area_wkt=area.wkt) if area is not None else None
-    moved = (
-        conn.execute(
-            text(REASSIGN_INCIDENTS).bindparams(bindparam("open", expanding=True)),
-            {"area": area_hex, "open": list(OPEN_STATES)},
-        ).all()
-        if area_hex
-        else []
-    )
+    incidents_moved = _move_incidents(conn, area_hex, change_id, actor, change_at)
     conn.execute(
         text(
             "UPDATE plans SET status = 'committed', change_id = :cid, closed_at = :t, "
@@ -269,7 +285,7 @@ def commit_plan(
         "households_moved": moving["households_moved"],
         "points_changed": report.changed if report else 0,
         "unassigned": report.unassigned if report else 0,
-        "incidents_moved": len(moved),
+        "incidents_moved": incidents_moved,
     }
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, text
 from boundaries.plans import geometry as pg
 from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridgeo.levels import Hierarchy, LevelSpec
-from gridgeo.lookup import current_grid_id
+from gridgeo.rules import current_grid_id
 
 STATES = ("unchanged", "changed", "created", "retired")
 OPS = (

@@ -277,13 +277,17 @@ _draft AS MATERIALIZED (
 
 
 def _draft_grid(point: str) -> str:
-    """SQL of the grid a point would be in under the draft (``_draft``, then untouched parts)."""
+    """SQL of the grid a point would be in under the draft (``_draft``, then untouched parts).
+
+    The rule of :mod:`gridgeo.rules` over the draft's shapes and the parts it leaves alone.
+    """
     return f"""(SELECT c.code FROM (
-                SELECT d.code, d.depth FROM _draft d WHERE ST_Covers(d.geom, {point})
+                SELECT d.code, gridgeo_leaf_key(d.depth, d.code) AS k FROM _draft d
+                WHERE ST_Covers(d.geom, {point})
                 UNION ALL
-                SELECT p.code, p.depth FROM grid_parts p
+                SELECT p.code, p.leaf_key FROM grid_parts p
                 WHERE ST_Covers(p.geom, {point}) AND p.grid_id <> ALL(:touched)
-            ) c ORDER BY c.depth DESC, c.code LIMIT 1)"""  # noqa: S608 - a column name
+            ) c ORDER BY c.k COLLATE "C" LIMIT 1)"""  # noqa: S608 - a column name
 
 
 IMPACT_SQL = f"""
@@ -363,7 +367,7 @@ def impact(conn: Connection, draft: Draft, *, standard: int = 300) -> dict[str, 
         would change grid), ``households_moved``, ``points_moved``, ``unassigned_after``,
         ``standard`` and ``band``.
     """
-    from gridgeo.incidents.flow import OPEN_STATES
+    from gridgeo.incidents.policy import OPEN_STATES
 
     area = changed_area(draft)
     std, band = _standard(conn, draft.area.code, standard)

@@ -15,7 +15,8 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import get_account
-from gridgeo.incidents.flow import escalate_overdue, transition
+from gridgeo.incidents.escalation import escalate_overdue
+from gridgeo.incidents.flow import transition
 from gridgeo.incidents.report import Report, report
 
 DESCRIPTIONS = {

@@ -4,14 +4,22 @@ Every incident belongs to one leaf grid. A point covered by a grid takes that gr
 accuracy circle also reaches other leaf grids, they are recorded as candidates and the incident
 is flagged ``boundary`` for the dispatcher. A point outside every grid goes to the nearest grid
 within ``snap_m`` metres (flagged ``outside``) or is refused. A likely duplicate (same category,
-within 50 m and 24 h, still open) is linked and flagged ``duplicate``, never merged.
+within :data:`~gridgeo.incidents.policy.DUPLICATE_M` and
+:data:`~gridgeo.incidents.policy.DUPLICATE_WINDOW`, still open) is linked and flagged
+``duplicate``, never merged.
+
+One path: the statement of :mod:`gridgeo.incidents.report_sql` runs once, wherever it runs
+(the event loop's pool for the common report, :func:`report_at_once`, which also authenticates
+the token; else the caller's transaction); whatever it could not settle — a category to name,
+a replayed key, a point outside every grid, a major incident, photos — is settled after it by
+:func:`report_incident` from the row it answered, without running it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -20,24 +28,22 @@ from gridgeo.accounts import Account
 from gridgeo.assign import check_lon_lat, locate
 from gridgeo.coords import SYSTEMS, to_wgs84
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
-from gridgeo.incidents.flow import (
-    COLUMNS,
+from gridgeo.incidents.escalation import escalate_one
+from gridgeo.incidents.flow import add_event, lock_incident
+from gridgeo.incidents.photos import Photo, PhotoStore, attach
+from gridgeo.incidents.policy import (
     DENIED,
-    add_event,
-    escalate_one,
-    lock_incident,
-    shape,
+    DUPLICATE_M,
+    DUPLICATE_WINDOW,
+    MAX_ACCURACY_M,
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    REPORTERS,
 )
-from gridgeo.incidents.photos import Photo, PhotoStore, attach, list_photos
+from gridgeo.incidents.queries import shape
 from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
 
 SNAP_M = 200.0  # default of settings.incident_snap_m
-MAX_ACCURACY_M = 1000.0
-MAX_DESCRIPTION = 4000
-MAX_KEY = 128
-DUPLICATE_M = 50.0
-DUPLICATE_WINDOW = timedelta(hours=24)
-PHOTO_ROLES = ("patrol", "dispatcher", "planner", "admin")
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,8 @@ def _leaf_nearest(conn: Connection, code: str, lon: float, lat: float) -> str:
     x, y = conn.execute(
         text(
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_ClosestPoint(geom, "
-            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) AS p FROM grids "
-            "WHERE code = :c AND valid_to IS NULL) s"
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) AS p FROM current_grids "
+            "WHERE code = :c) s"
         ),
         {"lon": lon, "lat": lat, "c": code},
     ).one()
@@ -162,14 +168,16 @@ def report_params(
 ) -> dict[str, Any]:
     """The parameters of :data:`REPORT_SQL` for a point in WGS84 (in grid ``code`` if given).
 
-    The reporter is ``account`` (its role already checked), or whoever holds the token of
-    ``token_hash`` if it is valid and of a role in REPORT_ROLES (else nothing is stored).
+    The reporter is ``account``, or whoever holds the token of ``token_hash`` if it is valid;
+    nothing is stored unless the reporter's role is one of
+    :data:`~gridgeo.incidents.policy.REPORTERS` and its areas cover the grid.
     """
     who: dict[str, Any]
     if account is not None:
-        who = {"h": None, "by": account.name, "role": account.role, "areas": list(account.areas)}
+        who = {"h": None, "uid": account.id, "by": account.name, "role": account.role,
+               "areas": list(account.areas)}  # fmt: skip
     else:
-        who = {"h": token_hash, "by": None, "role": None, "areas": None}
+        who = {"h": token_hash, "uid": None, "by": None, "role": None, "areas": None}
     accuracy = r.accuracy_m or None  # 0: no accuracy circle, as None
     return who | {"category": r.category, "key": r.idempotency_key, "code": code,
                   "pt": f"SRID=4326;POINT({lon!r} {lat!r})",  # repr: the exact doubles
@@ -198,23 +206,45 @@ def report_point(r: Report) -> tuple[float, float]:
     return lon, lat
 
 
+@dataclass(frozen=True)
+class FirstTry:
+    """What the report statement answered when run on a token (:func:`report_at_once`).
+
+    Attributes:
+        reporter: the token's account and the token's id; None when the token is invalid,
+            expired or revoked.
+        row: the statement's row, to settle what it could not (:func:`report_incident`).
+        done: the new incident, when the statement stored it.
+    """
+
+    reporter: tuple[Account, int] | None
+    row: Mapping[str, Any]
+    done: Reported | None
+
+
+def reporter_of(row: Mapping[str, Any]) -> tuple[Account, int] | None:
+    """The account and token id the report statement found for a token (None: no such token)."""
+    if row["who_token"] is None:
+        return None
+    account = Account(int(row["who_id"]), row["who_name"], row["who_role"], tuple(row["who_areas"]))
+    return account, int(row["who_token"])
+
+
 async def report_at_once(
     run: Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any] | None]],
     r: Report,
     *,
     token_hash: bytes,
     now: datetime,
-) -> Reported | None:
-    """The common report in one statement run by ``run`` (say, on an async connection).
+) -> FirstTry | None:
+    """The report statement run by ``run`` (say, on an async connection) for a token's holder.
 
-    The reporter is whoever holds the token of ``token_hash``: the statement checks it too.
+    The statement authenticates the token too: one round trip for the common report.
 
     Returns:
-        The new incident, with its data; None for everything else (a bad field or token,
-        a role that may not report, an unknown category, a replayed key, a point outside every
-        grid or outside the reporter's areas, a major incident): nothing was stored, and the
-        caller does it all over the full way (:func:`report_incident`), which answers or
-        refuses as it does.
+        What it answered; None when it was not run: a bad field (the caller refuses it with
+        :func:`report_incident`'s error) or a major incident (escalated in the same
+        transaction as it is stored, by :func:`report_incident`).
     """
     if r.major:
         return None
@@ -224,9 +254,12 @@ async def report_at_once(
         return None
     params = report_params(r, token_hash=token_hash, now=now, lon=lon, lat=lat)
     row = await run(REPORT_SQL, params)
-    if row is None or row["id"] is None:
-        return None
-    return Reported(int(row["id"]), True, _incident(row), int(row["event_id"]))
+    if row is None:
+        raise RuntimeError("the report statement answers one row")
+    done = None
+    if row["id"] is not None:
+        done = Reported(int(row["id"]), True, _incident(row), int(row["event_id"]))
+    return FirstTry(reporter_of(row), row, done)
 
 
 def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str, list[str]]:
@@ -268,7 +301,13 @@ def _incident(row: Any) -> dict[str, Any]:
 
 
 def report_incident(
-    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+    conn: Connection,
+    r: Report,
+    *,
+    account: Account,
+    now: datetime,
+    snap_m: float = SNAP_M,
+    first: Mapping[str, Any] | None = None,
 ) -> Reported:
     """Store a reported incident, or find the one already stored under the same key.
 
@@ -280,6 +319,8 @@ def report_incident(
         account: the reporter; a scoped account may report only inside its areas.
         now: the time of the report.
         snap_m: how far outside every grid a point may be and still go to the nearest grid.
+        first: the row the statement answered already for this report and reporter (by
+            :func:`report_at_once`), which stored nothing: settled from here, not run again.
 
     Returns:
         A new incident, with its data; or the original id (not created) for a retry with the
@@ -287,8 +328,11 @@ def report_incident(
 
     Raises:
         InvalidInput: bad coordinates, accuracy, category, description or key; a point
-            farther than ``snap_m`` from every grid. Forbidden: outside the account's areas.
+            farther than ``snap_m`` from every grid. Forbidden: a role that may not report, or
+            outside the account's areas.
     """
+    if account.role not in REPORTERS:
+        raise Forbidden(DENIED)
     _check_fields(r)
     lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
     try:
@@ -301,26 +345,31 @@ def report_incident(
         raise
     code: str | None = None
     flags: list[str] = []
+    row = first
     for _ in range(3):  # again only when categories or grids change meanwhile
-        params = report_params(
-            r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags
-        )
-        row = _store(conn, params)
+        if row is None:
+            params = report_params(
+                r, account=account, now=now, lon=lon, lat=lat, code=code, flags=flags
+            )
+            row = _store(conn, params)
         if not row["category_ok"]:
             _check_category(conn, r.category)  # raises, unless it was activated meanwhile
+            row = None
             continue
         if row["existing_id"] is not None:
             return Reported(int(row["existing_id"]), False)
         if row["located"]:
             break
         code, flags = _snap(conn, lon, lat, snap_m)
+        row = None
     else:
         raise Conflict("the grids or categories changed during the report; send it again")
     if not row["allowed"]:
         raise Forbidden(DENIED)
     if row["id"] is None:  # a concurrent retry stored it first
         again = _existing(conn, account.name, r.idempotency_key)
-        assert again is not None
+        if again is None:
+            raise Conflict("the report raced another; send it again")
         return Reported(again, False)
     new_id = int(row["id"])
     if r.major:
@@ -337,82 +386,6 @@ def report(
     return done.id, done.created
 
 
-def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
-    """The incident categories in use (and, with ``inactive``, the retired ones too)."""
-    rows = conn.execute(
-        text(
-            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active "
-            "FROM incident_categories WHERE active OR :all ORDER BY key"
-        ),
-        {"all": inactive},
-    ).mappings()
-    return [dict(r) if inactive else {k: v for k, v in r.items() if k != "active"} for r in rows]
-
-
-def list_departments(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
-    """The linked departments (联动处置单位) and the categories each handles."""
-    rows = conn.execute(
-        text(
-            "SELECT id, name, categories, active FROM departments WHERE active OR :all "
-            "ORDER BY name"
-        ),
-        {"all": inactive},
-    )
-    return [
-        {"id": r[0], "name": r[1], "categories": list(r[2])}
-        | ({"active": r[3]} if inactive else {})
-        for r in rows
-    ]
-
-
-CHAIN_SQL = text(
-    """
-WITH RECURSIVE chain AS (
-    SELECT id, parent_id FROM grids WHERE id = (SELECT grid_id FROM incidents WHERE id = :i)
-    UNION ALL
-    SELECT g.id, g.parent_id FROM grids g JOIN chain c ON g.id = c.parent_id
-)
-SELECT g.code, g.name, l.key AS level
-FROM chain c JOIN grids g ON g.id = c.id JOIN levels l ON l.id = g.level_id ORDER BY l.depth
-"""
-)
-
-
-def get_incident(
-    conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
-) -> dict[str, Any]:
-    """One incident with its grid, chain of ancestors and full timeline.
-
-    Raises:
-        Forbidden: outside the account's areas, or (for a scoped account) no such incident.
-        NotFound: no such incident (admin or no account).
-    """
-    from gridgeo.errors import NotFound
-
-    row = conn.execute(text(f"SELECT {COLUMNS} WHERE i.id = :i"), {"i": incident_id}).mappings()
-    found = row.first()
-    scoped = account is not None and account.role != "admin"
-    if found is None and not scoped:
-        raise NotFound(f"no incident {incident_id}", field="id")
-    if found is None or (account is not None and not account.covers(found["grid"])):
-        raise Forbidden(DENIED)
-    out = shape(found, names)
-    out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
-    events = conn.execute(
-        text(
-            "SELECT e.at, e.actor, e.action, e.from_state, e.to_state, e.note, "
-            "ARRAY(SELECT p.id FROM incident_photos p WHERE p.event_id = e.id ORDER BY p.id) "
-            "AS photos FROM incident_events e WHERE e.incident_id = :i ORDER BY e.at, e.id"
-        ),
-        {"i": incident_id},
-    ).mappings()
-    out["timeline"] = [
-        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
-    ]
-    out["photos"] = list_photos(conn, incident_id, names=names)
-    return out
-
-
 def report_with_photos(
     conn: Connection,
     r: Report,
@@ -422,12 +395,13 @@ def report_with_photos(
     photos: Sequence[Photo],
     store: PhotoStore,
     snap_m: float = SNAP_M,
+    first: Mapping[str, Any] | None = None,
 ) -> Reported:
     """:func:`report_incident`, then the (already checked) photos on the report's event.
 
     A retry with the same idempotency key returns the original incident and stores nothing.
     """
-    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
+    done = report_incident(conn, r, account=account, now=now, snap_m=snap_m, first=first)
     if done.created and photos:
         attach(conn, store, done.id, done.event_id, photos, taken_by=account.name, at=now)
         return Reported(done.id, True, None, done.event_id)  # with photos now: read it back
@@ -452,7 +426,7 @@ def add_photos(
     """
     if not photos:
         raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")
-    if account.role not in PHOTO_ROLES:
+    if account.role not in REPORTERS:
         raise Forbidden(DENIED)
     row = lock_incident(conn, incident_id, account)
     if row[0] == "closed":

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-from gridgeo.incidents.flow import OPEN_STATES
-
-REPORT_ROLES = ("patrol", "dispatcher", "planner", "admin")  # who may report incidents
+from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, due_sql, sql_list
+from gridgeo.tokens import RESOLVE_SQL
 
 # One statement for a report (one round trip, where the steps cost little but their round
 # trips add up): the reporter (from a token's hash, or as given), the category (active), an
@@ -31,45 +30,37 @@ REPORT_ROLES = ("patrol", "dispatcher", "planner", "admin")  # who may report in
 # qualifies, however many incidents a busy corner has. OFFSET 0 keeps the other filters out of
 # that scan: a generic plan had else gone in by time and read a whole day of incidents.
 _REPORT = """
-WITH RECURSIVE
-who AS (
-    SELECT u.name, u.role, ARRAY(SELECT area_code FROM user_areas WHERE user_id = u.id) AS areas
-    FROM tokens t JOIN users u ON u.id = t.user_id
-    WHERE t.token_hash = %(h)s AND t.revoked_at IS NULL AND NOT u.disabled
-      AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.role IN (@ROLES@)
-    UNION ALL SELECT %(by)s, %(role)s, %(areas)s::text[] WHERE %(h)s::bytea IS NULL
+WITH
+who(who_token, who_id, who_name, who_role, who_off, who_areas) AS (
+    @RESOLVE@
+    UNION ALL SELECT NULL, %(uid)s::bigint, %(by)s::text, %(role)s::text, false,
+        %(areas)s::text[] WHERE %(h)s::bytea IS NULL
 ),
 cat AS (
-    SELECT key, accept_minutes AS am, resolve_minutes AS rm FROM incident_categories
-    WHERE key = %(category)s AND active
+    SELECT key, %(now)s + make_interval(mins => accept_minutes) AS ad,
+        %(now)s + make_interval(mins => resolve_minutes) AS rd
+    FROM incident_categories WHERE key = %(category)s AND active
 ),
 existing AS (
-    SELECT id FROM incidents, who WHERE reporter = who.name AND idempotency_key = %(key)s
+    SELECT id FROM incidents, who WHERE reporter = who.who_name AND idempotency_key = %(key)s
 ),
 leaf AS (
-    (SELECT p.grid_id AS id, p.code, p.depth FROM grid_parts p
-     WHERE %(code)s::text IS NULL AND ST_Covers(p.geom, %(pt)s::geometry)
-     ORDER BY p.depth DESC, p.code LIMIT 1)
+    SELECT f.grid_id AS id, f.code, f.depth FROM gridgeo_leaf(%(pt)s::geometry) f
+    WHERE %(code)s::text IS NULL
     UNION ALL
-    SELECT g.id, g.code, l.depth FROM grids g JOIN levels l ON l.id = g.level_id
-    WHERE g.code = %(code)s::text AND g.valid_to IS NULL
-),
-chain AS (
-    SELECT g.parent_id, g.code, g.name, l.key, l.depth
-    FROM leaf JOIN grids g ON g.id = leaf.id JOIN levels l ON l.id = g.level_id
-    UNION ALL
-    SELECT g.parent_id, g.code, g.name, l.key, l.depth
-    FROM chain c JOIN grids g ON g.id = c.parent_id JOIN levels l ON l.id = g.level_id
+    SELECT g.id, g.code, l.depth FROM current_grids g JOIN levels l ON l.id = g.level_id
+    WHERE g.code = %(code)s::text
 ),
 co AS (
-    SELECT array_agg(code ORDER BY depth) AS chain_codes,
-        array_agg(name ORDER BY depth) AS chain_names,
-        array_agg(key ORDER BY depth) AS chain_levels FROM chain
+    SELECT array_agg(c.code ORDER BY c.depth) AS chain_codes,
+        array_agg(c.name ORDER BY c.depth) AS chain_names,
+        array_agg(c.level ORDER BY c.depth) AS chain_levels
+    FROM leaf CROSS JOIN LATERAL gridgeo_chain(leaf.id) c
 ),
 allowed AS (
-    SELECT leaf.*, who.name FROM leaf, who
-    WHERE who.role = 'admin' OR EXISTS (SELECT FROM unnest(who.areas) a
-                                        WHERE starts_with(leaf.code, a))
+    SELECT leaf.*, who.who_name AS name FROM leaf, who
+    WHERE who_role IN (@ROLES@) AND (who_role = 'admin' OR EXISTS (
+        SELECT FROM unnest(who_areas) a WHERE starts_with(leaf.code, a)))
 ),
 cand AS (
     SELECT DISTINCT p.grid_id AS id, p.code FROM grid_parts p
@@ -92,27 +83,25 @@ dup AS (
 ins AS (
     INSERT INTO incidents (location, grid_id, category, description, reported_at, created_by,
         updated_by, state, major, accuracy_m, coord_system, orig_lon, orig_lat,
-        candidate_grid_ids, flags, duplicate_of, queue_area, accept_due, resolve_due, reporter,
-        idempotency_key, updated_at)
+        candidate_grid_ids, flags, duplicate_of, queue_area, accept_due, resolve_due,
+        level_accept_due, level_resolve_due, reporter, idempotency_key, updated_at)
     SELECT %(pt)s::geometry, a.id, c.key, %(description)s, %(now)s, a.name,
         a.name, 'reported', %(major)s, %(accuracy)s, %(system)s, %(orig_lon)s, %(orig_lat)s,
         ARRAY(SELECT id FROM cand UNION SELECT a.id ORDER BY 1),
         %(flags)s::text[]
             || CASE WHEN EXISTS (SELECT FROM cand) THEN ARRAY['boundary'] ELSE '{}'::text[] END
             || CASE WHEN EXISTS (SELECT FROM dup) THEN ARRAY['duplicate'] ELSE '{}'::text[] END,
-        (SELECT id FROM dup), a.code, %(now)s + make_interval(mins => c.am),
-        %(now)s + make_interval(mins => c.rm), a.name, %(key)s, %(now)s
+        (SELECT id FROM dup), a.code, c.ad, c.rd, c.ad, c.rd, a.name, %(key)s, %(now)s
     FROM allowed a CROSS JOIN cat c
     WHERE NOT EXISTS (SELECT FROM existing)
     ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING *
 ),
-ev AS (
+ev(event_id, event_at, event_actor, event_action, event_from, event_to, event_note) AS (
     INSERT INTO incident_events (incident_id, at, actor, action, from_state, to_state, note)
     SELECT id, %(now)s, reporter, 'report', NULL, 'reported', array_to_string(flags, ', ')
     FROM ins
-    RETURNING id AS event_id, at AS event_at, actor AS event_actor, action AS event_action,
-        from_state AS event_from, to_state AS event_to, note AS event_note
+    RETURNING id, at, actor, action, from_state, to_state, note
 ),
 audit AS (
     INSERT INTO audit_log (actor, action, entity, entity_id, detail)
@@ -123,8 +112,8 @@ SELECT EXISTS (SELECT FROM cat) AS category_ok,
     (SELECT id FROM existing) AS existing_id, EXISTS (SELECT FROM leaf) AS located,
     EXISTS (SELECT FROM allowed) AS allowed, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
     ARRAY(SELECT code FROM cand UNION SELECT code FROM leaf ORDER BY 1) AS candidates,
-    i.*, ev.*, co.*
-FROM co LEFT JOIN ins i ON true LEFT JOIN ev ON true
+    @DUE@ AS due_at, i.*, ev.*, co.*, w.*
+FROM co LEFT JOIN ins i ON true LEFT JOIN ev ON true LEFT JOIN who w ON true
 """
 
 
@@ -139,16 +128,18 @@ def fold(sql: str) -> str:
 
 
 REPORT_SQL = fold(
-    _REPORT.replace("@ROLES@", ", ".join(f"'{r}'" for r in REPORT_ROLES)).replace(
-        "@OPEN@", ", ".join(f"'{s}'" for s in OPEN_STATES)
-    )
+    _REPORT.replace("@RESOLVE@", RESOLVE_SQL)
+    .replace("@ROLES@", sql_list(REPORTERS))
+    .replace("@OPEN@", sql_list(OPEN_STATES))
+    .replace("@DUE@", due_sql("i"))
 )
-# The columns of gridgeo.incidents.flow.COLUMNS, in its order, as REPORT_SQL answers them
+# The columns of gridgeo.incidents.queries.COLUMNS, in its order, as REPORT_SQL answers them
 # (new incidents have no department; their last note is that of their report event).
 REPORT_COLUMNS = (
     "id", "state", "category", "description", "lon", "lat", "accuracy_m", "coord_system",
     "orig_lon", "orig_lat", "queue_area:grid", "flags", "duplicate_of", "major",
-    "escalation_level", "queue_area", "accept_due", "resolve_due", "rating", "reporter",
+    "escalation_level", "queue_area", "accept_due", "resolve_due", "due_at", "due_at:level_due_at",
+    "rating", "reporter",
     "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
     "media_url",
 )  # fmt: skip

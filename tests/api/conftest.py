@@ -1,21 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
-from api.deps import get_conn
 from gridgeo.db import Database
 from gridgeo.settings import Settings
 
 
 def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
-    """A ``get_conn`` override: each request runs in a savepoint of the test's transaction."""
+    """The app's transactions in the test's: each request runs in a savepoint of it."""
 
     def test_conn() -> Iterator[Connection]:
         nested = conn.begin_nested()
@@ -31,12 +32,39 @@ def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
     return test_conn
 
 
+class SavepointStatements:
+    """The hot statements of the app, in the test's transaction: each in a savepoint."""
+
+    def __init__(self, make_conn: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self.make_conn = make_conn
+
+    def _one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        with self.make_conn() as conn:
+            row = conn.exec_driver_sql(sql, dict(params)).mappings().first()
+            return dict(row) if row is not None else None
+
+    async def one(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of ``sql`` on the test's connection (on a worker thread)."""
+        return await run_in_threadpool(self._one, sql, params)
+
+    async def batched(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """As :meth:`one`: a test's statements are in its transaction already."""
+        return await self.one(sql, params)
+
+    async def close(self) -> None:
+        """Nothing to release: the test owns the connection."""
+
+
 def app_in_transaction(engine: Engine, conn: Connection, **settings: Any) -> FastAPI:
     """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later)."""
     options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
-    app = create_app(Settings(**options), Database(engine))
-    app.dependency_overrides[get_conn] = in_transaction(conn)
-    return app
+    savepoint = contextmanager(in_transaction(conn))
+    return create_app(
+        Settings(**options),
+        Database(engine),
+        transaction=savepoint,
+        statements=SavepointStatements(savepoint),
+    )
 
 
 @pytest.fixture

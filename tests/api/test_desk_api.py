@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridgeo.incidents.flow import RULES, STATES
+from gridgeo.incidents.policy import RULES, STATES
 from tests.api.incident_city import make_users
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from gridgeo.accounts import ROLES
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
-from gridgeo.incidents.flow import RULES, STATES, check_transition
+from gridgeo.incidents.flow import check_transition
+from gridgeo.incidents.policy import RULES, STATES
 
 LOOP = [
     ("accept", "reported", "accepted"),

@@ -1,0 +1,107 @@
+"""The incident policy, each rule stated once: who may do what, the time limits, overdue.
+
+Everything else — the transitions, the report statement, the queues, the escalation job, the
+maps — imports these names; the SQL among them is generated from the same constants
+(:func:`due_sql`, :data:`OVERDUE`, :func:`sql_list`).
+
+The loop of seed 000 (巡查、报告、解决、督查、反馈): reported → accepted → dispatched → in
+progress → resolved → verified (督查) → closed with a rating (评事); reopened from verified or
+closed. Escalation climbs the hierarchy one level per missed time limit, or at once for a
+major incident (小事不出网格,大事不出社区).
+
+**Time limits.** A report sets two limits from its category: to accept, and to resolve. They
+are kept as first set (``accept_due``, ``resolve_due``: the *original* limits, by which an
+incident is late and an on-time rate is counted) beside the limits of the level it is queued at
+(``level_accept_due``, ``level_resolve_due``), which escalation resets each time it moves the
+incident up: the community gets its own time before the street is asked. An incident past its
+original limit stays overdue wherever it is queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed")
+OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
+
+ROLES_ON_SITE = ("patrol", "dispatcher", "admin")  # who works an incident on the ground
+REPORTERS = ("patrol", "dispatcher", "planner", "admin")  # who may report, add photos, mark major
+DESK = ("dispatcher", "admin")  # who dispatches, verifies, closes, reopens, regrids
+
+DENIED = "this account is not permitted to do this"  # the same words as api.auth.DENIED
+ESCALATION_ACTOR = "system:escalation"
+
+DUPLICATE_M = 50.0  # a likely duplicate: same category, open, within this many metres …
+DUPLICATE_WINDOW = timedelta(hours=24)  # … reported within this time before
+MAX_ACCURACY_M = 1000.0  # a GPS fix worse than this is refused
+MAX_DESCRIPTION = 4000
+MAX_KEY = 128  # Idempotency-Key length
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One action: the states it may start from, where it leads, and who may take it."""
+
+    sources: tuple[str, ...]
+    target: str | None  # None: the state does not change
+    roles: tuple[str, ...]
+    needs_note: bool = False
+
+
+RULES: dict[str, Rule] = {
+    "accept": Rule(("reported",), "accepted", ROLES_ON_SITE),
+    "dispatch": Rule(("reported", "accepted"), "dispatched", DESK),
+    "start": Rule(("accepted", "dispatched"), "in_progress", ROLES_ON_SITE),
+    "resolve": Rule(("in_progress",), "resolved", ROLES_ON_SITE, True),
+    "verify": Rule(("resolved",), "verified", DESK),
+    "close": Rule(("verified",), "closed", DESK),
+    "reopen": Rule(("verified", "closed"), "accepted", DESK, True),
+    "mark_major": Rule(OPEN_STATES, None, REPORTERS),
+    # to another of the incident's candidate grids (its accuracy circle crossed a boundary),
+    # or to its own grid to confirm it; either way the dispatcher has settled the question
+    "regrid": Rule(OPEN_STATES, None, DESK),
+}
+
+
+def sees_names(role: str) -> bool:
+    """Whether an account of ``role`` sees reporters', workers' and actors' names.
+
+    Viewers (leaders reading the maps) see what happened, not who reported or did it.
+    """
+    return role != "viewer"
+
+
+def sql_list(values: Iterable[str]) -> str:
+    """A list of string literals for ``IN (…)`` (the values are this module's constants)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def due_sql(alias: str = "i", *, level: bool = False) -> str:
+    """SQL of the limit an incident runs against now; NULL once it is resolved.
+
+    While reported: the earlier of the accept and the resolve limit; while open: the resolve
+    limit. Past it, the incident is late. With ``level``, the limits of the level it is queued
+    at (what escalation acts on); else the original limits (what overdue means).
+    """
+    accept, resolve = ("level_accept_due", "level_resolve_due") if level else (
+        "accept_due", "resolve_due")  # fmt: skip
+    return (
+        f"(CASE WHEN {alias}.state = 'reported' THEN least({alias}.{accept}, {alias}.{resolve}) "
+        f"WHEN {alias}.state IN ({sql_list(OPEN_STATES)}) THEN {alias}.{resolve} END)"
+    )
+
+
+def missed_sql(alias: str = "i") -> str:
+    """SQL naming the level limit an incident escalated by :func:`due_sql` missed."""
+    return (
+        f"(CASE WHEN {alias}.state = 'reported' AND {alias}.level_accept_due <= :now "
+        "THEN 'accept' ELSE 'resolve' END)"
+    )
+
+
+# Overdue: open and past an original limit at :now (queues, maps, desk, evaluation).
+OVERDUE = f"{due_sql()} <= :now"
+# Due to escalate: open and past a limit of the level it is queued at, at :now.
+ESCALATION_DUE = f"{due_sql(level=True)} <= :now"

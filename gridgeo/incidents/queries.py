@@ -1,0 +1,187 @@
+"""Reading incidents: one with its chain and timeline, pages by queue, counts, categories.
+
+What a caller may see is decided here once: the areas of the account (``areas``), and whether
+names are shown (:func:`gridgeo.incidents.policy.sees_names`). ``due_at`` is the limit an
+incident runs against now — past it, it is overdue — computed by the database from the rule of
+:mod:`gridgeo.incidents.policy`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from gridgeo.accounts import Account
+from gridgeo.errors import Forbidden, InvalidInput, NotFound
+from gridgeo.incidents.photos import list_photos
+from gridgeo.incidents.policy import DENIED, OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
+
+COLUMNS = f"""
+i.id, i.state, i.category, i.description, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
+i.accuracy_m, i.coord_system, i.orig_lon, i.orig_lat, g.code AS grid, i.flags, i.duplicate_of,
+i.major, i.escalation_level, i.queue_area, i.accept_due, i.resolve_due, {due_sql()} AS due_at,
+{due_sql(level=True)} AS level_due_at, i.rating, i.reporter,
+i.assignee, d.name AS department, i.reported_at, i.updated_at,
+ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY c.code)
+    AS candidates,
+(SELECT e.note FROM incident_events e WHERE e.incident_id = i.id ORDER BY e.id DESC LIMIT 1)
+    AS last_note, i.media_url
+FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
+"""  # noqa: S608 - fixed fragments
+_IN_AREAS = (
+    "(CAST(:areas AS text[]) IS NULL OR EXISTS "
+    "(SELECT 1 FROM unnest(CAST(:areas AS text[])) a WHERE starts_with({col}, a)))"
+)
+QUEUES = {
+    "grid": f"i.escalation_level = 0 AND i.state IN ({sql_list(OPEN_STATES)})",
+    "dispatch": "i.state <> 'closed'",
+    "overdue": OVERDUE,
+}
+
+
+def shape(row: Any, names: bool = True) -> dict[str, Any]:
+    """An incident row as JSON-able data; without ``names`` the reporter and worker are hidden.
+
+    ``due_at`` is the limit the incident runs against now: past it, it is overdue;
+    ``level_due_at`` is when it escalates next if nobody acts (both None once resolved).
+    """
+    out = dict(row)
+    out["flags"] = list(out["flags"])
+    out["candidates"] = list(out["candidates"])
+    out["original"] = {"lon": out.pop("orig_lon"), "lat": out.pop("orig_lat")}
+    if not names:
+        out["reporter"] = out["assignee"] = None
+    return out
+
+
+def list_incidents(
+    conn: Connection,
+    *,
+    areas: tuple[str, ...] | None,
+    now: datetime,
+    state: str | None = None,
+    category: str | None = None,
+    area: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    since: datetime | None = None,
+    queue: str | None = None,
+    limit: int = 100,
+    after: int = 0,
+    names: bool = True,
+) -> list[dict[str, Any]]:
+    """Incidents in ``areas`` (None: all) matching the filters, by id, ``limit`` after ``after``.
+
+    Queues: ``grid`` (open, still in the grid's own queue), ``dispatch`` (not closed, the
+    queue area within ``areas`` — escalated incidents leave a lower dispatcher's queue),
+    ``overdue`` (open and past an original time limit at ``now``, wherever it is queued).
+
+    Raises:
+        InvalidInput: an unknown state or queue.
+    """
+    where = ["i.id > :after"]
+    if queue is not None:
+        if queue not in QUEUES:
+            raise InvalidInput(f"unknown queue '{queue}'; queues: {', '.join(QUEUES)}")
+        where.append(QUEUES[queue])
+    where.append(_IN_AREAS.format(col="i.queue_area" if queue == "dispatch" else "g.code"))
+    if state is not None:
+        if state not in STATES:
+            raise InvalidInput(f"unknown state '{state}'; states: {', '.join(STATES)}")
+        where.append("i.state = :state")
+    if category is not None:
+        where.append("i.category = :category")
+    if area is not None:
+        where.append("starts_with(g.code, :area)")
+    if bbox is not None:
+        where.append("i.location && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+    if since is not None:
+        where.append("i.reported_at >= :since")
+    x0, y0, x1, y1 = bbox or (0.0, 0.0, 0.0, 0.0)
+    sql = f"SELECT {COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+    rows = conn.execute(
+        text(sql),
+        {"after": after, "areas": list(areas) if areas is not None else None, "now": now,
+         "state": state, "category": category, "area": area, "since": since, "limit": limit,
+         "x0": x0, "y0": y0, "x1": x1, "y1": y1},
+    ).mappings()  # fmt: skip
+    return [shape(r, names) for r in rows]
+
+
+def summary(conn: Connection, *, areas: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """Counts of incidents by category and state within ``areas`` (None: all)."""
+    sql = (
+        "SELECT i.category, i.state, count(*) AS count FROM incidents i "  # noqa: S608
+        f"JOIN grids g ON g.id = i.grid_id WHERE {_IN_AREAS.format(col='g.code')} "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    rows = conn.execute(text(sql), {"areas": list(areas) if areas is not None else None})
+    return [dict(r) for r in rows.mappings()]
+
+
+def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
+    """The incident categories in use (and, with ``inactive``, the retired ones too)."""
+    rows = conn.execute(
+        text(
+            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active "
+            "FROM incident_categories WHERE active OR :all ORDER BY key"
+        ),
+        {"all": inactive},
+    ).mappings()
+    return [dict(r) if inactive else {k: v for k, v in r.items() if k != "active"} for r in rows]
+
+
+def list_departments(conn: Connection, *, inactive: bool = False) -> list[dict[str, Any]]:
+    """The linked departments (联动处置单位) and the categories each handles."""
+    rows = conn.execute(
+        text(
+            "SELECT id, name, categories, active FROM departments WHERE active OR :all "
+            "ORDER BY name"
+        ),
+        {"all": inactive},
+    )
+    return [
+        {"id": r[0], "name": r[1], "categories": list(r[2])}
+        | ({"active": r[3]} if inactive else {})
+        for r in rows
+    ]
+
+
+CHAIN_SQL = text(
+    "SELECT c.code, c.name, c.level FROM incidents i CROSS JOIN LATERAL gridgeo_chain(i.grid_id) c "
+    "WHERE i.id = :i ORDER BY c.depth"
+)
+
+
+def get_incident(
+    conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
+) -> dict[str, Any]:
+    """One incident with its grid, chain of ancestors and full timeline.
+
+    Raises:
+        Forbidden: outside the account's areas, or (for a scoped account) no such incident.
+        NotFound: no such incident (admin or no account).
+    """
+    row = conn.execute(text(f"SELECT {COLUMNS} WHERE i.id = :i"), {"i": incident_id}).mappings()
+    found = row.first()
+    scoped = account is not None and account.role != "admin"
+    if found is None and not scoped:
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if found is None or (account is not None and not account.covers(found["grid"])):
+        raise Forbidden(DENIED)
+    out = shape(found, names)
+    out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
+    events = conn.execute(
+        text(
+            "SELECT e.at, e.actor, e.action, e.from_state, e.to_state, e.note, "
+            "ARRAY(SELECT p.id FROM incident_photos p WHERE p.event_id = e.id ORDER BY p.id) "
+            "AS photos FROM incident_events e WHERE e.incident_id = :i ORDER BY e.at, e.id"
+        ),
+        {"i": incident_id},
+    ).mappings()
+    out["timeline"] = [
+        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
+    ]
+    out["photos"] = list_photos(conn, incident_id, names=names)
+    return out

@@ -1,0 +1,48 @@
+"""The spatial rules, stated once (as SQL, in migration 0012) and named here.
+
+Every statement that needs one of them composes the SQL function or view; none restates it.
+
+- **Which grid a point is in**: among the current grids whose boundary *covers* the point
+  (a point on a shared edge is covered by both sides), the deepest level wins, then the
+  smallest code. The order is ``gridgeo_leaf_key(depth, code)``, stored per subdivided part as
+  ``grid_parts.leaf_key``; ``gridgeo_leaf(point)`` gives the first covering part by it
+  (grid_id, code, depth). Candidates from elsewhere (a plan's draft shapes) sort by
+  ``gridgeo_leaf_key`` over their depth and code.
+- **The chain**: ``gridgeo_chain(grid_id)`` walks a grid's parent links to the top (id,
+  parent_id, code, name, level key, depth per row; sort by depth).
+- **The ancestor** ``steps`` levels up (the top when the chain is shorter):
+  ``gridgeo_ancestor_code(grid_id, steps)``, the queue area of an incident escalated
+  ``steps`` times.
+- **The nearest grid** to a point outside every grid, with its geodesic distance in metres:
+  ``gridgeo_nearest(point)`` (grid_id, code, depth, metres).
+- **The current grid by code**: the view ``current_grids`` (rows with ``valid_to IS NULL``;
+  codes are unique among them); :func:`current_grid_id` for a code a request named.
+
+The table functions are inlined by PostgreSQL into the statement that calls them, so they plan
+exactly as the subqueries they replaced (``tests/db/test_rules.py`` checks the plans).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from gridgeo.errors import NotFound
+
+CURRENT_ID = text("SELECT id FROM current_grids WHERE code = :c")
+
+
+def current_grid_id(conn: Connection, code: str, field: str = "code") -> int:
+    """The id of the current grid with ``code``.
+
+    Args:
+        conn: database connection.
+        code: the grid's code.
+        field: the request field that carried the code (named in the error).
+
+    Raises:
+        NotFound: no current grid has that code.
+    """
+    gid = conn.execute(CURRENT_ID, {"c": code}).scalar()
+    if gid is None:
+        raise NotFound(f"no grid has the code '{code}'", field=field)
+    return int(gid)
