@@ -26,11 +26,16 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-UP = """
+# the order of the leaf rule (a schema object grid_parts.leaf_key is generated from)
+LEAF_KEY = """
 CREATE FUNCTION gridgeo_leaf_key(depth integer, code text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN lpad((1000 - depth)::text, 4, '0') || code;
+"""
 
+UP = (
+    LEAF_KEY
+    + """
 ALTER TABLE grid_parts ADD COLUMN leaf_key text COLLATE "C" NOT NULL
     GENERATED ALWAYS AS (gridgeo_leaf_key(depth, code)) STORED;
 
@@ -87,6 +92,7 @@ CREATE FUNCTION gridgeo_nearest(pt geometry)
     ORDER BY 4, n.leaf_key LIMIT 1
 $$;
 """
+)
 
 DOWN = """
 DROP FUNCTION IF EXISTS gridgeo_nearest(geometry);
