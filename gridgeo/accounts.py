@@ -94,7 +94,7 @@ def add_user(
         raise InvalidInput(f"a {role} account needs at least one area (--area CODE)", field="area")
     for code in areas:
         found = conn.execute(
-            text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
+            text("SELECT 1 FROM current_grids WHERE code = :c"), {"c": code}
         ).scalar()
         if found is None:
             raise InvalidInput(f"area '{code}' is not the code of a grid", field="area")

@@ -114,12 +114,8 @@ def get_grid(conn: Connection, hierarchy: Hierarchy, code: str) -> dict[str, Any
         conn.execute(
             text(
                 """
-            WITH RECURSIVE up AS (
-                SELECT parent_id FROM grids WHERE code = :code AND valid_to IS NULL
-                UNION ALL
-                SELECT g.parent_id FROM grids g JOIN up ON g.id = up.parent_id
-            )
-            SELECT g.code FROM up JOIN grids g ON g.id = up.parent_id ORDER BY length(g.code)
+            SELECT c.code FROM current_grids g CROSS JOIN LATERAL gridgeo_chain(g.id) c
+            WHERE g.code = :code AND c.id <> g.id ORDER BY c.depth
             """
             ),
             {"code": code},

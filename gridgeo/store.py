@@ -39,7 +39,7 @@ INSERT_AREA = text(
     """
     INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
     VALUES (:code, :name, :level_id,
-            (SELECT id FROM grids WHERE code = :parent_code AND valid_to IS NULL),
+            (SELECT id FROM current_grids WHERE code = :parent_code),
             ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :workers)
     """
 )

@@ -334,7 +334,7 @@ def import_workers(
     codes = sorted({r["grid_code"] for r in rows if r["grid_code"]})
     ids: dict[str, int] = dict(
         conn.execute(
-            text("SELECT code, id FROM grids WHERE code = ANY(:c) AND valid_to IS NULL"),
+            text("SELECT code, id FROM current_grids WHERE code = ANY(:c)"),
             {"c": codes},
         ).all()
     )

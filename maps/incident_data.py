@@ -13,17 +13,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput, NotFound
-from gridgeo.incidents.policy import OPEN_STATES, STATES
+from gridgeo.incidents.policy import OPEN_STATES, OVERDUE, STATES
 
 CST = timezone(timedelta(hours=8), "CST")
 MAX_POINTS = 20_000
 STATE_CHOICES = ("open", *STATES)
 
-# Open and past the accept limit (still reported) or the resolve limit: as incident_flow.
-OVERDUE = (
-    "(i.state = ANY(CAST(:open AS text[])) AND ((i.state = 'reported' AND i.accept_due <= :now)"
-    " OR i.resolve_due <= :now))"
-)
 
 POINTS = """
 SELECT i.id, round(ST_X(i.location)::numeric, 6)::float8 AS lon,
@@ -100,7 +95,7 @@ def check_filter(conn: Connection, f: IncidentFilter) -> None:
         raise InvalidInput(f"from ({f.start}) is after to ({f.end})", field="from")
     if f.area is not None:
         found = conn.execute(
-            text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": f.area}
+            text("SELECT 1 FROM current_grids WHERE code = :c"), {"c": f.area}
         ).scalar()
         if found is None:
             raise NotFound(f"no area has the code '{f.area}'", field="grid")
@@ -170,8 +165,8 @@ def area_bounds(conn: Connection, code: str) -> list[list[float]] | None:
     """``[[south, west], [north, east]]`` of the current area ``code`` (None if unknown)."""
     row = conn.execute(
         text(
-            "SELECT ST_YMin(geom), ST_XMin(geom), ST_YMax(geom), ST_XMax(geom) FROM grids"
-            " WHERE code = :c AND valid_to IS NULL"
+            "SELECT ST_YMin(geom), ST_XMin(geom), ST_YMax(geom), ST_XMax(geom) FROM current_grids"
+            " WHERE code = :c"
         ),
         {"c": code},
     ).first()
@@ -187,7 +182,7 @@ def area_outline(conn: Connection, code: str) -> dict[str, Any] | None:
             "SELECT json_build_object('type', 'Feature', 'geometry',"
             " ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001), 6)::json,"
             " 'properties', json_build_object('code', code, 'name', name))"
-            " FROM grids WHERE code = :c AND valid_to IS NULL"
+            " FROM current_grids WHERE code = :c"
         ),
         {"c": code},
     ).scalar()

@@ -45,7 +45,7 @@ def check_new_code(conn: Connection, draft: Draft, code: str, parent_code: str) 
             f"code {code} is already used by grid {draft.grids[code].name}", field="code"
         )
     clash = conn.execute(
-        text("SELECT name FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
+        text("SELECT name FROM current_grids WHERE code = :c"), {"c": code}
     ).scalar()
     if clash is not None and not any(g.code == code for g in draft.retired):
         raise InvalidInput(f"code {code} is already used by grid {clash}", field="code")

@@ -74,7 +74,7 @@ def _conflicts(conn: Connection, draft: Draft) -> None:
     if created:
         taken = (
             conn.execute(
-                text("SELECT code FROM grids WHERE code = ANY(:c) AND valid_to IS NULL"),
+                text("SELECT code FROM current_grids WHERE code = ANY(:c)"),
                 {"c": created},
             )
             .scalars()
@@ -195,7 +195,7 @@ def _apply(conn: Connection, draft: Draft, change_at: Any) -> dict[str, int]:
 
 def _parent_id(conn: Connection, g: DraftGrid) -> int:
     pid = conn.execute(
-        text("SELECT id FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": g.parent_code}
+        text("SELECT id FROM current_grids WHERE code = :c"), {"c": g.parent_code}
     ).scalar()
     if pid is None:
         raise InvalidInput(f"grid {g.code}: its parent {g.parent_code} does not exist")
@@ -307,10 +307,8 @@ def _common_area(conn: Connection, codes: list[str]) -> str:
         chain = (
             conn.execute(
                 text(
-                    "WITH RECURSIVE up AS (SELECT id, parent_id, code, 0 AS k FROM grids "
-                    "WHERE code = :c AND valid_to IS NULL UNION ALL SELECT g.id, g.parent_id, g.code, "
-                    "up.k + 1 FROM grids g JOIN up ON g.id = up.parent_id) "
-                    "SELECT code FROM up ORDER BY k DESC"
+                    "SELECT c.code FROM current_grids g CROSS JOIN LATERAL gridgeo_chain(g.id) c "
+                    "WHERE g.code = :c ORDER BY c.depth"
                 ),
                 {"c": code},
             )

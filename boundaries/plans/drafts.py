@@ -345,7 +345,7 @@ def load_draft(
     """
     plan = plan_row(conn, plan_id, lock=lock)
     area_id = conn.execute(
-        text("SELECT id FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": plan["area_code"]}
+        text("SELECT id FROM current_grids WHERE code = :c"), {"c": plan["area_code"]}
     ).scalar()
     if area_id is None:
         raise NotFound(f"the area {plan['area_code']} of plan {plan_id} no longer exists")

@@ -31,7 +31,7 @@ from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.lines import area_lines
 from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
 
-AREA = text("SELECT ST_AsBinary(geom) FROM grids WHERE code = :c AND valid_to IS NULL")
+AREA = text("SELECT ST_AsBinary(geom) FROM current_grids WHERE code = :c")
 BUILDINGS = text(
     """
     SELECT ST_X(h.location) AS x, ST_Y(h.location) AS y, h.household_count AS n, g.code

@@ -91,9 +91,7 @@ def propose_all(
     codes = [r[0] for r in conn.execute(AREAS, {"c": code})]
     if not codes:
         if (
-            conn.execute(
-                text("SELECT 1 FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
-            ).first()
+            conn.execute(text("SELECT 1 FROM current_grids WHERE code = :c"), {"c": code}).first()
             is None
         ):
             raise NotFound(f"no area has the code '{code}'", field="area")
