@@ -24,17 +24,14 @@ from api.app import create_app
 from gridgeo.db import libpq_conninfo
 from gridgeo.settings import get_settings
 
-# Same leaf rule as gridgeo.assign.LOCATE_SQL (covers; deepest level, then smallest code).
+# The leaf rule of gridgeo/rules.py (gridgeo_leaf), then one insert: the minimum a report costs.
 MINIMAL_SQL = """
 INSERT INTO incidents (location, grid_id, category, description, reported_at, state,
     accuracy_m, reporter, idempotency_key, queue_area, updated_at)
 SELECT pt.g, leaf.grid_id, %(category)s, '', now(), 'reported', %(accuracy_m)s, 'bench-anchor',
     %(key)s, leaf.code, now()
 FROM (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) pt
-CROSS JOIN LATERAL (
-    SELECT p.grid_id, p.code FROM grid_parts p WHERE ST_Covers(p.geom, pt.g)
-    ORDER BY p.depth DESC, p.code LIMIT 1
-) leaf
+CROSS JOIN LATERAL gridgeo_leaf(pt.g) leaf
 RETURNING id, queue_area
 """
 

@@ -78,7 +78,6 @@ router = APIRouter(tags=["incidents"], lifespan=lifespan)
 # the hot path then find their route at once (not after matching some 150 others).
 report_router = APIRouter(tags=["incidents"])
 
-REPORTERS = REPORTERS
 Reporter = Annotated[Account, Depends(require(*REPORTERS))]
 
 
