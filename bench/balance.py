@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from gridgeo.balance.propose import balance  # noqa: E402
 from gridgeo.balance.units import Units, build_units, polsby_popper, union_parts  # noqa: E402
 
-PROVIDENCE = ROOT.parent / "shared" / "data" / "providence" / "Providence_blocks.zip"
+PROVIDENCE = ROOT / "tests" / "data" / "providence" / "Providence_blocks.zip"  # ODbL, see tests/data
 RUNS = 5
 MAX_ATTEMPTS = 500
 DISTRICT_RUNS = 2

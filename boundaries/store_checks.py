@@ -40,8 +40,8 @@ SIBLING_OVERLAP_SQL = text(
     f"""
     WITH {FEATURES}
     SELECT f.i, g.code, ST_AsBinary(ST_Intersection(f.g, g.geom))
-    FROM f JOIN grids g
-      ON g.level_id = :level_id AND g.valid_to IS NULL AND ST_Intersects(g.geom, f.g)
+    FROM f JOIN current_grids g
+      ON g.level_id = :level_id AND ST_Intersects(g.geom, f.g)
     WHERE g.code <> f.code AND ST_Relate(f.g, g.geom, 'T********')
     ORDER BY f.i, g.code
     """  # noqa: S608 - a fixed fragment; values are bound
@@ -49,24 +49,23 @@ SIBLING_OVERLAP_SQL = text(
 
 STORED_CODES_SQL = text(
     """
-    SELECT g.code, l.key FROM grids g JOIN levels l ON l.id = g.level_id
-    WHERE g.valid_to IS NULL AND g.code = ANY(CAST(:codes AS text[]))
+    SELECT g.code, l.key FROM current_grids g JOIN levels l ON l.id = g.level_id
+    WHERE g.code = ANY(CAST(:codes AS text[]))
     """
 )
 
 AREAS_SQL = text(
     """
-    SELECT code, ST_AsBinary(geom) FROM grids
-    WHERE valid_to IS NULL AND level_id = :level_id AND code = ANY(CAST(:codes AS text[]))
+    SELECT code, ST_AsBinary(geom) FROM current_grids
+    WHERE level_id = :level_id AND code = ANY(CAST(:codes AS text[]))
     """
 )
 
 CHILDREN_SQL = text(
     """
     SELECT p.code, ST_AsBinary(c.geom)
-    FROM grids c JOIN grids p ON p.id = c.parent_id
-    WHERE c.valid_to IS NULL AND p.valid_to IS NULL
-      AND p.code = ANY(CAST(:parents AS text[])) AND c.code <> ALL(CAST(:codes AS text[]))
+    FROM current_grids c JOIN current_grids p ON p.id = c.parent_id
+    WHERE p.code = ANY(CAST(:parents AS text[])) AND c.code <> ALL(CAST(:codes AS text[]))
     """
 )
 

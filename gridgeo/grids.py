@@ -45,11 +45,11 @@ ORDER BY r.code
 
 def _req(where: list[str], simplify: bool) -> str:
     geom = "ST_SimplifyPreserveTopology(g.geom, :tolerance)" if simplify else "g.geom"
-    clause = " AND ".join(["g.valid_to IS NULL", *where])
+    clause = " AND ".join(["true", *where])
     return f"""
     req AS (
         SELECT g.id, g.code, g.name, l.key AS level, p.code AS parent_code, {geom} AS geom
-        FROM grids g JOIN levels l ON l.id = g.level_id
+        FROM current_grids g JOIN levels l ON l.id = g.level_id
         LEFT JOIN grids p ON p.id = g.parent_id
         WHERE {clause}
     )"""  # noqa: S608 - fixed fragments; values are bound
@@ -127,8 +127,8 @@ def get_grid(conn: Connection, hierarchy: Hierarchy, code: str) -> dict[str, Any
         conn.execute(
             text(
                 """
-            SELECT c.code FROM grids c JOIN grids p ON p.id = c.parent_id
-            WHERE p.code = :code AND p.valid_to IS NULL AND c.valid_to IS NULL ORDER BY c.code
+            SELECT c.code FROM current_grids c JOIN current_grids p ON p.id = c.parent_id
+            WHERE p.code = :code ORDER BY c.code
             """
             ),
             {"code": code},

@@ -46,8 +46,8 @@ INSERT = text(
 AREA_LINES = text(
     """
     SELECT ST_AsBinary(l.geom)
-    FROM lines l JOIN grids g ON ST_Intersects(l.geom, g.geom)
-    WHERE g.code = :c AND g.valid_to IS NULL
+    FROM lines l JOIN current_grids g ON ST_Intersects(l.geom, g.geom)
+    WHERE g.code = :c
     ORDER BY l.id
     """
 )
@@ -55,8 +55,8 @@ TOUCHING = text(
     """
     SELECT count(*) FROM unnest(CAST(:wkb AS bytea[])) AS w(b)
     WHERE EXISTS (
-        SELECT 1 FROM grids g
-        WHERE g.valid_to IS NULL AND ST_Intersects(g.geom, ST_GeomFromWKB(w.b, 4326))
+        SELECT 1 FROM current_grids g
+        WHERE ST_Intersects(g.geom, ST_GeomFromWKB(w.b, 4326))
     )
     """
 )

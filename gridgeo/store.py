@@ -77,8 +77,8 @@ def insert_areas(conn: Connection, hierarchy: Hierarchy, records: Sequence[AreaR
         conn.execute(
             text(
                 """
-            SELECT g.code FROM grids g JOIN levels l ON l.id = g.level_id
-            WHERE l.depth > 0 AND g.parent_id IS NULL AND g.valid_to IS NULL
+            SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id
+            WHERE l.depth > 0 AND g.parent_id IS NULL
             ORDER BY g.code LIMIT 5
             """
             )

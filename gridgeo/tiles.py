@@ -36,8 +36,8 @@ env AS (
            ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS e4326
 ),
 req AS (
-    SELECT g.id, g.code, g.name, g.geom FROM grids g, env
-    WHERE g.valid_to IS NULL AND g.level_id = :level_id AND g.geom && env.e4326 {areas}
+    SELECT g.id, g.code, g.name, g.geom FROM current_grids g, env
+    WHERE g.level_id = :level_id AND g.geom && env.e4326 {areas}
 )"""
 
 _GEOM = (
@@ -296,8 +296,8 @@ def extent(
     row = conn.execute(
         text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("  # noqa: S608
-            " SELECT ST_Extent(g.geom) AS e FROM grids g"
-            f" WHERE g.valid_to IS NULL AND g.parent_id IS NULL {where}) s"
+            " SELECT ST_Extent(g.geom) AS e FROM current_grids g"
+            f" WHERE g.parent_id IS NULL {where}) s"
         ),
         params,
     ).one()
@@ -308,8 +308,8 @@ def extent(
         row = conn.execute(
             text(
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
-                " SELECT ST_Extent(g.geom) AS e FROM grids g"
-                " WHERE g.valid_to IS NULL AND g.code = ANY(CAST(:codes AS text[]))) s"
+                " SELECT ST_Extent(g.geom) AS e FROM current_grids g"
+                " WHERE g.code = ANY(CAST(:codes AS text[]))) s"
             ),
             {"codes": list(areas)},
         ).one()
@@ -346,8 +346,8 @@ def search_areas(
     rows = conn.execute(
         text(
             "SELECT g.code, g.name, l.key, ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom),"  # noqa: S608
-            " ST_YMax(g.geom) FROM grids g JOIN levels l ON l.id = g.level_id"
-            " WHERE g.valid_to IS NULL AND (g.code LIKE :code OR g.name ILIKE :name)"
+            " ST_YMax(g.geom) FROM current_grids g JOIN levels l ON l.id = g.level_id"
+            " WHERE (g.code LIKE :code OR g.name ILIKE :name)"
             f" {where} ORDER BY length(g.code), g.code LIMIT :limit"
         ),
         params,

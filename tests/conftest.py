@@ -18,12 +18,8 @@ from sqlalchemy import Connection, Engine, text
 from gridgeo.db import ensure_postgis, make_engine, run_migrations
 from gridgeo.embedded import EmbeddedCluster
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PROVIDENCE_ZIP = Path(
-    os.environ.get(
-        "GRIDGEO_PROVIDENCE_ZIP", SHARED / "data" / "providence" / "Providence_blocks.zip"
-    )
-)
+DATA = Path(__file__).resolve().parent / "data"  # the tests' own data (tests/data/README.md)
+PROVIDENCE_ZIP = DATA / "providence" / "Providence_blocks.zip"
 
 
 @pytest.fixture(scope="session", autouse=True)

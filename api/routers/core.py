@@ -23,7 +23,7 @@ GEOJSON = "application/geo+json"
 def health(conn: ConnDep) -> dict[str, Any]:
     """Check that the database answers and has PostGIS."""
     version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
-    grids = conn.execute(text("SELECT count(*) FROM grids WHERE valid_to IS NULL")).scalar()
+    grids = conn.execute(text("SELECT count(*) FROM current_grids")).scalar()
     return {"status": "ok", "database": "ok", "postgis": version, "grids": grids}
 
 

@@ -41,7 +41,7 @@ from gridgeo.bbox import parse_bbox
 from gridgeo.incidents.escalation import escalate_overdue, escalation_job
 from gridgeo.incidents.flow import transition
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos, photo_file
-from gridgeo.incidents.policy import REPORTERS
+from gridgeo.incidents.policy import REPORTERS, sees_names
 from gridgeo.incidents.queries import (
     get_incident,
     list_categories,
@@ -140,10 +140,6 @@ def _now(request: Request) -> datetime:
     """The clock of :data:`Now` (overridable in tests) for a route on the event loop."""
     now: datetime = request.app.dependency_overrides.get(clock, clock)()
     return now
-
-
-def _names(account: Account) -> bool:
-    return account.role != "viewer"
 
 
 def _store(request: Request) -> PhotoStore:
@@ -267,7 +263,7 @@ def get_incidents(
         queue=queue,
         limit=limit,
         after=after,
-        names=_names(account),
+        names=sees_names(account.role),
     )
     return _json({"incidents": rows, "next_after": rows[-1]["id"] if rows else None})
 
@@ -281,7 +277,7 @@ def get_summary(conn: ConnDep, account: AnyAccount) -> Response:
 @router.get("/incidents/{incident_id}", summary="One incident with its chain and timeline")
 def get_one(incident_id: int, conn: ConnDep, account: AnyAccount) -> Response:
     """403 outside the caller's areas whether or not the incident exists."""
-    return _json(get_incident(conn, incident_id, account=account, names=_names(account)))
+    return _json(get_incident(conn, incident_id, account=account, names=sees_names(account.role)))
 
 
 @router.post(

@@ -27,7 +27,7 @@ from api.routers.incidents import REPORTERS, Now
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
-from gridgeo.incidents.policy import OPEN_STATES
+from gridgeo.incidents.policy import OPEN_STATES, sees_names
 from gridgeo.incidents.queries import get_incident, list_categories, list_incidents
 from gridgeo.incidents.report import Report, report_with_photos
 from gridgeo.tokens import resolve
@@ -225,7 +225,7 @@ def get_requests(
 ) -> Response:
     """Filtered as the spec says; at most 1000 requests."""
     labels = _labels(conn)
-    names = account.role != "viewer"
+    names = sees_names(account.role)
     if service_request_id is not None:
         ids = [int(s) for s in service_request_id.split(",") if s.strip().isdigit()]
         incs = [get_incident(conn, i, account=account, names=names) for i in ids]
@@ -248,6 +248,6 @@ def get_request(
     request: Request, request_id: int, fmt: Fmt, conn: ConnDep, account: AnyAccount
 ) -> Response:
     """A list of one request, as the spec has it."""
-    inc = get_incident(conn, request_id, account=account, names=account.role != "viewer")
+    inc = get_incident(conn, request_id, account=account, names=sees_names(account.role))
     media = _media(conn, request, [request_id]).get(request_id)
     return _render(fmt, "service_requests", "request", [_request(inc, _labels(conn), media)])

@@ -234,7 +234,7 @@ def open_plan(
         raise InvalidInput("a plan needs a title saying what it is for", field="title")
     area_id = current_grid_id(conn, area_code, "area")
     kids = conn.execute(
-        text("SELECT count(*) FROM grids WHERE parent_id = :id AND valid_to IS NULL"),
+        text("SELECT count(*) FROM current_grids WHERE parent_id = :id"),
         {"id": area_id},
     ).scalar_one()
     if not kids:
@@ -300,7 +300,7 @@ SUBTREE = """
 WITH RECURSIVE t AS (
     SELECT id FROM grids WHERE id = :area_id
     UNION ALL
-    SELECT g.id FROM grids g JOIN t ON g.parent_id = t.id WHERE g.valid_to IS NULL
+    SELECT g.id FROM current_grids g JOIN t ON g.parent_id = t.id
 )
 SELECT g.id, g.code, g.name, g.level_id, p.code AS parent_code, g.workers AS stored_workers,
        coalesce(s.workers, g.workers) AS workers, g.version, ST_AsBinary(g.geom) AS wkb,

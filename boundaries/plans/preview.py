@@ -431,9 +431,9 @@ def _grid_rows(
     if outside:
         rows = conn.execute(
             text(
-                "SELECT g.code, g.name, coalesce(s.workers, g.workers) FROM grids g "
+                "SELECT g.code, g.name, coalesce(s.workers, g.workers) FROM current_grids g "
                 "LEFT JOIN grid_staff s ON s.grid_id = g.id "
-                "WHERE g.code = ANY(:c) AND g.valid_to IS NULL"
+                "WHERE g.code = ANY(:c)"
             ),
             {"c": outside},
         ).all()

@@ -37,8 +37,8 @@ BUILDINGS = text(
     SELECT ST_X(h.location) AS x, ST_Y(h.location) AS y, h.household_count AS n, g.code
     FROM household_grid a
     JOIN households h ON h.id = a.household_id
-    JOIN grids g ON g.id = a.grid_id
-    WHERE g.valid_to IS NULL AND g.code LIKE :c || '%' AND h.household_count > 0
+    JOIN current_grids g ON g.id = a.grid_id
+    WHERE g.code LIKE :c || '%' AND h.household_count > 0
     ORDER BY h.id
     """
 )

@@ -25,8 +25,8 @@ from gridgeo.workload import DEFAULT_STANDARD
 
 AREAS = text(
     """
-    SELECT g.code FROM grids g JOIN levels l ON l.id = g.level_id
-    WHERE g.valid_to IS NULL AND g.code LIKE :c || '%'
+    SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id
+    WHERE g.code LIKE :c || '%'
       AND l.depth = (SELECT max(depth) FROM levels) - 1
     ORDER BY g.code
     """

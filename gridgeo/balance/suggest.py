@@ -27,12 +27,11 @@ from gridgeo.workload import DEFAULT_STANDARD, workload_report
 NEIGHBOURS = text(
     """
     SELECT a.code, b.code
-    FROM grids a JOIN grids b
+    FROM current_grids a JOIN current_grids b
       ON a.code < b.code AND ST_Intersects(a.geom, b.geom)
      AND ST_Relate(a.geom, b.geom, '****1****')
     JOIN levels l ON l.id = a.level_id AND l.id = b.level_id
-    WHERE a.valid_to IS NULL AND b.valid_to IS NULL
-      AND a.code LIKE :c || '%' AND b.code LIKE :c || '%'
+    WHERE a.code LIKE :c || '%' AND b.code LIKE :c || '%'
       AND l.depth = (SELECT max(depth) FROM levels)
     """
 )
