@@ -174,11 +174,14 @@ async def post_incident(request: Request) -> Response:
     with the same Idempotency-Key answers 200 with the original incident (header
     Idempotent-Replayed) and stores nothing, photos included.
 
-    The common report (JSON, inside a grid, in the caller's areas, not major, not a retry)
-    is one statement on the event loop that checks the token too (:mod:`api.statements`);
-    all else, and every refusal, goes the full way on a worker thread. So this route reads
-    its headers and body itself (a :class:`~api.statements.DirectRoute`): FastAPI's
-    dependencies would cost a round trip more.
+    A JSON report is one statement on the event loop that authenticates the token too
+    (:func:`~gridgeo.incidents.report.report_at_once`, :mod:`api.statements`): the request is
+    authenticated once, by it. What it could not settle (a replayed key, a bad category, a
+    point outside every grid, a refusal) continues on a worker thread from the row it
+    answered, without running it again. A form (photos) or a major report authenticates
+    first and goes that way at once: it needs more than one statement in one transaction.
+    So this route reads its headers and body itself (a
+    :class:`~api.statements.DirectRoute`): FastAPI's dependencies would cost a round trip.
     """
     account: Account | None = None
     if _is_form(request):  # photos: who sends them is known before they are read
