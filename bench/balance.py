@@ -223,6 +223,7 @@ def district_case() -> dict[str, object]:
     from bench.common import open_bench_database
     from gridgeo.balance.district import propose_all
     from gridgeo.demo.city import load_demo
+    from gridgeo.settings import get_settings
 
     db = open_bench_database(None)
     try:
@@ -230,11 +231,12 @@ def district_case() -> dict[str, object]:
             if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM grids)")).scalar():
                 load_demo(conn)  # an empty (temporary) database: the demo city
         times, totals = [], {}
+        standard = get_settings().workload.households_per_worker
         with db.engine.connect() as conn:
             district = conn.execute(text("SELECT min(code) FROM grids")).scalar()
             for _ in range(DISTRICT_RUNS):
                 t = time.perf_counter()
-                out = propose_all(conn, district, target=600, jobs=2)
+                out = propose_all(conn, district, target=600, jobs=2, default_standard=standard)
                 times.append(time.perf_counter() - t)
                 totals = out["totals"]
     finally:

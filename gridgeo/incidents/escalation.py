@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from gridgeo.clock import Clock, utcnow
 from gridgeo.incidents.flow import ESCALATION_ACTOR, escalate_overdue
 
 log = logging.getLogger("gridgeo.incidents.escalation")
 
 LOCK_KEY = 0x6772_6964_6573_6331  # "gridesc1": the advisory lock of the escalation job
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def escalate_once(

@@ -31,7 +31,6 @@ from gridgeo.incidents.flow import (
 from gridgeo.incidents.photos import Photo, PhotoStore, attach, list_photos
 from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
 
-SNAP_M = 200.0  # default of settings.incident_snap_m
 MAX_ACCURACY_M = 1000.0
 MAX_DESCRIPTION = 4000
 MAX_KEY = 128
@@ -268,7 +267,7 @@ def _incident(row: Any) -> dict[str, Any]:
 
 
 def report_incident(
-    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float
 ) -> Reported:
     """Store a reported incident, or find the one already stored under the same key.
 
@@ -330,7 +329,7 @@ def report_incident(
 
 
 def report(
-    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float
 ) -> tuple[int, bool]:
     """:func:`report_incident`: (incident id, True) for a new one, (original id, False) else."""
     done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
@@ -421,7 +420,7 @@ def report_with_photos(
     now: datetime,
     photos: Sequence[Photo],
     store: PhotoStore,
-    snap_m: float = SNAP_M,
+    snap_m: float,
 ) -> Reported:
     """:func:`report_incident`, then the (already checked) photos on the report's event.
 

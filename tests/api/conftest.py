@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from api.app import create_app
 from api.deps import get_conn
 from gridgeo.db import Database
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 
 
 def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
@@ -32,9 +32,12 @@ def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
 
 
 def app_in_transaction(engine: Engine, conn: Connection, **settings: Any) -> FastAPI:
-    """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later)."""
+    """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later).
+
+    ``settings`` override settings by name (``photo_max_bytes=…``); offline (no base map).
+    """
     options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
-    app = create_app(Settings(**options), Database(engine))
+    app = create_app(get_settings(**options), Database(engine))
     app.dependency_overrides[get_conn] = in_transaction(conn)
     return app
 
