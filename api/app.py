@@ -29,6 +29,7 @@ from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
 from api.statements import PoolStatements, Statements
 from gridgeo import __version__
+from gridgeo.clock import utcnow
 from gridgeo.db import Database, libpq_conninfo, open_database
 from gridgeo.settings import Settings, get_settings
 from maps.assets import STATIC_DIR, STATIC_URL
@@ -55,6 +56,11 @@ def create_app(
 ) -> FastAPI:
     """Build the API.
 
+    The app holds ``settings`` as ``app.state.settings`` and its clock as ``app.state.clock``
+    (:func:`gridgeo.clock.utcnow`): routes read them through :mod:`api.deps` (the report route
+    on the event loop directly), the escalation job reads the same clock, and a test moves
+    time by setting ``app.state.clock``.
+
     Args:
         settings: configuration.
         database: an open database to use; when None the lifespan opens (and closes) one
@@ -67,7 +73,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database if database is not None else open_database(settings)
+        db = database if database is not None else open_database(settings.database)
         app.state.engine = db.engine
         pool = db.engine.pool  # a QueuePool: pool_size connections plus as many overflow
         slots = int(getattr(pool, "size", lambda: 5)()) + max(0, getattr(pool, "_max_overflow", 0))
@@ -75,7 +81,7 @@ def create_app(
         app.state.transaction = transaction or db.engine.begin
         # the hot path's own pool (api.statements), opened on first use
         app.state.statements = statements or PoolStatements(
-            libpq_conninfo(db.engine.url), settings.pool_size
+            libpq_conninfo(db.engine.url), settings.database.pool_size
         )
         try:
             yield
@@ -92,6 +98,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = utcnow
     install_error_handlers(app)
     app.include_router(incident_routes.report_router)  # first: the hot path (POST /incidents)
     app.include_router(core.router)
@@ -128,7 +135,7 @@ def create_app(
         StaticFiles(directory=plan_pages.EDITOR_STATIC_DIR),
         name="editor-static",
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
 
 

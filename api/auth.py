@@ -1,23 +1,22 @@
-"""Who is asking: bearer tokens and API keys, role and area checks as dependencies.
+"""Who is asking: bearer tokens and API keys, role and area checks.
 
-Every route declares its callers with one of :func:`require` or :data:`PUBLIC`; a test walks
-the routes and fails on any route that declares neither.
+Every route declares its callers with :func:`api.deps.require` (through a role group of
+:mod:`api.deps`) or :data:`api.deps.PUBLIC`; a test walks the routes and fails on any route
+that declares neither (:func:`declared_roles`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from api.deps import ConnDep
 from api.statements import statements
 from gridgeo.accounts import ROLES, Account
 from gridgeo.errors import Forbidden, Unauthorized
-from gridgeo.tokens import RESOLVE_SQL, resolve, resolve_params, resolved
+from gridgeo.tokens import RESOLVE_SQL, resolve_params, resolved
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -28,7 +27,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 AUTH_ATTR = "gridgeo_auth"
 
 
-def _credential(request: Request, token: str | None, key: str | None) -> tuple[str | None, bool]:
+def credential_of(request: Request, token: str | None, key: str | None) -> tuple[str | None, bool]:
     """The token or key sent, and whether it came from the login cookie.
 
     A browser that logged in through ``/login`` carries its token in an HttpOnly, SameSite=Strict
@@ -42,9 +41,14 @@ def _credential(request: Request, token: str | None, key: str | None) -> tuple[s
     return credential, False
 
 
-def _found(
+def found_account(
     request: Request, found: tuple[Account, int] | None, from_cookie: bool
 ) -> Account | None:
+    """The account a credential resolved to, kept on the request; None for a stale cookie.
+
+    Raises:
+        Unauthorized: a credential sent in a header that resolved to nothing.
+    """
     if found is None:
         if from_cookie:
             return None  # an expired browser session is simply logged out
@@ -52,24 +56,6 @@ def _found(
     request.state.account = found[0]
     request.state.token_id = found[1]
     return found[0]
-
-
-def optional_account(
-    request: Request,
-    conn: ConnDep,
-    token: Annotated[str | None, Depends(bearer)],
-    key: Annotated[str | None, Depends(api_key)],
-) -> Account | None:
-    """The caller's account, None for an anonymous caller.
-
-    Raises:
-        Unauthorized: a token or key was sent but is unknown, expired, revoked or belongs
-            to a disabled account.
-    """
-    credential, from_cookie = _credential(request, token, key)
-    if credential is None:
-        return None
-    return _found(request, resolve(conn, credential), from_cookie)
 
 
 def sent_credential(request: Request) -> str | None:
@@ -84,14 +70,14 @@ async def account_on_loop(request: Request, roles: tuple[str, ...]) -> Account:
     """The caller's account if of one of ``roles``, resolved on the event loop.
 
     For routes on the hot path (:mod:`api.statements`), which declare their roles on the
-    endpoint (``AUTH_ATTR``) instead of through :func:`require`.
+    endpoint (``AUTH_ATTR``) instead of through :func:`api.deps.require`.
 
     Raises:
         Unauthorized: no credential, or one that is invalid. Forbidden: another role.
     """
     credential = sent_credential(request)
     if credential is None:
-        return _check_role(None, roles)
+        return check_role(None, roles)
     found = None
     if (params := resolve_params(credential)) is not None:
         found = resolved(await statements(request).one(RESOLVE_SQL, params))
@@ -106,11 +92,16 @@ def admit(request: Request, found: tuple[Account, int] | None, roles: tuple[str,
     Raises:
         Unauthorized: no such credential (invalid, expired or revoked). Forbidden: another role.
     """
-    _found(request, found, from_cookie=False)
-    return _check_role(found[0] if found else None, roles)
+    found_account(request, found, from_cookie=False)
+    return check_role(found[0] if found else None, roles)
 
 
-def _check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
+def check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
+    """The account if its role is one of ``allowed``.
+
+    Raises:
+        Unauthorized: no account. Forbidden: another role.
+    """
     if account is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     if account.role not in allowed:
@@ -118,48 +109,12 @@ def _check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
     return account
 
 
-def require(*roles: str) -> Callable[..., Awaitable[Account]]:
-    """A dependency that admits only the given roles (all roles when none are given)."""
-    allowed = _roles(roles)
-
-    async def dependency(  # async: no I/O here, so no hop to a worker thread
-        account: Annotated[Account | None, Depends(optional_account)],
-    ) -> Account:
-        return _check_role(account, allowed)
-
-    setattr(dependency, AUTH_ATTR, allowed)
-    return dependency
-
-
-def _roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+def known_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+    """The roles given (all roles when none are), each checked to exist."""
     for role in roles:
         if role not in ROLES:
             raise ValueError(f"unknown role {role}")
     return roles or tuple(ROLES)
-
-
-def public_or(*roles: str, setting: str) -> Callable[..., Awaitable[Account | None]]:
-    """Anonymous callers when the setting named ``setting`` is on, else the given roles."""
-    allowed = _roles(roles)
-
-    async def dependency(  # async: no I/O here, so no hop to a worker thread
-        request: Request,
-        account: Annotated[Account | None, Depends(optional_account)],
-    ) -> Account | None:
-        if account is None and getattr(request.app.state.settings, setting):
-            return None
-        return _check_role(account, allowed)
-
-    setattr(dependency, AUTH_ATTR, ("anonymous-if-" + setting, *(roles or ROLES)))
-    return dependency
-
-
-async def _public() -> None:
-    """Anyone, authenticated or not."""
-
-
-setattr(_public, AUTH_ATTR, ("anonymous",))
-PUBLIC = Depends(_public)
 
 
 def check_area(account: Account | None, code: str) -> None:
@@ -185,8 +140,3 @@ def declared_roles(dependant: Any) -> tuple[str, ...] | None:
         if found is not None:
             return found
     return None
-
-
-AnyAccount = Annotated[Account, Depends(require())]
-Admin = Annotated[Account, Depends(require("admin"))]
-HouseholdReader = Annotated[Account, Depends(require("planner", "patrol"))]

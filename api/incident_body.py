@@ -89,7 +89,7 @@ async def _read(request: Request, model: type[M]) -> Body[M]:
 
 
 async def _from_form(request: Request, model: type[M]) -> Body[M]:
-    limit = request.app.state.settings.photo_max_bytes
+    limit = request.app.state.settings.incidents.photo_max_bytes
     form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
     try:
         return await _read_form(model, form.multi_items(), limit)

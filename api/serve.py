@@ -92,8 +92,9 @@ def worker_app() -> FastAPI:
     """
     from api.app import create_app
 
-    settings = get_settings().model_copy(update={"database_url": os.environ[WORKER_DATABASE_ENV]})
-    return create_app(settings, Database(make_engine(settings.database_url, settings.pool_size)))
+    settings = get_settings(database_url=os.environ[WORKER_DATABASE_ENV])
+    engine = make_engine(settings.database.database_url, settings.database.pool_size)
+    return create_app(settings, Database(engine))
 
 
 def serve(settings: Settings, host: str, port: int, demo: bool = True, workers: int = 1) -> None:
@@ -106,23 +107,24 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True, workers: 
 
     from api.app import create_app
 
-    lock = ServeLock(settings.data_dir) if not settings.database_url else None
+    database = settings.database
+    lock = ServeLock(database.data_dir) if not database.database_url else None
     if lock is not None:
         lock.acquire()
     # Until uvicorn installs its own handlers, SIGTERM must still run the clean-up below.
     signal.signal(signal.SIGTERM, _terminate)
     db: Database | None = None
     try:
-        where = settings.database_url and "the configured database" or f"{settings.data_dir}"
+        where = "the configured database" if database.database_url else f"{database.data_dir}"
         click.echo(f"gridgeo: opening the database ({where}) …")
-        db = open_database(settings)
+        db = open_database(database)
         if db.cluster is not None:
             db.cluster.started_here = True  # this process owns the folder: stop it at exit
         if demo:
             from cli.demo import load_demo_if_empty
 
-            load_demo_if_empty(db)
-        if settings.env == "production":
+            load_demo_if_empty(db, settings)
+        if settings.api.env == "production":
             refuse_demo_passwords(db)
         click.echo(f"gridgeo: serving on http://{host}:{port} (Ctrl-C to stop)")
         if workers > 1:

@@ -67,7 +67,8 @@ def create_anchor_app() -> FastAPI:
     settings = get_settings()
     app = create_app(settings)
     # as many connections as the product's engine may open (pool_size + max_overflow)
-    pool = RawPool(libpq_conninfo(settings.database_url), 2 * settings.pool_size)
+    database = settings.database
+    pool = RawPool(libpq_conninfo(database.database_url), 2 * database.pool_size)
 
     async def hello() -> Response:
         return Response(b'{"hello":"world"}', media_type="application/json")

@@ -38,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from gridgeo.balance.propose import balance  # noqa: E402
 from gridgeo.balance.units import Units, build_units, polsby_popper, union_parts  # noqa: E402
 
-PROVIDENCE = ROOT / "tests" / "data" / "providence" / "Providence_blocks.zip"  # ODbL, see tests/data
+PROVIDENCE = (
+    ROOT / "tests" / "data" / "providence" / "Providence_blocks.zip"
+)  # ODbL, see tests/data
 RUNS = 5
 MAX_ATTEMPTS = 500
 DISTRICT_RUNS = 2
@@ -223,6 +225,7 @@ def district_case() -> dict[str, object]:
     from bench.common import open_bench_database
     from gridgeo.balance.district import propose_all
     from gridgeo.demo.city import load_demo
+    from gridgeo.settings import get_settings
 
     db = open_bench_database(None)
     try:
@@ -230,11 +233,12 @@ def district_case() -> dict[str, object]:
             if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM grids)")).scalar():
                 load_demo(conn)  # an empty (temporary) database: the demo city
         times, totals = [], {}
+        standard = get_settings().workload.households_per_worker
         with db.engine.connect() as conn:
             district = conn.execute(text("SELECT min(code) FROM grids")).scalar()
             for _ in range(DISTRICT_RUNS):
                 t = time.perf_counter()
-                out = propose_all(conn, district, target=600, jobs=2)
+                out = propose_all(conn, district, target=600, jobs=2, default_standard=standard)
                 times.append(time.perf_counter() - t)
                 totals = out["totals"]
     finally:

@@ -42,6 +42,7 @@ from bench.common import (  # noqa: E402
 )
 from gridgeo.grids import list_grids  # noqa: E402
 from gridgeo.levels import load_hierarchy  # noqa: E402
+from gridgeo.settings import get_settings  # noqa: E402
 from gridgeo.tiles import TileCache, extent, render_tile  # noqa: E402
 from maps.grid_map import build_grid_map  # noqa: E402
 
@@ -59,6 +60,7 @@ def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
 def bench_tiles(engine, runs: int) -> dict[str, object]:
     """Uncached z14 tiles at random places in the city: the grid level, and all levels."""
     rng = random.Random(1)
+    standard = get_settings().workload.households_per_worker
     with engine.connect() as conn:
         hierarchy = load_hierarchy(conn)
         box = extent(conn)
@@ -70,11 +72,11 @@ def bench_tiles(engine, runs: int) -> dict[str, object]:
         for _ in range(runs):
             x, y = rng.randint(x0, x1), rng.randint(y0, y1)
             t = time.perf_counter_ns()
-            data = render_tile(conn, hierarchy, layer=leaf, z=14, x=x, y=y)
+            data = render_tile(conn, hierarchy, layer=leaf, z=14, x=x, y=y, standard=standard)
             ns.append(time.perf_counter_ns() - t)
             sizes.append(len(data))
             t = time.perf_counter_ns()
-            TileCache().get_levels(conn, hierarchy, z=14, x=x, y=y, compress=True)
+            TileCache(standard).get_levels(conn, hierarchy, z=14, x=x, y=y, compress=True)
             all_ns.append(time.perf_counter_ns() - t)
     return {
         "z14_uncached_ms": latency_summary(ns),

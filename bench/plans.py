@@ -50,6 +50,7 @@ from boundaries.plans.edits import apply_edit  # noqa: E402
 from boundaries.plans.preview import preview  # noqa: E402
 from gridgeo.bulk_assign import assign_households  # noqa: E402
 from gridgeo.levels import load_hierarchy  # noqa: E402
+from gridgeo.settings import get_settings  # noqa: E402
 
 STRIP_M = 30.0
 
@@ -131,6 +132,8 @@ def bench_redraw(engine: Engine, trials: int) -> dict[str, object]:
         pairs = conn.execute(text(PAIRS_SQL), {"n": trials * 3}).all()
     used: set[str] = set()
     edit_ns, preview_ns, commit_ns = [], [], []
+    settings = get_settings()
+    snap_m, standard = settings.boundaries.plan_snap_m, settings.workload.households_per_worker
     moved, considered, skipped = [], [], []
     for a, b, community, shared in pairs:
         if len(edit_ns) >= trials:
@@ -142,9 +145,11 @@ def bench_redraw(engine: Engine, trials: int) -> dict[str, object]:
                 with conn.begin():
                     pid = int(open_plan(conn, community, f"bench {a}/{b}", "bench")["id"])
                     t0 = time.perf_counter_ns()
-                    apply_edit(conn, hierarchy, pid, strip_edit(a, b, bytes(shared)), "bench")
+                    edit = strip_edit(a, b, bytes(shared))
+                    apply_edit(conn, hierarchy, pid, edit, "bench", snap_m=snap_m)
                     t1 = time.perf_counter_ns()
-                    out = preview(conn, load_draft(conn, hierarchy, pid, households=False))
+                    draft = load_draft(conn, hierarchy, pid, snap_m=snap_m, households=False)
+                    out = preview(conn, draft, standard=standard, tolerance_m=snap_m)
                     t2 = time.perf_counter_ns()
                     if not out["ok"]:
                         raise ValueError(out["problems"][0]["message"])
@@ -153,7 +158,9 @@ def bench_redraw(engine: Engine, trials: int) -> dict[str, object]:
                 continue
             t3 = time.perf_counter_ns()
             with conn.begin():
-                done = commit_plan(conn, hierarchy, pid, "bench", "bench: move a boundary")
+                done = commit_plan(
+                    conn, hierarchy, pid, "bench", "bench: move a boundary", snap_m=snap_m
+                )
             t4 = time.perf_counter_ns()
         used |= {a, b}
         edit_ns.append(t1 - t0)

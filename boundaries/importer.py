@@ -55,7 +55,7 @@ def import_grids(
     workers_field: str | None = None,
     commit: bool = False,
     fix: bool = False,
-    tolerance_m: float = 1.0,
+    tolerance_m: float,
     layer: str | None = None,
     min_area_m2: float = MIN_AREA_M2,
 ) -> ImportReport:

@@ -13,8 +13,7 @@ from typing import Any
 
 import click
 
-from cli.db import transaction
-from gridgeo.settings import get_settings
+from cli.db import load_settings, transaction
 
 
 def _print_proposal(p: dict[str, Any]) -> None:
@@ -139,7 +138,8 @@ def balance_cmd(
 
     if sum((all_, suggest, plan)) > 1:
         raise click.UsageError("--all, --suggest and --plan do not combine")
-    standard = get_settings().households_per_worker
+    settings = load_settings()
+    standard = settings.workload.households_per_worker
     with transaction() as conn:
         if suggest:
             r = suggestions(conn, load_hierarchy(conn), area_code, default_standard=standard)
@@ -170,7 +170,14 @@ def balance_cmd(
             if plan:
                 from boundaries.plans.from_balance import proposal_to_plan
 
-                r |= proposal_to_plan(conn, load_hierarchy(conn), r, actor=cli_actor(), title=title)
+                r |= proposal_to_plan(
+                    conn,
+                    load_hierarchy(conn),
+                    r,
+                    actor=cli_actor(),
+                    snap_m=settings.boundaries.plan_snap_m,
+                    title=title,
+                )
                 pv = r["preview"]
                 click.echo(
                     f"plan {r['plan']['id']} opened ({r['plan']['title']}): preview "

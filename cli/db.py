@@ -10,14 +10,23 @@ from sqlalchemy import Connection
 
 from gridgeo.db import Database, open_database
 from gridgeo.errors import GridgeoError
-from gridgeo.settings import get_settings
+from gridgeo.settings import Settings, get_settings
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a refused one becomes a clear CLI message."""
+    try:
+        return get_settings()
+    except GridgeoError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @contextmanager
 def database() -> Iterator[Database]:
     """The configured database (starting the embedded cluster for the command if needed)."""
+    settings = load_settings()
     try:
-        db = open_database(get_settings())
+        db = open_database(settings.database)
     except GridgeoError as exc:
         raise click.ClickException(exc.message) from exc
     try:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import click
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import add_user
 from gridgeo.audit import record
+from gridgeo.clock import utcnow
 from gridgeo.db import Database
+from gridgeo.settings import Settings
 
 # Documented in the README; `serve` refuses to start with them when GRIDGEO_ENV=production.
 DEMO_PASSWORDS = {
@@ -22,7 +23,9 @@ DEMO_PASSWORDS = {
 }
 
 
-def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, int] | None:
+def load_demo_if_empty(
+    db: Database, settings: Settings, force_message: bool = False
+) -> dict[str, int] | None:
     """Generate and load the demo city when the database has no grids yet."""
     with db.engine.begin() as conn:
         if conn.execute(text("SELECT EXISTS (SELECT 1 FROM grids)")).scalar():
@@ -39,7 +42,8 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
         counts = load_demo(conn, city)
         record(conn, "demo", "demo.load", "grids", None, **counts)
         accounts = add_demo_accounts(conn)
-        counts |= seed_demo_incidents(conn, datetime.now(UTC))
+        snap_m = settings.incidents.incident_snap_m
+        counts |= seed_demo_incidents(conn, utcnow(), snap_m=snap_m)
     took = time.perf_counter() - start
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     click.echo(f"gridgeo: demo city loaded in {took:.1f} s: {shown}")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from cli.db import load_settings
 from gridgeo.audit import cli_actor, record
 from gridgeo.db import open_database
 from gridgeo.errors import GridgeoError
-from gridgeo.settings import get_settings
 from gridgeo.versions import record_change
 
 
@@ -26,8 +26,9 @@ def run_import(
     With ``message``, a committed import of grids is recorded as a change (who and why) that
     stamps the grid versions it writes.
     """
+    settings = load_settings()
     try:
-        db = open_database(get_settings())
+        db = open_database(settings.database)
     except GridgeoError as exc:
         raise click.ClickException(exc.message) from exc
     try:
@@ -74,7 +75,12 @@ def summary(report: object) -> dict[str, object]:
 @click.option("--name-field", default="name", show_default=True)
 @click.option("--parent-field", default=None, help="Field with the parent's code.")
 @click.option("--workers-field", default=None, help="Field with the number of workers.")
-@click.option("--tolerance", default=1.0, show_default=True, help="Metres a child may stick out.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=None,
+    help="Metres a child may stick out (default: GRIDGEO_EDGE_TOLERANCE_M, 1).",
+)
 @click.option("--fix", is_flag=True, help="Repair invalid geometry (make_valid) and report it.")
 @click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
 @click.option("--message", "-m", default=None, help="Why (kept with the grid versions).")
@@ -86,7 +92,7 @@ def import_grids_cmd(
     name_field: str,
     parent_field: str | None,
     workers_field: str | None,
-    tolerance: float,
+    tolerance: float | None,
     fix: bool,
     commit: bool,
     message: str | None,
@@ -94,6 +100,7 @@ def import_grids_cmd(
     """Import grid boundaries of one level from GeoJSON, GeoPackage or Shapefile (any CRS)."""
     from boundaries.importer import import_grids
 
+    tolerance_m = load_settings().boundaries.edge_tolerance_m if tolerance is None else tolerance
     run_import(
         "grids",
         file,
@@ -108,7 +115,7 @@ def import_grids_cmd(
             workers_field=workers_field,
             commit=commit,
             fix=fix,
-            tolerance_m=tolerance,
+            tolerance_m=tolerance_m,
             layer=layer,
         ),
         message=message or f"import {file.name} ({level})",

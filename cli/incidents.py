@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import click
 
-from cli.db import database
+from cli.db import database, load_settings
 from gridgeo.audit import cli_actor
+from gridgeo.clock import utcnow
 from gridgeo.incidents.escalation import escalate_once
 
 TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -33,7 +34,7 @@ def escalate_cmd(at: datetime | None, commit: bool) -> None:
     The job the server runs every GRIDGEO_ESCALATION_INTERVAL_S seconds, under the same lock:
     while another process is escalating, nothing is done (exit status 3).
     """
-    now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC).replace(microsecond=0)
+    now = at.replace(tzinfo=UTC) if at is not None else utcnow().replace(microsecond=0)
     with database() as db:
         moved = escalate_once(db.engine, now, actor=cli_actor(), commit=commit)
     if moved is None:
@@ -64,9 +65,8 @@ def photos_cmd(min_age: float, commit: bool) -> None:
     Exit status 1 when a recorded photo's file is missing or altered.
     """
     from gridgeo.incidents.photos import PhotoStore, check_store
-    from gridgeo.settings import get_settings
 
-    store = PhotoStore(get_settings().data_dir / "photos")
+    store = PhotoStore(load_settings().photo_dir)
     with database() as db, db.engine.connect() as conn:
         found = check_store(conn, store, min_age_s=min_age)
     for pid, sha in found.missing:

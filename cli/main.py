@@ -7,9 +7,8 @@ from dataclasses import asdict
 
 import click
 
-from cli.db import database, transaction
+from cli.db import database, load_settings, transaction
 from gridgeo.audit import cli_actor, record
-from gridgeo.settings import Settings, get_settings
 
 
 @click.group()
@@ -27,8 +26,7 @@ def serve(host: str, port: int, no_demo: bool, workers: int) -> None:
     """Serve the HTTP API (starts the embedded PostGIS unless GRIDGEO_DATABASE_URL is set)."""
     from api.serve import serve as run
 
-    settings: Settings = get_settings()
-    run(settings, host, port, demo=not no_demo, workers=workers)
+    run(load_settings(), host, port, demo=not no_demo, workers=workers)
 
 
 @main.command()
@@ -37,7 +35,7 @@ def demo() -> None:
     from cli.demo import load_demo_if_empty
 
     with database() as db:
-        load_demo_if_empty(db, force_message=True)
+        load_demo_if_empty(db, load_settings(), force_message=True)
 
 
 @main.command()

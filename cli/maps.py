@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import Connection
 
-from cli.db import transaction
+from cli.db import load_settings, transaction
+from gridgeo.clock import utcnow
 from gridgeo.grids import list_grids
 from gridgeo.levels import Hierarchy, load_hierarchy
-from gridgeo.settings import get_settings
 from gridgeo.tiles import extent
-from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD, workload_report
+from gridgeo.workload import DEFAULT_BAND, workload_report
 from maps.basemaps import resolve
 from maps.frame import render_page
 from maps.incident_data import (
@@ -32,7 +32,13 @@ MAX_AREAS = 3000
 
 
 def _layers(
-    conn: Connection, h: Hierarchy, *, level: str, area: str | None, simplify_m: float
+    conn: Connection,
+    h: Hierarchy,
+    *,
+    level: str,
+    area: str | None,
+    simplify_m: float,
+    standard: int,
 ) -> list[tuple[LevelLayer, dict[str, Any]]]:
     """The levels down to ``level`` within ``area``, the last with workload figures."""
     keys = [s.key for s in h.levels]
@@ -42,7 +48,8 @@ def _layers(
     for spec in h.levels[: keys.index(chosen.key) + 1]:
         fc = list_grids(conn, h, level=spec.key, areas=areas, simplify_m=simplify_m, precision=6)
         out.append((LevelLayer(spec.key, spec.label_zh, spec.label_en), fc))
-    rows = {r.code: r for r in workload_report(conn, h, level=chosen.key, areas=areas)}
+    report = workload_report(conn, h, level=chosen.key, areas=areas, default_standard=standard)
+    rows = {r.code: r for r in report}
     for f in out[-1][1]["features"]:
         r = rows.get(f["properties"]["code"])
         if r is not None:
@@ -94,8 +101,8 @@ def map_cmd(
     gridgeo, offline too; only the base map (GRIDGEO_MAP_TILES) is loaded from outside.
     Households appear only as counts per area; incidents without descriptions or names.
     """
-    settings = get_settings()
-    bases = resolve(settings.map_tiles, settings.tianditu_key)
+    settings = load_settings()
+    bases = resolve(settings.maps.map_tiles, settings.maps.tianditu_key)
     with transaction() as conn:
         h = load_hierarchy(conn)
         bounds = _bounds(conn, area)
@@ -108,14 +115,17 @@ def map_cmd(
                 overdue=overdue,
             )  # fmt: skip
             check_filter(conn, f)
-            data = incident_points(conn, f, areas=None, now=datetime.now(UTC))
+            data = incident_points(conn, f, areas=None, now=utcnow())
             fmap = build_incident_file(
                 data, categories=categories(conn), bounds=bounds, lang=lang, bases=bases
             )
             summary = f"{data['count']:,} incidents ({data['overdue']:,} overdue)"
         else:
             chosen = level or h.levels[-1].key
-            layers = _layers(conn, h, level=chosen, area=area, simplify_m=simplify_m)
+            standard = settings.workload.households_per_worker
+            layers = _layers(
+                conn, h, level=chosen, area=area, simplify_m=simplify_m, standard=standard
+            )
             n = sum(len(fc["features"]) for _, fc in layers)
             if n > MAX_AREAS and not force:
                 raise click.ClickException(
@@ -124,7 +134,7 @@ def map_cmd(
                 )
             fmap = build_area_file(
                 kind, layers, bounds=bounds, lang=lang, bases=bases,
-                standard=DEFAULT_STANDARD, band=DEFAULT_BAND,
+                standard=standard, band=DEFAULT_BAND,
             )  # fmt: skip
             summary = f"{n:,} areas down to level {chosen}"
     html = inline_assets(render_page(fmap, lang))

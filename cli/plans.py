@@ -13,14 +13,13 @@ from boundaries.plans.commit import commit_plan, revert_change
 from boundaries.plans.drafts import discard_plan, list_edits, list_plans, load_draft, open_plan
 from boundaries.plans.edits import apply_edit, undo_edit
 from boundaries.plans.preview import preview
-from cli.db import transaction
+from cli.db import load_settings, transaction
 from gridgeo.audit import cli_actor
 from gridgeo.levels import load_hierarchy
-from gridgeo.settings import get_settings
 
 
 def _snap() -> float:
-    return float(get_settings().plan_snap_m)
+    return load_settings().boundaries.plan_snap_m
 
 
 @click.group("plan")
@@ -193,10 +192,11 @@ def _n(value: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the preview as JSON.")
 def preview_cmd(plan_id: int, as_json: bool) -> None:
     """Topology problems (errors block a commit) and the impact on households and load."""
-    settings = get_settings()
+    settings = load_settings()
+    snap_m, standard = settings.boundaries.plan_snap_m, settings.workload.households_per_worker
     with transaction() as conn:
-        draft = load_draft(conn, load_hierarchy(conn), plan_id, snap_m=_snap(), households=False)
-        out = preview(conn, draft, standard=settings.households_per_worker, tolerance_m=_snap())
+        draft = load_draft(conn, load_hierarchy(conn), plan_id, snap_m=snap_m, households=False)
+        out = preview(conn, draft, standard=standard, tolerance_m=snap_m)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, default=str))
     else:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from cli.db import transaction
+from cli.db import load_settings, transaction
 from gridgeo.levels import load_hierarchy
-from gridgeo.settings import get_settings
 from gridgeo.workload import STATUS_ZH, WorkloadRow, to_csv, to_xlsx, workload_report
 
 
@@ -57,7 +56,7 @@ def workload_cmd(level: str | None, parent: str | None, fmt: str, out: Path | No
             load_hierarchy(conn),
             level=level,
             parent=parent,
-            default_standard=get_settings().households_per_worker,
+            default_standard=load_settings().workload.households_per_worker,
         )
     if fmt == "table":
         text = table(rows)

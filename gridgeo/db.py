@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gridgeo.embedded import EmbeddedCluster
 from gridgeo.errors import DatabaseUnavailable
-from gridgeo.settings import Settings
+from gridgeo.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -115,7 +115,7 @@ class Database:
             self.cluster.stop()
 
 
-def open_database(settings: Settings, migrate: bool = True) -> Database:
+def open_database(settings: DatabaseSettings, migrate: bool = True) -> Database:
     """Connect to the configured database, or start the embedded one, and migrate it."""
     cluster = None
     url = settings.database_url

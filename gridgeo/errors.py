@@ -35,6 +35,10 @@ class DatabaseUnavailable(GridgeoError):
     """The database cannot be reached or lacks something it needs (such as PostGIS)."""
 
 
+class SettingsError(GridgeoError):
+    """A setting is refused at load: unknown, out of range, or unsafe in production."""
+
+
 class EmbeddedClusterError(GridgeoError):
     """The embedded PostgreSQL cluster could not be set up, started or stopped."""
 

@@ -1,60 +1,239 @@
-"""Settings, read from ``GRIDGEO_*`` environment variables when asked for (never at import)."""
+"""Settings by concern, read from ``GRIDGEO_*`` environment variables when asked for.
+
+Each concern is its own class, as tipg's ``settings.py`` splits its settings; a field is read
+from ``GRIDGEO_`` and the field's name (``incidents.incident_snap_m`` from
+``GRIDGEO_INCIDENT_SNAP_M``): the names the README documents, unchanged. :func:`get_settings`
+reads every concern now and composes them into one :class:`Settings`; nothing is read at
+import. Nonsense is refused at load with a message naming the variable.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridgeo.errors import SettingsError
 
-class Settings(BaseSettings):
-    """Runtime configuration of gridgeo.
+ENV_PREFIX = "GRIDGEO_"
+PRODUCTION_MAX_TOKEN_TTL_MINUTES = 24 * 60  # longer-lived access is what API keys are for
+
+_FROM_ENV = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives.
 
     Attributes:
         database_url: SQLAlchemy URL of an existing PostGIS database. When empty, gridgeo
             starts (or reuses) an embedded PostgreSQL cluster in ``data_dir``.
-        data_dir: folder of the embedded cluster and other local state.
+        data_dir: folder of the embedded cluster, the incident photos and other local state.
         pg_bin: folder with the PostgreSQL server binaries (initdb, pg_ctl, postgres).
-        env: ``development`` or ``production``.
-        households_per_worker: the staffing standard (按照300户一职).
-        edge_tolerance_m: tolerance for "child outside parent" checks, in metres.
-        max_body_bytes: largest request body the API accepts.
-        map_tiles: base map of the map pages; empty for none (offline).
-        token_ttl_minutes: lifetime of bearer tokens from /auth/token.
-        public_maps: let anonymous callers see the aggregate maps.
-        login_failures_per_account: failed logins allowed per account in the window.
-        login_failures_per_address: failed logins allowed per client address in the window.
-        login_window_s: the rate-limit window in seconds.
-        incident_snap_m: how far outside every grid a reported point may lie and still go to
-            the nearest grid (flagged); farther points are refused.
-        plan_snap_m: plan edits snap to neighbouring vertices and edges within this, in metres.
+        pool_size: connections of the app's pool (and of the hot path's own pool).
     """
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+    model_config = _FROM_ENV
 
     database_url: str = ""
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".gridgeo")
     pg_bin: Path | None = None
-    env: str = "development"
-    households_per_worker: int = 300
-    edge_tolerance_m: float = 1.0
-    max_body_bytes: int = 10 * 1024 * 1024
-    pool_size: int = 10
-    map_tiles: str = "OpenStreetMap"
-    tianditu_key: str = ""  # key of the Tianditu base maps (see maps/basemaps.py)
-    token_ttl_minutes: int = 30
+    pool_size: int = Field(10, ge=1)
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API and who may use it.
+
+    Attributes:
+        env: ``development`` or ``production`` (production hardens checks); anything else is
+            refused, so that a misspelt ``production`` does not quietly skip them.
+        max_body_bytes: largest request body the API accepts.
+        token_ttl_minutes: lifetime of bearer tokens from /auth/token (in production at most
+            a day).
+        public_maps: let anonymous callers see the aggregate maps.
+        login_failures_per_account: failed logins allowed per account in the window.
+        login_failures_per_address: failed logins allowed per client address in the window.
+        login_window_s: the rate-limit window in seconds.
+    """
+
+    model_config = _FROM_ENV
+
+    env: Literal["development", "production"] = "development"
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    token_ttl_minutes: int = Field(30, gt=0)
     public_maps: bool = False
-    login_failures_per_account: int = 5
-    login_failures_per_address: int = 20
-    login_window_s: int = 900
-    incident_snap_m: float = 200.0
-    plan_snap_m: float = 0.5
-    photo_max_bytes: int = 8 * 1024 * 1024  # per incident photo; files in data_dir/photos
-    photo_strip_gps: bool = True  # remove EXIF GPS tags from stored photos
-    escalation_interval_s: float = 60.0  # the served app escalates overdue incidents; 0: off
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(20, ge=1)
+    login_window_s: int = Field(900, gt=0)
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> ApiSettings:
+        if self.env == "production" and self.token_ttl_minutes > PRODUCTION_MAX_TOKEN_TTL_MINUTES:
+            raise ValueError(
+                f"GRIDGEO_TOKEN_TTL_MINUTES={self.token_ttl_minutes} is refused in production "
+                f"(at most {PRODUCTION_MAX_TOKEN_TTL_MINUTES}): bearer tokens are short-lived; "
+                "give long-lived access an API key"
+            )
+        return self
 
 
-def get_settings() -> Settings:
-    """Read the settings from the environment now."""
-    return Settings()
+class MapSettings(BaseSettings):
+    """The base maps of the map pages and files.
+
+    Attributes:
+        map_tiles: base map(s) (see :mod:`maps.basemaps`); empty for none (offline).
+        tianditu_key: key of the Tianditu base maps.
+    """
+
+    model_config = _FROM_ENV
+
+    map_tiles: str = "OpenStreetMap"
+    tianditu_key: str = ""
+
+
+class IncidentSettings(BaseSettings):
+    """Reports, their photos and the escalation job.
+
+    Attributes:
+        incident_snap_m: how far outside every grid a reported point may lie and still go to
+            the nearest grid (flagged); farther points are refused.
+        photo_max_bytes: largest file of one incident photo (files in ``data_dir/photos``).
+        photo_strip_gps: remove EXIF GPS tags from stored photos.
+        escalation_interval_s: the served app escalates overdue incidents this often; 0: off.
+    """
+
+    model_config = _FROM_ENV
+
+    incident_snap_m: float = Field(200.0, ge=0)
+    photo_max_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    photo_strip_gps: bool = True
+    escalation_interval_s: float = Field(60.0, ge=0)
+
+
+class BoundarySettings(BaseSettings):
+    """Boundary checks of imports and plans.
+
+    Attributes:
+        plan_snap_m: plan edits snap to neighbouring vertices and edges within this, in
+            metres; the plan's topology checks use it as their tolerance.
+        edge_tolerance_m: how far an imported child may reach outside its parent, in metres
+            (the default of ``gridgeo import grids --tolerance``).
+    """
+
+    model_config = _FROM_ENV
+
+    plan_snap_m: float = Field(0.5, ge=0)
+    edge_tolerance_m: float = Field(1.0, ge=0)
+
+
+class WorkloadSettings(BaseSettings):
+    """The staffing standard.
+
+    Attributes:
+        households_per_worker: households per worker where no area sets its own (按照300户一职).
+    """
+
+    model_config = _FROM_ENV
+
+    households_per_worker: int = Field(300, ge=1)
+
+
+CONCERNS: dict[str, type[BaseSettings]] = {
+    "database": DatabaseSettings,
+    "api": ApiSettings,
+    "maps": MapSettings,
+    "incidents": IncidentSettings,
+    "boundaries": BoundarySettings,
+    "workload": WorkloadSettings,
+}
+# the concern of each field; a field's name is its variable's, so no two concerns share one
+_CONCERN_OF = {name: c for c, cls in CONCERNS.items() for name in cls.model_fields}
+
+
+class Settings(BaseModel):
+    """The runtime configuration of gridgeo, one attribute per concern (read-only)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database: DatabaseSettings
+    api: ApiSettings
+    maps: MapSettings
+    incidents: IncidentSettings
+    boundaries: BoundarySettings
+    workload: WorkloadSettings
+
+    @property
+    def photo_dir(self) -> Path:
+        """Where incident photos are stored: ``photos`` in the data folder."""
+        return self.database.data_dir / "photos"
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.api.max_body_bytes < self.incidents.photo_max_bytes:
+            raise ValueError(
+                f"GRIDGEO_MAX_BODY_BYTES={self.api.max_body_bytes} is below "
+                f"GRIDGEO_PHOTO_MAX_BYTES={self.incidents.photo_max_bytes}: a photo of the "
+                "allowed size could never be sent"
+            )
+        return self
+
+    def replace(self, **fields: Any) -> Settings:
+        """A copy with some fields changed, each named as its variable is; checked again.
+
+        Raises:
+            SettingsError: an unknown name or a refused value.
+        """
+        changes = _by_concern(fields)
+        return _compose({c: getattr(self, c).model_dump() | changes[c] for c in CONCERNS})
+
+
+def get_settings(**fields: Any) -> Settings:
+    """Read the settings from the environment now.
+
+    Args:
+        fields: values that win over the environment, each named as its variable is
+            (``get_settings(map_tiles="")`` for ``GRIDGEO_MAP_TILES``).
+
+    Raises:
+        SettingsError: an unknown name or a refused value, with the variable named.
+    """
+    return _compose(_by_concern(fields))
+
+
+def _by_concern(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    unknown = sorted(set(fields) - set(_CONCERN_OF))
+    if unknown:
+        raise SettingsError(f"unknown settings: {', '.join(unknown)}")
+    out: dict[str, dict[str, Any]] = {c: {} for c in CONCERNS}
+    for name, value in fields.items():
+        out[_CONCERN_OF[name]][name] = value
+    return out
+
+
+def _compose(values: dict[str, dict[str, Any]]) -> Settings:
+    """Each concern from the environment, ``values`` winning; every refusal named at once."""
+    parts: dict[str, BaseSettings] = {}
+    refused: list[str] = []
+    for concern, cls in CONCERNS.items():
+        try:
+            parts[concern] = cls(**values[concern])
+        except ValidationError as exc:
+            refused += _explain(exc)
+    if not refused:
+        try:
+            return Settings.model_validate(parts)
+        except ValidationError as exc:
+            refused += _explain(exc)
+    raise SettingsError("refused settings: " + "; ".join(refused))
+
+
+def _explain(exc: ValidationError) -> list[str]:
+    out = []
+    for e in exc.errors():
+        names = [part for part in e["loc"] if isinstance(part, str)]
+        message = e["msg"].removeprefix("Value error, ")
+        if names and names[-1] in _CONCERN_OF:
+            message = f"{ENV_PREFIX}{names[-1].upper()}={e['input']!r}: {message}"
+        out.append(message)
+    return out

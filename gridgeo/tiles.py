@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from gridgeo.errors import InvalidInput
 from gridgeo.incidents.policy import OPEN_STATES
 from gridgeo.levels import Hierarchy
-from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
+from gridgeo.workload import DEFAULT_BAND
 
 MAX_ZOOM = 22
 EXTENT = 4096
@@ -154,6 +154,7 @@ def render_tile(
     z: int,
     x: int,
     y: int,
+    standard: int,
     areas: tuple[str, ...] | None = None,
 ) -> bytes:
     """One tile of one level as MVT bytes (empty bytes when no feature meets the tile).
@@ -165,6 +166,7 @@ def render_tile(
         z: zoom.
         x: tile column (XYZ, from the west).
         y: tile row (XYZ, from the north).
+        standard: households per worker where no area sets its own (grids are filled by load).
         areas: only areas at or below these codes (None: no restriction).
 
     Raises:
@@ -189,7 +191,7 @@ def render_tile(
         area_sql = "AND g.code LIKE ANY(CAST(:areas AS text[]))"
     if spec.depth == len(hierarchy.levels) - 1:
         sql = GRID_TILE
-        params.update(open=list(OPEN_STATES), standard=DEFAULT_STANDARD, band=DEFAULT_BAND)
+        params.update(open=list(OPEN_STATES), standard=standard, band=DEFAULT_BAND)
     else:
         sql = OUTLINE_TILE
     data = conn.execute(text(sql.format(areas=area_sql)), params).scalar()
@@ -199,8 +201,9 @@ def render_tile(
 class TileCache:
     """A thread-safe LRU of rendered tiles, keyed by tile, area filter and data version."""
 
-    def __init__(self, max_entries: int = 4096) -> None:
-        """Keep at most ``max_entries`` tiles."""
+    def __init__(self, standard: int, max_entries: int = 4096) -> None:
+        """Keep at most ``max_entries`` tiles, filled against the staffing ``standard``."""
+        self.standard = standard
         self.max_entries = max_entries
         self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -232,7 +235,9 @@ class TileCache:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return found
-        tile = render_tile(conn, hierarchy, layer=layer, z=z, x=x, y=y, areas=areas)
+        tile = render_tile(
+            conn, hierarchy, layer=layer, z=z, x=x, y=y, standard=self.standard, areas=areas
+        )
         with self._lock:
             self.misses += 1
             self._items[key] = tile

@@ -29,9 +29,9 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$TF4vtgIr0Z1H2/mnzEgfMA$Xv5A4ULoDsr
 class RateLimit:
     """How many failed logins are allowed per account and per address in a window."""
 
-    per_account: int = 5
-    per_address: int = 20
-    window_s: int = 900
+    per_account: int
+    per_address: int
+    window_s: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def login(
     password: str,
     address: str,
     ttl: timedelta,
-    limit: RateLimit | None = None,
+    limit: RateLimit,
 ) -> IssuedToken | None:
     """Check a password and issue a session token; record and rate-limit failures.
 
@@ -90,7 +90,6 @@ def login(
     Raises:
         TooManyAttempts: too many recent failures for the account or the address.
     """
-    limit = limit or RateLimit()
     counts = conn.execute(
         text(
             """

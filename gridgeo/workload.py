@@ -27,8 +27,7 @@ from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
 from gridgeo.rules import current_grid_id
 
-DEFAULT_STANDARD = 300
-DEFAULT_BAND = 0.10
+DEFAULT_BAND = 0.10  # the tolerance where no area sets its own (the standard: a setting)
 STATUSES = ("over", "within", "under", "unstaffed", "empty")
 STATUS_ZH = {
     "over": "超负荷",
@@ -165,7 +164,7 @@ def workload_report(
     level: str | None = None,
     parent: str | None = None,
     areas: tuple[str, ...] | None = None,
-    default_standard: int = DEFAULT_STANDARD,
+    default_standard: int,
     default_band: float = DEFAULT_BAND,
 ) -> list[WorkloadRow]:
     """The workload of areas, in code order, in one set-based query.
@@ -179,7 +178,8 @@ def workload_report(
         level: level key.
         parent: code of an area.
         areas: only areas at or below these codes (None: no restriction).
-        default_standard: households per worker where no area is configured.
+        default_standard: households per worker where no area is configured (the setting
+            ``workload.households_per_worker``).
         default_band: tolerance where no area is configured.
 
     Raises:

@@ -141,8 +141,8 @@ def build_area_page(
     parent: str | None,
     lang: str = "zh",
     bases: Sequence[BaseMap] = (BLANK,),
-    standard: int = 300,
-    band: float = 0.10,
+    standard: int,
+    band: float,
     base_url: str = STATIC_URL,
 ) -> folium.Map:
     """Build the page of one area.

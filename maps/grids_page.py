@@ -66,8 +66,8 @@ def build_grids_page(
     bases: Sequence[BaseMap] = (BLANK,),
     tile_url: str = TILE_URL,
     search_url: str = "/maps/search",
-    standard: int = 300,
-    band: float = 0.10,
+    standard: int,
+    band: float,
     base_url: str = STATIC_URL,
 ) -> folium.Map:
     """Build the grid map page.

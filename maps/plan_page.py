@@ -238,9 +238,7 @@ def build_plan_page(
         ).add_to(m)
     legend_control(
         t["status"],
-        status_labels(
-            preview["impact"].get("standard", 300), preview["impact"].get("band", 0.1), lang
-        ),
+        status_labels(preview["impact"]["standard"], preview["impact"]["band"], lang),
         [(STATE_LINE[s], t[s], 3) for s in ("changed", "created")]
         + [(PROBLEM, t["problems"], 3), ("#000000", t["changed_area"], 2)],
     ).add_to(dual.m2)

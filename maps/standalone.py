@@ -64,8 +64,8 @@ def build_area_file(
     bounds: list[list[float]] | None,
     lang: str = "zh",
     bases: Sequence[BaseMap] = (BLANK,),
-    standard: int = 300,
-    band: float = 0.10,
+    standard: int,
+    band: float,
 ) -> folium.Map:
     """A grids or workload map: one GeoJSON layer per level, the last filled by status.
 

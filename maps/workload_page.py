@@ -76,8 +76,8 @@ def build_workload_page(
     bases: Sequence[BaseMap] = (BLANK,),
     data_url: str = "/maps/workload/data",
     tile_url: str = "/tiles/{z}/{x}/{y}.pbf",
-    standard: int = 300,
-    band: float = 0.10,
+    standard: int,
+    band: float,
     base_url: str = STATIC_URL,
 ) -> folium.Map:
     """Build the choropleth page of ``level``.

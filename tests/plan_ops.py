@@ -27,7 +27,7 @@ def vertical_split(code: str, frac: float = 0.5) -> dict[str, Any]:
 
 
 def edit(conn: Connection, h: Hierarchy, plan_id: int, e: dict[str, Any]) -> Any:
-    return apply_edit(conn, h, plan_id, e, "planner1")
+    return apply_edit(conn, h, plan_id, e, "planner1", snap_m=0.5)
 
 
 def new_plan(conn: Connection, area: str = C) -> int:
@@ -35,7 +35,7 @@ def new_plan(conn: Connection, area: str = C) -> int:
 
 
 def check(conn: Connection, h: Hierarchy, plan_id: int) -> dict[str, Any]:
-    return preview(conn, load_draft(conn, h, plan_id))
+    return preview(conn, load_draft(conn, h, plan_id, snap_m=0.5), standard=300, tolerance_m=0.5)
 
 
 def kinds(out: dict[str, Any]) -> set[str]:

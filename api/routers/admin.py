@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.auth import Admin
-from api.deps import ConnDep
+from api.deps import Admin, ConnDep
 from gridgeo.accounts import (
     Account,
     add_user,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.auth import COOKIE, PUBLIC, AnyAccount
-from api.deps import ConnDep
+from api.auth import COOKIE
+from api.deps import PUBLIC, AnyAccount, ConnDep, SettingsDep
 from gridgeo.tokens import RateLimit, login, revoke
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,6 +23,7 @@ def _client_address(request: Request) -> str:
 @router.post("/token", dependencies=[PUBLIC], summary="Log in: a short-lived bearer token")
 def token(
     request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: Annotated[bool, Query(description="also set a browser session cookie")] = False,
@@ -34,13 +35,11 @@ def token(
 
     Failed logins are rate-limited per account and per client address (429).
     """
-    settings = request.app.state.settings
+    api = settings.api
     limit = RateLimit(
-        settings.login_failures_per_account,
-        settings.login_failures_per_address,
-        settings.login_window_s,
+        api.login_failures_per_account, api.login_failures_per_address, api.login_window_s
     )
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    ttl = timedelta(minutes=api.token_ttl_minutes)
     issued = login(conn, form.username, form.password, _client_address(request), ttl, limit)
     if issued is None:
         # returned, not raised: the transaction commits, so the failure is counted

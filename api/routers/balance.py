@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import area_filter, check_area, require
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import ConnDep, HierarchyDep, Planner, SettingsDep
 from boundaries.plans.from_balance import proposal_to_plan
-from gridgeo.accounts import Account
 from gridgeo.balance.db import propose
 from gridgeo.balance.district import propose_all
 from gridgeo.balance.suggest import suggestions
@@ -22,7 +21,6 @@ from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])
 
-Planner = Annotated[Account, Depends(require("planner", "admin"))]
 DISTRICT_JOBS = 2  # processes for a district-wide run inside the server
 
 
@@ -53,7 +51,7 @@ class BalanceIn(BaseModel):
 
 @router.post("/balance", summary="Propose a balanced partition of an area into grids")
 def post_balance(
-    request: Request,
+    settings: SettingsDep,
     body: BalanceIn,
     conn: ConnDep,
     hierarchy: HierarchyDep,
@@ -69,7 +67,7 @@ def post_balance(
     With ``plan=true`` the proposal is opened as a plan (``plan``, ``preview``).
     """
     check_area(account, body.area)
-    standard = request.app.state.settings.households_per_worker
+    standard = settings.workload.households_per_worker
     if body.scope == "all":
         if plan:
             raise InvalidInput("plan=true takes one area (scope=area)", field="plan")
@@ -94,14 +92,19 @@ def post_balance(
     )
     if plan:
         proposal |= proposal_to_plan(
-            conn, hierarchy, proposal, actor=account.name, title=body.title
+            conn,
+            hierarchy,
+            proposal,
+            actor=account.name,
+            snap_m=settings.boundaries.plan_snap_m,
+            title=body.title,
         )
     return proposal
 
 
 @router.get("/workload/suggestions", summary="Grids to split or merge, workers to move")
 def get_suggestions(
-    request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: Planner,
@@ -118,5 +121,5 @@ def get_suggestions(
         hierarchy,
         area,
         areas=area_filter(account),
-        default_standard=request.app.state.settings.households_per_worker,
+        default_standard=settings.workload.households_per_worker,
     )

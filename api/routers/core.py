@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from api.auth import PUBLIC, AnyAccount, HouseholdReader, area_filter, check_area
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import PUBLIC, AnyAccount, ConnDep, HierarchyDep, HouseholdReader
 from gridgeo.assign import locate
 from gridgeo.bbox import parse_bbox
 from gridgeo.grids import get_grid, list_grids

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from api.auth import PUBLIC, AnyAccount
+from api.deps import PUBLIC, AnyAccount
 from gridgeo.incidents.policy import RULES, STATES
 
 DESK_STATIC_DIR = Path(__file__).resolve().parent.parent / "desk_static"

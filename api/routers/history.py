@@ -6,19 +6,17 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.auth import AnyAccount, area_filter, check_area, require
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import AnyAccount, ConnDep, HierarchyDep, Planner
 from boundaries.export import FORMATS, export_grids, zip_shapefile
-from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
 from gridgeo.versions import grid_history, grids_at, parse_instant
 
 router = APIRouter(tags=["history"])
 GEOJSON = "application/geo+json"
-Exporter = Annotated[Account, Depends(require("planner", "admin"))]
 MEDIA = {
     "geojson": GEOJSON,
     "gpkg": "application/geopackage+sqlite3",
@@ -58,7 +56,7 @@ def grids_as_of(
 def export(
     conn: ConnDep,
     hierarchy: HierarchyDep,
-    account: Exporter,
+    account: Planner,
     level: str,
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
     crs: Annotated[int, Query(description="4326 (WGS84) or 4490 (CGCS2000)")] = 4326,

@@ -11,8 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.auth import Admin
-from api.deps import ConnDep
+from api.deps import Admin, ConnDep
 from gridgeo.incidents.catalog import (
     create_category,
     create_department,

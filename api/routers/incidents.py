@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, UploadFile
@@ -22,18 +22,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import (
-    AUTH_ATTR,
-    Admin,
-    AnyAccount,
-    account_on_loop,
-    admit,
-    area_filter,
-    check_area,
-    require,
-    sent_credential,
-)
-from api.deps import ConnDep
+from api.auth import AUTH_ATTR, account_on_loop, admit, area_filter, check_area, sent_credential
+from api.deps import Admin, AnyAccount, ConnDep, Now, Reporter
 from api.incident_body import Body, body_of, openapi_body, read_body
 from api.statements import DirectRoute, in_transaction, statements
 from gridgeo.accounts import Account
@@ -65,9 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the escalation job while the app serves (the app's own lifespan opened the engine)."""
 
     def now() -> datetime:
-        return app.dependency_overrides.get(clock, clock)()
+        return app.state.clock()  # looked up each round: the clock the app holds then
 
-    interval = app.state.settings.escalation_interval_s
+    interval = app.state.settings.incidents.escalation_interval_s
     async with escalation_job(app.state.engine, interval, now) as job:
         app.state.escalation_job = job
         yield
@@ -77,16 +67,6 @@ router = APIRouter(tags=["incidents"], lifespan=lifespan)
 # POST /incidents alone, for the app to include before every other router: the requests of
 # the hot path then find their route at once (not after matching some 150 others).
 report_router = APIRouter(tags=["incidents"])
-
-Reporter = Annotated[Account, Depends(require(*REPORTERS))]
-
-
-def clock() -> datetime:
-    """The current time (tests override this dependency to move the clock)."""
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(clock)]
 
 
 class IncidentIn(BaseModel):
@@ -136,20 +116,14 @@ def _is_form(request: Request) -> bool:
     return ctype in ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def _now(request: Request) -> datetime:
-    """The clock of :data:`Now` (overridable in tests) for a route on the event loop."""
-    now: datetime = request.app.dependency_overrides.get(clock, clock)()
-    return now
-
-
 def _store(request: Request) -> PhotoStore:
-    return PhotoStore(request.app.state.settings.data_dir / "photos")
+    return PhotoStore(request.app.state.settings.photo_dir)
 
 
 def _photos(request: Request, uploads: list[Upload]) -> list[Photo]:
-    settings = request.app.state.settings
+    incidents = request.app.state.settings.incidents
     return check_photos(
-        uploads, max_bytes=settings.photo_max_bytes, strip_gps=settings.photo_strip_gps
+        uploads, max_bytes=incidents.photo_max_bytes, strip_gps=incidents.photo_strip_gps
     )
 
 
@@ -192,7 +166,7 @@ async def post_incident(request: Request) -> Response:
         if account is None:
             await account_on_loop(request, REPORTERS)  # 401 and 403 before a word on the body
         raise
-    now = _now(request)
+    now: datetime = request.app.state.clock()
     r = Report(**body.data.model_dump(), idempotency_key=request.headers.get("idempotency-key"))
     first: FirstTry | None = None
     if account is None:  # JSON: the report statement authenticates the token itself
@@ -209,7 +183,7 @@ async def post_incident(request: Request) -> Response:
             account = admit(request, first.reporter, REPORTERS)
     # all photos checked (off the event loop) before anything is stored
     photos = await run_in_threadpool(_photos, request, body.uploads) if body.uploads else []
-    snap_m = request.app.state.settings.incident_snap_m
+    snap_m = request.app.state.settings.incidents.incident_snap_m
 
     def full(conn: Connection) -> tuple[Reported, dict[str, Any]]:
         done = report_with_photos(
@@ -335,7 +309,7 @@ def post_photos(
 
     Not for a closed incident (409). A photo already on the incident is not added twice.
     """
-    limit = request.app.state.settings.photo_max_bytes
+    limit = request.app.state.settings.incidents.photo_max_bytes
     uploads = [Upload(f.filename or "photo", f.content_type, f.file.read(limit + 1)) for f in photo]
     photos = _photos(request, uploads)
     add_photos(conn, incident_id, account=account, photos=photos, store=_store(request),

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.auth import PUBLIC
+from api.deps import PUBLIC
 
 router = APIRouter()
 PAGE = Path(__file__).resolve().parents[1] / "login_static" / "login.html"

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.auth import AnyAccount, area_filter, check_area, public_or
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import AnyAccount, Bases, ConnDep, HierarchyDep, MapViewer, Now, SettingsDep
 from gridgeo.accounts import Account
 from gridgeo.grids import get_grid, list_grids
 from gridgeo.levels import Hierarchy
 from gridgeo.tiles import extent, search_areas
 from gridgeo.workers import list_workers
-from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD, workload_report
+from gridgeo.workload import DEFAULT_BAND, workload_report
 from maps.area_data import household_spots
 from maps.area_page import build_area_page
-from maps.basemaps import BaseMap, resolve
 from maps.frame import render_page
 from maps.grid_map import build_grid_map
 from maps.grids_page import build_grids_page
@@ -37,23 +36,8 @@ from maps.workload_page import build_workload_page
 
 router = APIRouter()
 
-MapViewer = Annotated[Account | None, Depends(public_or(setting="public_maps"))]
 Lang = Annotated[str, Query(pattern="^(zh|en)$", description="zh (default) or en")]
 HOUSEHOLD_ROLES = ("admin", "planner", "patrol")
-
-
-def bases(request: Request) -> list[BaseMap]:
-    """The configured base maps (GRIDGEO_MAP_TILES, GRIDGEO_TIANDITU_KEY)."""
-    settings = request.app.state.settings
-    return resolve(settings.map_tiles, getattr(settings, "tianditu_key", ""))
-
-
-def clock() -> datetime:
-    """The current time (tests override this dependency)."""
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(clock)]
 
 
 def _levels(hierarchy: Hierarchy) -> list[LevelLayer]:
@@ -75,7 +59,7 @@ def other_language_link(request: Request, lang: str) -> str:
 
 @router.get("/map", response_class=HTMLResponse, summary="Map of the grids, a layer per level")
 def grid_map(
-    request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer
+    bases: Bases, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer
 ) -> HTMLResponse:
     """A Folium page with one toggleable layer per level (outlines simplified to ~2 m).
 
@@ -91,14 +75,19 @@ def grid_map(
         )
         for spec in hierarchy.levels
     ]  # fmt: skip
-    tiles = "OpenStreetMap" if bases(request)[0].key == "osm" else None
+    tiles = "OpenStreetMap" if bases[0].key == "osm" else None
     fmap = build_grid_map(layers, title="gridgeo 网格地图", tiles=tiles)
     return HTMLResponse(fmap.get_root().render())
 
 
 @router.get("/maps/grids", response_class=HTMLResponse, summary="Grid map on vector tiles")
 def grids_page(
-    request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer, lang: Lang = "zh"
+    bases: Bases,
+    settings: SettingsDep,
+    conn: ConnDep,
+    hierarchy: HierarchyDep,
+    account: MapViewer,
+    lang: Lang = "zh",
 ) -> HTMLResponse:
     """Every level as a toggleable layer of ``/tiles/{z}/{x}/{y}.pbf``; grids filled by load.
 
@@ -109,8 +98,8 @@ def grids_page(
         _levels(hierarchy),
         bounds=_box(conn, account),
         lang=lang,
-        bases=bases(request),
-        standard=DEFAULT_STANDARD,
+        bases=bases,
+        standard=settings.workload.households_per_worker,
         band=DEFAULT_BAND,
     )
     return HTMLResponse(render_page(fmap, lang))
@@ -120,7 +109,8 @@ def grids_page(
     "/maps/grids/{code}", response_class=HTMLResponse, summary="One area: children, load, staff"
 )
 def area_page(
-    request: Request,
+    bases: Bases,
+    settings: SettingsDep,
     code: str,
     conn: ConnDep,
     hierarchy: HierarchyDep,
@@ -140,7 +130,8 @@ def area_page(
     props = area["properties"]
     spec = hierarchy.get(props["level"])
     leaf = spec.depth == len(hierarchy.levels) - 1
-    own = workload_report(conn, hierarchy, level=spec.key, parent=None, areas=(code,))
+    standard = settings.workload.households_per_worker
+    own = workload_report(conn, hierarchy, level=spec.key, areas=(code,), default_standard=standard)
     figures = next((r.to_dict() for r in own if r.code == code), {})
     children: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     child_label = None
@@ -148,7 +139,10 @@ def area_page(
         child = hierarchy.levels[spec.depth + 1]
         child_label = f"{child.label_zh} {child.label_en}"
         children = list_grids(conn, hierarchy, parent=code, simplify_m=1.0, precision=6)
-        rows = {r.code: r for r in workload_report(conn, hierarchy, parent=code)}
+        rows = {
+            r.code: r
+            for r in workload_report(conn, hierarchy, parent=code, default_standard=standard)
+        }
         for f in children["features"]:
             r = rows.get(f["properties"]["code"])
             if r is not None:
@@ -177,8 +171,8 @@ def area_page(
         workers=workers,
         parent=props.get("ancestors", [None])[-1] if props.get("ancestors") else None,
         lang=lang,
-        bases=bases(request),
-        standard=DEFAULT_STANDARD,
+        bases=bases,
+        standard=standard,
         band=DEFAULT_BAND,
     )
     return HTMLResponse(render_page(fmap, lang))
@@ -205,6 +199,7 @@ FilterDep = Annotated[IncidentFilter, Depends(incident_filter)]
 @router.get("/maps/incidents", response_class=HTMLResponse, summary="Incident map")
 def incidents_page(
     request: Request,
+    bases: Bases,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
@@ -229,7 +224,7 @@ def incidents_page(
         levels=_levels(hierarchy),
         bounds=bounds,
         lang=lang,
-        bases=bases(request),
+        bases=bases,
         other_href=other_language_link(request, lang),
     )
     return HTMLResponse(render_page(fmap, lang))
@@ -252,7 +247,8 @@ def incidents_data(conn: ConnDep, account: AnyAccount, f: FilterDep, now: Now) -
 
 @router.get("/maps/workload", response_class=HTMLResponse, summary="Workload choropleth")
 def workload_page(
-    request: Request,
+    bases: Bases,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
@@ -269,8 +265,8 @@ def workload_page(
         level=key,
         bounds=_box(conn, account),
         lang=lang,
-        bases=bases(request),
-        standard=DEFAULT_STANDARD,
+        bases=bases,
+        standard=settings.workload.households_per_worker,
         band=DEFAULT_BAND,
     )
     return HTMLResponse(render_page(fmap, lang))
@@ -278,6 +274,7 @@ def workload_page(
 
 @router.get("/maps/workload/data", summary="Workload figures of one level, by code")
 def workload_data(
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
@@ -287,7 +284,13 @@ def workload_data(
 
     400 for an unknown level. Aggregates only.
     """
-    rows = workload_report(conn, hierarchy, level=level, areas=area_filter(account))
+    rows = workload_report(
+        conn,
+        hierarchy,
+        level=level,
+        areas=area_filter(account),
+        default_standard=settings.workload.households_per_worker,
+    )
     areas = {}
     for r in rows:
         d = r.to_dict()

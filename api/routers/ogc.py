@@ -7,14 +7,14 @@ driver, QGIS and OWSLib read it as is; they pass the key as a header, e.g.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import AnyAccount, area_filter, check_area
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import AnyAccount, ConnDep, HierarchyDep, Now
 from gridgeo.bbox import parse_bbox
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import Hierarchy
@@ -176,6 +176,7 @@ def items(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
+    now: Now,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     datetime_: Annotated[
         str | None,
@@ -217,7 +218,7 @@ def items(
         prev = page.include_query_params(offset=max(0, start - n))
         links.append(_link(str(prev), "prev", GEOJSON))
     fc["numberReturned"] = returned
-    fc["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    fc["timeStamp"] = now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     fc["links"] = links
     return _json(fc, GEOJSON)
 

@@ -21,13 +21,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from api.auth import AUTH_ATTR, DENIED, PUBLIC, AnyAccount, area_filter, optional_account
-from api.deps import ConnDep
-from api.routers.incidents import REPORTERS, Now
+from api.auth import AUTH_ATTR, DENIED, area_filter
+from api.deps import PUBLIC, AnyAccount, ConnDep, Now, OptionalAccount, SettingsDep
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
-from gridgeo.incidents.policy import OPEN_STATES, sees_names
+from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, sees_names
 from gridgeo.incidents.queries import get_incident, list_categories, list_incidents
 from gridgeo.incidents.report import Report, report_with_photos
 from gridgeo.tokens import resolve
@@ -50,7 +49,7 @@ def status_of(state: str) -> str:
 
 def open311_reporter(
     conn: ConnDep,
-    account: Annotated[Account | None, Depends(optional_account)],
+    account: OptionalAccount,
     api_key: Annotated[str | None, Form()] = None,
 ) -> Account:
     """The poster: from the ``api_key`` form field, ``X-API-Key`` or a bearer token."""
@@ -151,7 +150,7 @@ def services(fmt: Fmt, conn: ConnDep) -> Response:
 
 @router.post("/requests.{fmt}", summary="Open311: post a service request", status_code=201)
 def post_request(
-    request: Request,
+    settings: SettingsDep,
     fmt: Fmt,
     conn: ConnDep,
     now: Now,
@@ -176,14 +175,14 @@ def post_request(
     url = _media_url(media_url)
     photos: list[Photo] = []
     if media is not None:
-        settings = request.app.state.settings
-        limit = settings.photo_max_bytes
+        limit = settings.incidents.photo_max_bytes
         upload = Upload(media.filename or "media", media.content_type, media.file.read(limit + 1))
-        photos = check_photos([upload], max_bytes=limit, strip_gps=settings.photo_strip_gps)
+        strip_gps = settings.incidents.photo_strip_gps
+        photos = check_photos([upload], max_bytes=limit, strip_gps=strip_gps)
     r = Report(lon=long, lat=lat, category=service_code, description=description,
                idempotency_key=device_id)  # fmt: skip
-    snap_m = request.app.state.settings.incident_snap_m
-    store = PhotoStore(request.app.state.settings.data_dir / "photos")
+    snap_m = settings.incidents.incident_snap_m
+    store = PhotoStore(settings.photo_dir)
     done = report_with_photos(
         conn, r, account=account, now=now, snap_m=snap_m, photos=photos, store=store
     )

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import shapely
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from shapely.geometry import mapping, shape
 from sqlalchemy import Connection
 
-from api.auth import require
-from api.deps import ConnDep, HierarchyDep
-from api.routers.maps import bases, other_language_link
+from api.deps import PLANNERS, Bases, ConnDep, HierarchyDep, PlanViewer, SettingsDep
+from api.routers.maps import other_language_link
 from boundaries.plans.drafts import Draft, check_plan_area, get_plan, load_draft
 from boundaries.plans.preview import preview
-from gridgeo.accounts import Account
 from gridgeo.levels import Hierarchy
 from gridgeo.versions import get_change, grids_at
+from gridgeo.workload import DEFAULT_BAND
 from maps.frame import render_page
 from maps.plan_page import before_and_after, build_plan_page
 
@@ -50,25 +49,29 @@ def committed_sides(
     return before, after
 
 
-def committed_summary(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """What a committed plan's page shows: no problems; the changed area; no load figures."""
+def committed_summary(
+    before: dict[str, Any], after: dict[str, Any], *, standard: int
+) -> dict[str, Any]:
+    """What a committed plan's page shows: no problems; the changed area; no load figures.
+
+    The legend's statuses are against ``standard`` and the default band.
+    """
     changed = [
         shape(f["geometry"])
         for f in before["features"] + after["features"]
         if f["properties"]["state"] != "unchanged"
     ]
     area = mapping(shapely.union_all(changed)) if changed else None
-    return {"ok": True, "errors": 0, "problems": [], "changed_area": area,
-            "impact": {"grids": [], "moves": []}}  # fmt: skip
-
-
-PlanViewer = Annotated[Account, Depends(require("viewer", "planner", "admin"))]
+    impact = {"grids": [], "moves": [], "standard": standard, "band": DEFAULT_BAND}
+    return {"ok": True, "errors": 0, "problems": [], "changed_area": area, "impact": impact}
 
 
 @router.get("/maps/plans/{plan_id}", response_class=HTMLResponse, summary="A plan before and after")
 def plan_map(
     plan_id: int,
     request: Request,
+    settings: SettingsDep,
+    bases: Bases,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: PlanViewer,
@@ -82,11 +85,11 @@ def plan_map(
     plan's area; 404 for an unknown plan.
     """
     check_plan_area(account.covers, get_plan(conn, plan_id))
-    settings = request.app.state.settings
-    draft = load_draft(conn, hierarchy, plan_id, snap_m=settings.plan_snap_m)
+    snap_m, standard = settings.boundaries.plan_snap_m, settings.workload.households_per_worker
+    draft = load_draft(conn, hierarchy, plan_id, snap_m=snap_m)
     if draft.plan["status"] == "committed" and draft.plan["change_id"]:
         before, after = committed_sides(conn, hierarchy, draft)
-        shown = committed_summary(before, after)
+        shown = committed_summary(before, after, standard=standard)
     else:
         stored = {
             g.stored[0]: (g.stored[1], shapely.from_wkb(g.stored[4]), g.state, g.level.key)
@@ -94,17 +97,15 @@ def plan_map(
             if g.stored is not None
         }
         before, after = before_and_after(draft.features()["features"], stored)
-        shown = preview(
-            conn, draft, standard=settings.households_per_worker, tolerance_m=settings.plan_snap_m
-        )
-    editor = f"/plans/{plan_id}/edit" if account.role in ("planner", "admin") else None
+        shown = preview(conn, draft, standard=standard, tolerance_m=snap_m)
+    editor = f"/plans/{plan_id}/edit" if account.role in PLANNERS else None
     dual = build_plan_page(
         draft.plan,
         before,
         after,
         shown,
         lang=lang,
-        bases=bases(request),
+        bases=bases,
         other_href=other_language_link(request, lang),
         editor_href=editor if draft.plan["status"] == "open" else None,
     )

@@ -18,11 +18,11 @@ from html import escape
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
-from api.auth import PUBLIC
+from api.deps import PUBLIC, SettingsDep
 
 EDITOR_STATIC_DIR = Path(__file__).resolve().parent.parent / "editor_static"
 EDITOR_STATIC_URL = "/editor-static"
@@ -51,8 +51,8 @@ def render(page: str, *, base: str, plan: str = "", tiles: str = "") -> str:
     return html.replace("{{base}}", escape(base)).replace("{{config}}", escape(config))
 
 
-def _tiles(request: Request) -> str:
-    return base_tiles(request.app.state.settings.map_tiles or "")
+def _tiles(settings: SettingsDep) -> str:
+    return base_tiles(settings.maps.map_tiles)
 
 
 @router.get(
@@ -61,9 +61,9 @@ def _tiles(request: Request) -> str:
     summary="Planners' editor: the open plans of an area (HTML)",
     response_class=HTMLResponse,
 )
-def plans_page(request: Request) -> HTMLResponse:
+def plans_page(settings: SettingsDep) -> HTMLResponse:
     """Lists the open plans of ``?area=`` (default: the planner's area) and opens new ones."""
-    return HTMLResponse(render("plans.html", base="../", tiles=_tiles(request)), headers=NO_CACHE)
+    return HTMLResponse(render("plans.html", base="../", tiles=_tiles(settings)), headers=NO_CACHE)
 
 
 @router.get(
@@ -73,8 +73,8 @@ def plans_page(request: Request) -> HTMLResponse:
     response_class=HTMLResponse,
 )
 def edit_page(
-    request: Request, plan_id: Annotated[str, PathParam(pattern=PLAN_ID)]
+    settings: SettingsDep, plan_id: Annotated[str, PathParam(pattern=PLAN_ID)]
 ) -> HTMLResponse:
     """The map editor of one plan; the page asks for a login before any data call."""
-    html = render("editor.html", base="../../", plan=plan_id, tiles=_tiles(request))
+    html = render("editor.html", base="../../", plan=plan_id, tiles=_tiles(settings))
     return HTMLResponse(html, headers=NO_CACHE)

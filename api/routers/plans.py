@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from api.auth import area_filter, check_area, require
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import ConnDep, HierarchyDep, Planner, SettingsDep
 from boundaries.plans.commit import commit_plan, revert_change
 from boundaries.plans.drafts import (
     OPS,
@@ -32,7 +32,6 @@ from gridgeo.accounts import Account
 from gridgeo.versions import get_change
 
 router = APIRouter(tags=["plans"])
-Planner = Annotated[Account, Depends(require("planner", "admin"))]
 
 
 class PlanIn(BaseModel):
@@ -48,14 +47,6 @@ class MessageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     message: str = Field(min_length=1, max_length=2000)
-
-
-def _snap(request: Request) -> float:
-    return float(request.app.state.settings.plan_snap_m)
-
-
-def _standard(request: Request) -> int:
-    return int(request.app.state.settings.households_per_worker)
 
 
 def _plan(conn: ConnDep, plan_id: int, account: Account) -> dict[str, Any]:
@@ -91,7 +82,7 @@ def plans(conn: ConnDep, account: Planner, status: str | None = None) -> dict[st
 
 @router.get("/plans/{plan_id}", summary="A plan: its record, edits and draft grids")
 def plan(
-    plan_id: int, request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
+    plan_id: int, settings: SettingsDep, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
 ) -> dict[str, Any]:
     """The plan, its edits, and its draft.
 
@@ -99,7 +90,7 @@ def plan(
     with a ``state`` (unchanged, changed, created, retired).
     """
     _plan(conn, plan_id, account)
-    draft = load_draft(conn, hierarchy, plan_id, snap_m=_snap(request))
+    draft = load_draft(conn, hierarchy, plan_id, snap_m=settings.boundaries.plan_snap_m)
     return {
         "plan": plan_summary(draft.plan),
         "area": draft.area.feature(False),
@@ -116,7 +107,7 @@ EDIT_DOC = (
 @router.post("/plans/{plan_id}/edits", summary="Apply one edit to a plan")
 def edit(
     plan_id: int,
-    request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: Planner,
@@ -124,7 +115,9 @@ def edit(
 ) -> dict[str, Any]:
     """Apply the edit; a refused edit says which grid and what is wrong, and changes nothing."""
     _plan(conn, plan_id, account)
-    result, draft = apply_edit(conn, hierarchy, plan_id, body, account.name, snap_m=_snap(request))
+    result, draft = apply_edit(
+        conn, hierarchy, plan_id, body, account.name, snap_m=settings.boundaries.plan_snap_m
+    )
     return {
         "edit": {"seq": result.seq, "op": result.op, "summary": result.summary},
         "changed": list(result.changed),
@@ -134,11 +127,13 @@ def edit(
 
 @router.delete("/plans/{plan_id}/edits/last", summary="Undo a plan's last edit")
 def undo(
-    plan_id: int, request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
+    plan_id: int, settings: SettingsDep, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
 ) -> dict[str, Any]:
     """The draft as it was before the last edit."""
     _plan(conn, plan_id, account)
-    result, draft = undo_edit(conn, hierarchy, plan_id, account.name, snap_m=_snap(request))
+    result, draft = undo_edit(
+        conn, hierarchy, plan_id, account.name, snap_m=settings.boundaries.plan_snap_m
+    )
     return {
         "edit": {"seq": result.seq, "op": result.op, "summary": result.summary},
         "changed": [],
@@ -148,7 +143,7 @@ def undo(
 
 @router.get("/plans/{plan_id}/preview", summary="Topology problems and impact of a plan")
 def plan_preview(
-    plan_id: int, request: Request, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
+    plan_id: int, settings: SettingsDep, conn: ConnDep, hierarchy: HierarchyDep, account: Planner
 ) -> dict[str, Any]:
     """Located topology problems and the impact of the plan.
 
@@ -156,15 +151,16 @@ def plan_preview(
     standard) and open incidents.
     """
     _plan(conn, plan_id, account)
-    draft = load_draft(conn, hierarchy, plan_id, snap_m=_snap(request), households=False)
-    return preview(conn, draft, standard=_standard(request), tolerance_m=_snap(request))
+    snap_m, standard = settings.boundaries.plan_snap_m, settings.workload.households_per_worker
+    draft = load_draft(conn, hierarchy, plan_id, snap_m=snap_m, households=False)
+    return preview(conn, draft, standard=standard, tolerance_m=snap_m)
 
 
 @router.post("/plans/{plan_id}/commit", summary="Commit a plan in one transaction")
 def commit(
     plan_id: int,
     body: MessageIn,
-    request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: Planner,
@@ -175,7 +171,9 @@ def commit(
     topology errors that block it.
     """
     _plan(conn, plan_id, account)
-    out = commit_plan(conn, hierarchy, plan_id, account.name, body.message, snap_m=_snap(request))
+    out = commit_plan(
+        conn, hierarchy, plan_id, account.name, body.message, snap_m=settings.boundaries.plan_snap_m
+    )
     out["plan"] = plan_summary(out["plan"])
     return out
 
@@ -199,7 +197,7 @@ def change(change_id: int, conn: ConnDep, account: Planner) -> dict[str, Any]:
 def revert(
     change_id: int,
     body: MessageIn,
-    request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: Planner,
@@ -216,7 +214,12 @@ def revert(
     for code in touched:  # every grid the change made or replaced must be in the caller's areas
         check_area(account, code)
     out = revert_change(
-        conn, hierarchy, change_id, account.name, body.message, snap_m=_snap(request)
+        conn,
+        hierarchy,
+        change_id,
+        account.name,
+        body.message,
+        snap_m=settings.boundaries.plan_snap_m,
     )
     out["plan"] = plan_summary(out["plan"])
     return out

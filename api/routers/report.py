@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from api.auth import PUBLIC
+from api.deps import PUBLIC
 
 REPORT_STATIC_DIR = Path(__file__).resolve().parent.parent / "report_static"
 REPORT_STATIC_URL = "/report-static"

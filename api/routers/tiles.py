@@ -6,15 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.auth import area_filter, public_or
-from api.deps import ConnDep, HierarchyDep
-from gridgeo.accounts import Account
+from api.auth import area_filter
+from api.deps import ConnDep, HierarchyDep, MapViewer, SettingsDep
 from gridgeo.errors import InvalidInput
 from gridgeo.tiles import MEDIA_TYPE, TileCache
 
 router = APIRouter()
-
-MapViewer = Annotated[Account | None, Depends(public_or(setting="public_maps"))]
 
 
 def _int(value: str, field: str) -> int:
@@ -23,13 +20,16 @@ def _int(value: str, field: str) -> int:
     return int(value)
 
 
-def tile_cache(request: Request) -> TileCache:
+async def tile_cache(request: Request, settings: SettingsDep) -> TileCache:
     """The application's tile cache (made on first use)."""
     cache: TileCache | None = getattr(request.app.state, "tile_cache", None)
     if cache is None:
-        cache = TileCache()
+        cache = TileCache(settings.workload.households_per_worker)
         request.app.state.tile_cache = cache
     return cache
+
+
+Tiles = Annotated[TileCache, Depends(tile_cache)]
 
 
 @router.get(
@@ -39,7 +39,7 @@ def tile_cache(request: Request) -> TileCache:
     summary="A vector tile (MVT) of one level",
 )
 def tile(
-    request: Request,
+    tiles: Tiles,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
@@ -54,7 +54,7 @@ def tile(
     load, deviation, status and open incidents. Boundaries are generalised per zoom; only the
     caller's areas are included. Aggregates only: anonymous when GRIDGEO_PUBLIC_MAPS is on.
     """
-    body = tile_cache(request).get(
+    body = tiles.get(
         conn,
         hierarchy,
         layer=layer,
@@ -75,6 +75,7 @@ def tile(
 )
 def level_tile(
     request: Request,
+    tiles: Tiles,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
@@ -88,7 +89,7 @@ def level_tile(
     one request per tile instead of one per level. Gzipped when the client accepts it.
     """
     gz = "gzip" in request.headers.get("accept-encoding", "")
-    body = tile_cache(request).get_levels(
+    body = tiles.get_levels(
         conn,
         hierarchy,
         z=_int(z, "z"),

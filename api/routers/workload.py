@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import DENIED, AnyAccount, area_filter, check_area, require
-from api.deps import ConnDep, HierarchyDep
+from api.auth import DENIED, area_filter, check_area
+from api.deps import AnyAccount, ConnDep, HierarchyDep, Planner, SettingsDep, WorkloadReader
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, NotFound
 from gridgeo.workers import (
@@ -24,8 +24,6 @@ from gridgeo.workload import set_config, to_csv, to_xlsx, workload_report
 
 router = APIRouter(tags=["workload"])
 
-WorkloadReader = Annotated[Account, Depends(require("viewer", "planner", "dispatcher", "admin"))]
-StaffEditor = Annotated[Account, Depends(require("planner", "admin"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -75,7 +73,7 @@ def _worker_area(conn: ConnDep, account: Account, worker_id: int) -> None:
 
 @router.get("/workload", summary="Households per worker against the standard, per area")
 def workload(
-    request: Request,
+    settings: SettingsDep,
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: WorkloadReader,
@@ -97,7 +95,7 @@ def workload(
         level=level,
         parent=parent,
         areas=area_filter(account),
-        default_standard=request.app.state.settings.households_per_worker,
+        default_standard=settings.workload.households_per_worker,
     )
     if format == "json":
         return JSONResponse([r.to_dict() for r in rows])
@@ -112,9 +110,7 @@ def workload(
 
 
 @router.put("/workload/config/{area_code}", summary="Set the staffing standard of an area")
-def put_config(
-    area_code: str, body: ConfigIn, conn: ConnDep, account: StaffEditor
-) -> dict[str, Any]:
+def put_config(area_code: str, body: ConfigIn, conn: ConnDep, account: Planner) -> dict[str, Any]:
     """The area and everything below it (unless configured nearer) use this standard."""
     check_area(account, area_code)
     return set_config(conn, area_code, body.households_per_worker, body.band, account.name)
@@ -128,7 +124,7 @@ def get_workers(code: str, conn: ConnDep, account: AnyAccount) -> dict[str, Any]
 
 
 @router.post("/grids/{code}/workers", summary="Add a named worker", status_code=201)
-def post_worker(code: str, body: WorkerIn, conn: ConnDep, account: StaffEditor) -> dict[str, Any]:
+def post_worker(code: str, body: WorkerIn, conn: ConnDep, account: Planner) -> dict[str, Any]:
     """Add a worker to the grid; full-time workers count toward the standard."""
     check_area(account, code)
     return add_worker(conn, code, body.model_dump(), account.name)
@@ -136,7 +132,7 @@ def post_worker(code: str, body: WorkerIn, conn: ConnDep, account: StaffEditor) 
 
 @router.patch("/workers/{worker_id}", summary="Change a named worker")
 def patch_worker(
-    worker_id: int, body: WorkerPatch, conn: ConnDep, account: StaffEditor
+    worker_id: int, body: WorkerPatch, conn: ConnDep, account: Planner
 ) -> dict[str, Any]:
     """Change the fields sent."""
     _worker_area(conn, account, worker_id)
@@ -144,7 +140,7 @@ def patch_worker(
 
 
 @router.delete("/workers/{worker_id}", summary="Remove a named worker", status_code=204)
-def remove_worker(worker_id: int, conn: ConnDep, account: StaffEditor) -> Response:
+def remove_worker(worker_id: int, conn: ConnDep, account: Planner) -> Response:
     """Remove the worker."""
     _worker_area(conn, account, worker_id)
     delete_worker(conn, worker_id, account.name)
@@ -154,7 +150,7 @@ def remove_worker(worker_id: int, conn: ConnDep, account: StaffEditor) -> Respon
 @router.post("/workers/import", summary="Import worker rosters (dry run unless commit)")
 def post_import(
     conn: ConnDep,
-    account: StaffEditor,
+    account: Planner,
     file: Annotated[UploadFile, File(description="CSV or XLSX: grid_code,name,role,full_time")],
     commit: bool = False,
 ) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from boundaries.plans.drafts import (
     require_open,
     save_draft,
 )
-from boundaries.plans.preview import changed_area, impact, topology
+from boundaries.plans.preview import changed_area, moves, topology
 from gridgeo import audit
 from gridgeo.bulk_assign import assign_households
 from gridgeo.errors import Conflict, InvalidInput, NotFound
@@ -225,7 +225,7 @@ def commit_plan(
     actor: str,
     message: str,
     *,
-    snap_m: float = 0.5,
+    snap_m: float,
     kind: str = "plan",
     detail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def commit_plan(
             problems=[p.to_dict() for p in errors],
         )
     area = changed_area(draft)
-    moving = impact(conn, draft)  # households per old -> new grid, as the preview said
+    moving = moves(conn, draft)  # households per old -> new grid, as the preview said
     change_id = record_change(
         conn, actor, message, kind, plan_id=plan_id, area=draft.area.code, **(detail or {})
     )
@@ -335,7 +335,7 @@ def revert_change(
     actor: str,
     message: str,
     *,
-    snap_m: float = 0.5,
+    snap_m: float,
 ) -> dict[str, Any]:
     """Revert a committed change by a new plan that restores the grids it replaced.
 

@@ -331,7 +331,7 @@ def load_draft(
     hierarchy: Hierarchy,
     plan_id: int,
     *,
-    snap_m: float = 0.5,
+    snap_m: float,
     lock: bool = False,
     households: bool = True,
 ) -> Draft:

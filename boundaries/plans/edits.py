@@ -379,7 +379,7 @@ def apply_edit(
     edit: dict[str, Any],
     actor: str,
     *,
-    snap_m: float = 0.5,
+    snap_m: float,
 ) -> tuple[EditResult, Draft]:
     """Apply one edit to an open plan and log it (with what it replaced, for undo).
 
@@ -428,7 +428,7 @@ def apply_edit(
 
 
 def undo_edit(
-    conn: Connection, hierarchy: Hierarchy, plan_id: int, actor: str, *, snap_m: float = 0.5
+    conn: Connection, hierarchy: Hierarchy, plan_id: int, actor: str, *, snap_m: float
 ) -> tuple[EditResult, Draft]:
     """Undo the plan's last edit (its rows return to what they were before it).
 

@@ -19,9 +19,13 @@ def proposal_to_plan(
     proposal: dict[str, Any],
     *,
     actor: str,
+    snap_m: float,
     title: str | None = None,
 ) -> dict[str, Any]:
     """Open a plan holding the proposed grids; returns the plan's record and its preview.
+
+    ``snap_m`` is the plans' snapping distance (``boundaries.plan_snap_m``), also the
+    tolerance of the preview's topology checks.
 
     Nothing changes in the stored grids until the plan is committed (``POST /plans/{id}/commit``).
     """
@@ -43,5 +47,6 @@ def proposal_to_plan(
         source="balance",
         detail=detail,
     )
-    draft = load_draft(conn, hierarchy, int(plan["id"]))
-    return {"plan": plan_summary(plan), "preview": preview(conn, draft, standard=s["standard"])}
+    draft = load_draft(conn, hierarchy, int(plan["id"]), snap_m=snap_m)
+    out = preview(conn, draft, standard=s["standard"], tolerance_m=snap_m)
+    return {"plan": plan_summary(plan), "preview": out}

@@ -54,7 +54,7 @@ def _stored_geom(g: DraftGrid) -> BaseGeometry | None:
     return shapely.from_wkb(g.stored[4]) if g.stored is not None else None
 
 
-def topology(draft: Draft, tolerance_m: float = 0.5) -> list[Located]:
+def topology(draft: Draft, tolerance_m: float) -> list[Located]:
     """The located topology problems the plan's draft would make.
 
     Kinds: ``invalid_geometry``, ``multipart``, ``empty_geometry`` (errors) for touched grids;
@@ -358,31 +358,46 @@ def _standard(conn: Connection, area_code: str, default: int) -> tuple[int, floa
     return (int(row[0]), float(row[1])) if row else (default, DEFAULT_BAND)
 
 
-def impact(conn: Connection, draft: Draft, *, standard: int = 300) -> dict[str, Any]:
+def impact(conn: Connection, draft: Draft, *, standard: int) -> dict[str, Any]:
     """Households and open incidents that would change grid, and each affected grid's load.
 
     Returns:
         ``moves`` (per old → new grid: households and points), ``grids`` (per affected grid:
-        households, workers, load and status before and after), ``incidents`` (open ones that
-        would change grid), ``households_moved``, ``points_moved``, ``unassigned_after``,
-        ``standard`` and ``band``.
+        households, workers, load and status before and after, against ``standard`` where no
+        area sets its own), ``incidents`` (open ones that would change grid),
+        ``households_moved``, ``points_moved``, ``unassigned_after``, ``standard`` and ``band``.
     """
+    std, band = _standard(conn, draft.area.code, standard)
+    out, counts = _moves(conn, draft)
+    grids = _grid_rows(conn, draft, *counts, std, band) if counts is not None else []
+    return out | {"grids": grids, "standard": std, "band": band}
+
+
+def moves(conn: Connection, draft: Draft) -> dict[str, Any]:
+    """The moves of :func:`impact` without the grids' loads (so no standard): what a commit records.
+
+    Returns:
+        ``moves``, ``incidents``, ``households_moved``, ``points_moved``, ``unassigned_after``.
+    """
+    return _moves(conn, draft)[0]
+
+
+def _moves(
+    conn: Connection, draft: Draft
+) -> tuple[dict[str, Any], tuple[dict[str, int], dict[str, int]] | None]:
+    """The moves, and the households of each grid before and after (None: no area changes)."""
     from gridgeo.incidents.policy import OPEN_STATES
 
     area = changed_area(draft)
-    std, band = _standard(conn, draft.area.code, standard)
-    empty = {
+    out: dict[str, Any] = {
         "moves": [],
-        "grids": [],
         "incidents": [],
         "households_moved": 0,
         "points_moved": 0,
         "unassigned_after": 0,
-        "standard": std,
-        "band": band,
     }
     if area is None:
-        return empty
+        return out, None
     params = {"area": shapely.to_wkb(area, hex=True)} | _draft_params(draft)
     flows = conn.execute(text(IMPACT_SQL), params).all()
     incidents = conn.execute(
@@ -391,28 +406,23 @@ def impact(conn: Connection, draft: Draft, *, standard: int = 300) -> dict[str, 
     ).all()
     before: dict[str, int] = {}
     after: dict[str, int] = {}
-    moves = []
+    moved = []
     for old, new, n, points in flows:
         if old:
             before[old] = before.get(old, 0) + int(n)
         if new:
             after[new] = after.get(new, 0) + int(n)
         if old != new:
-            moves.append({"from": old, "to": new, "households": int(n), "points": int(points)})
-    moves.sort(key=lambda m: (-m["households"], str(m["from"]), str(m["to"])))
-    grids = _grid_rows(conn, draft, before, after, std, band)
-    return {
-        "moves": moves,
-        "grids": grids,
-        "incidents": [
-            {"id": int(i), "from": old, "to": new} for i, old, new in incidents if old != new
-        ],
-        "households_moved": sum(m["households"] for m in moves),
-        "points_moved": sum(m["points"] for m in moves),
-        "unassigned_after": sum(m["households"] for m in moves if m["to"] is None),
-        "standard": std,
-        "band": band,
-    }
+            moved.append({"from": old, "to": new, "households": int(n), "points": int(points)})
+    moved.sort(key=lambda m: (-m["households"], str(m["from"]), str(m["to"])))
+    out["moves"] = moved
+    out["incidents"] = [
+        {"id": int(i), "from": old, "to": new} for i, old, new in incidents if old != new
+    ]
+    out["households_moved"] = sum(m["households"] for m in moved)
+    out["points_moved"] = sum(m["points"] for m in moved)
+    out["unassigned_after"] = sum(m["households"] for m in moved if m["to"] is None)
+    return out, (before, after)
 
 
 def _grid_rows(
@@ -473,9 +483,7 @@ def _grid_rows(
     return out
 
 
-def preview(
-    conn: Connection, draft: Draft, *, standard: int = 300, tolerance_m: float = 0.5
-) -> dict[str, Any]:
+def preview(conn: Connection, draft: Draft, *, standard: int, tolerance_m: float) -> dict[str, Any]:
     """The plan's topology problems and impact.
 
     Returns:

@@ -45,7 +45,7 @@ def plan_from_proposal(
             proposed geometry is not polygonal.
     """
     plan = open_plan(conn, area_code, title, actor, source=source, detail=detail)
-    draft = load_draft(conn, hierarchy, int(plan["id"]))
+    draft = load_draft(conn, hierarchy, int(plan["id"]), snap_m=0.0)  # proposals: no snapping
     current = draft.children(area_code)
     if any(draft.children(g.code) for g in current):
         raise InvalidInput(

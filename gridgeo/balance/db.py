@@ -29,7 +29,7 @@ from gridgeo.balance.propose import Proposal, balance
 from gridgeo.balance.units import build_units
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.lines import area_lines
-from gridgeo.workload import DEFAULT_BAND, DEFAULT_STANDARD
+from gridgeo.workload import DEFAULT_BAND
 
 AREA = text("SELECT ST_AsBinary(geom) FROM current_grids WHERE code = :c")
 BUILDINGS = text(
@@ -115,7 +115,7 @@ def area_data(
     area: str,
     *,
     band: float | None = None,
-    default_standard: int = DEFAULT_STANDARD,
+    default_standard: int,
     rows: list[Any] | None = None,
 ) -> AreaData:
     """Read an area, its buildings, workers, standard and lines (``rows``: buildings given).
@@ -231,7 +231,7 @@ def propose(
     k: int | None = None,
     target: int | None = None,
     band: float | None = None,
-    default_standard: int = DEFAULT_STANDARD,
+    default_standard: int,
     candidates: int = 3,
     lines: bool | None = None,
 ) -> dict[str, Any]:

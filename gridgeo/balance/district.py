@@ -21,7 +21,6 @@ from sqlalchemy import Connection, text
 
 from gridgeo.balance.db import BUILDINGS, AreaData, area_data, solve
 from gridgeo.errors import GridgeoError, NotFound
-from gridgeo.workload import DEFAULT_STANDARD
 
 AREAS = text(
     """
@@ -63,7 +62,7 @@ def propose_all(
     target: int | None = None,
     band: float | None = None,
     lines: bool | None = None,
-    default_standard: int = DEFAULT_STANDARD,
+    default_standard: int,
     jobs: int | None = None,
     candidates: int = 3,
 ) -> dict[str, Any]:

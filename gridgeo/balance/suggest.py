@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.levels import Hierarchy
-from gridgeo.workload import DEFAULT_STANDARD, workload_report
+from gridgeo.workload import workload_report
 
 NEIGHBOURS = text(
     """
@@ -167,7 +167,7 @@ def suggestions(
     area: str,
     *,
     areas: tuple[str, ...] | None = None,
-    default_standard: int = DEFAULT_STANDARD,
+    default_standard: int,
 ) -> dict[str, Any]:
     """Suggestions for the leaf grids at or below ``area``, with the figures before.
 

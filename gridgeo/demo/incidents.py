@@ -32,7 +32,7 @@ STOPS = (0.18, 0.10, 0.14, 0.16, 0.12, 0.10, 0.20)  # after 0 … 6 steps
 
 
 def seed_demo_incidents(
-    conn: Connection, now: datetime, *, n: int = 240, seed: int = 2026
+    conn: Connection, now: datetime, *, snap_m: float, n: int = 240, seed: int = 2026
 ) -> dict[str, int]:
     """Report ``n`` incidents at demo buildings and take each some way round the loop.
 
@@ -40,6 +40,7 @@ def seed_demo_incidents(
         conn: a connection in the caller's transaction, on a database with the demo city and
             its demo accounts (``admin``, ``patrol``).
         now: the present; reports are spread over the 14 days before it.
+        snap_m: how far outside every grid a report may lie (``incidents.incident_snap_m``).
         n: how many incidents.
         seed: random seed.
 
@@ -66,7 +67,7 @@ def seed_demo_incidents(
         r = Report(lon=lon, lat=lat, category=category,
                    description=DESCRIPTIONS.get(category, DESCRIPTIONS["other"]),
                    accuracy_m=float(rng.uniform(5, 30)), idempotency_key=f"demo-{seed}-{k}")  # fmt: skip
-        incident_id, created = report(conn, r, account=admin, now=at)
+        incident_id, created = report(conn, r, account=admin, now=at, snap_m=snap_m)
         made += int(created)
         if not created:  # seeded before (same key): leave it as it is
             continue

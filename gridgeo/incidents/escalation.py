@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 
 from gridgeo.audit import record
+from gridgeo.clock import Clock, utcnow
 from gridgeo.incidents.policy import ESCALATION_ACTOR, ESCALATION_DUE, missed_sql
 
 log = logging.getLogger("gridgeo.incidents.escalation")
@@ -90,13 +91,6 @@ def escalate_one(
 
 
 LOCK_KEY = 0x6772_6964_6573_6331  # "gridesc1": the advisory lock of the escalation job
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def escalate_once(

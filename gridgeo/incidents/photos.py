@@ -31,7 +31,6 @@ from gridgeo.errors import Forbidden, InvalidInput, NotFound
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-MAX_BYTES = 8 * 1024 * 1024  # default of settings.photo_max_bytes
 MAX_PIXELS = 40_000_000  # 40 MP: more than any phone camera, far less than a bomb
 MAX_PER_REQUEST = 6
 THUMB_PX = 320
@@ -105,9 +104,7 @@ def _thumbnail(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def check_photo(
-    upload: Upload, *, where: str, max_bytes: int = MAX_BYTES, strip_gps: bool = True
-) -> Photo:
+def check_photo(upload: Upload, *, where: str, max_bytes: int, strip_gps: bool) -> Photo:
     """Check one uploaded photo and prepare it for storage (no side effects).
 
     Args:
@@ -164,9 +161,7 @@ def check_photo(
     )
 
 
-def check_photos(
-    uploads: Sequence[Upload], *, max_bytes: int = MAX_BYTES, strip_gps: bool = True
-) -> list[Photo]:
+def check_photos(uploads: Sequence[Upload], *, max_bytes: int, strip_gps: bool) -> list[Photo]:
     """Check every upload of a request (see :func:`check_photo`); all or none.
 
     Raises:

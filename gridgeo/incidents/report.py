@@ -43,8 +43,6 @@ from gridgeo.incidents.policy import (
 from gridgeo.incidents.queries import shape
 from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
 
-SNAP_M = 200.0  # default of settings.incident_snap_m
-
 
 @dataclass(frozen=True)
 class Report:
@@ -306,7 +304,7 @@ def report_incident(
     *,
     account: Account,
     now: datetime,
-    snap_m: float = SNAP_M,
+    snap_m: float,
     first: Mapping[str, Any] | None = None,
 ) -> Reported:
     """Store a reported incident, or find the one already stored under the same key.
@@ -379,7 +377,7 @@ def report_incident(
 
 
 def report(
-    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float = SNAP_M
+    conn: Connection, r: Report, *, account: Account, now: datetime, snap_m: float
 ) -> tuple[int, bool]:
     """:func:`report_incident`: (incident id, True) for a new one, (original id, False) else."""
     done = report_incident(conn, r, account=account, now=now, snap_m=snap_m)
@@ -394,7 +392,7 @@ def report_with_photos(
     now: datetime,
     photos: Sequence[Photo],
     store: PhotoStore,
-    snap_m: float = SNAP_M,
+    snap_m: float,
     first: Mapping[str, Any] | None = None,
 ) -> Reported:
     """:func:`report_incident`, then the (already checked) photos on the report's event.

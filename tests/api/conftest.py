@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.app import create_app
 from gridgeo.db import Database
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 
 
 def in_transaction(conn: Connection) -> Callable[[], Iterator[Connection]]:
@@ -56,11 +56,14 @@ class SavepointStatements:
 
 
 def app_in_transaction(engine: Engine, conn: Connection, **settings: Any) -> FastAPI:
-    """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later)."""
+    """The app on ``engine`` whose requests run in ``conn``'s transaction (rolled back later).
+
+    ``settings`` override settings by name (``photo_max_bytes=…``); offline (no base map).
+    """
     options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
     savepoint = contextmanager(in_transaction(conn))
     return create_app(
-        Settings(**options),
+        get_settings(**options),
         Database(engine),
         transaction=savepoint,
         statements=SavepointStatements(savepoint),

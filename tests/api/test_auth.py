@@ -163,7 +163,7 @@ def test_viewer_never_sees_household_level_data(client, users):
 
 def test_public_maps_switch(client, users):
     assert client.get("/map").status_code == 401
-    client.app.state.settings.public_maps = True
+    client.app.state.settings = client.app.state.settings.replace(public_maps=True)
     r = client.get("/map")
     assert r.status_code == 200 and "EXT-A" not in r.text
     assert client.get("/grids").status_code == 401  # only the maps open up
@@ -237,7 +237,7 @@ def test_failed_logins_are_rate_limited_per_account(client, users):
 
 
 def test_failed_logins_are_rate_limited_per_address(client, users):
-    client.app.state.settings.login_failures_per_address = 3
+    client.app.state.settings = client.app.state.settings.replace(login_failures_per_address=3)
     for i in range(3):
         client.post("/auth/token", data={"username": f"nobody{i}", "password": "wrong-pass"})
     r = client.post("/auth/token", data={"username": "admin", "password": PW})

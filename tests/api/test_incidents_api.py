@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from api.routers.incidents import clock
 from gridgeo.accounts import ROLES
 from gridgeo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridgeo.incidents.policy import RULES
@@ -43,7 +42,7 @@ def post(client, headers, data, key=None):
 
 
 def set_clock(client, when):
-    client.app.dependency_overrides[clock] = lambda: when
+    client.app.state.clock = lambda: when
 
 
 def test_report_returns_incident_with_chain_and_timeline(client, users):

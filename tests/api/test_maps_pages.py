@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from api.routers.maps import clock
 from gridgeo.accounts import add_user
 from gridgeo.bulk_assign import assign_households
 from gridgeo.incidents.report import Report, report
@@ -54,8 +53,8 @@ def city(conn, client):
         (2.5, 0.7, "sanitation", NOW),
     ]:
         made.append(report(conn, Report(lon=lon, lat=lat, category=cat), account=admin,
-                           now=when)[0])  # fmt: skip
-    client.app.dependency_overrides[clock] = lambda: NOW
+                           now=when, snap_m=200.0)[0])  # fmt: skip
+    client.app.state.clock = lambda: NOW
     return made
 
 
@@ -88,7 +87,7 @@ def test_levels_at_zoom_and_gzip_cache(conn, city):
     assert list(levels_at(h, 3)) == ["district", "street"]
     assert list(levels_at(h, 8)) == ["district", "street", "community"]
     assert list(levels_at(h, 9)) == ["district", "street", "community", "grid"]
-    cache = TileCache()
+    cache = TileCache(300)
     raw = cache.get_levels(conn, h, z=6, x=32, y=31)
     packed = cache.get_levels(conn, h, z=6, x=32, y=31, compress=True)
     assert gzip.decompress(packed) == raw and len(packed) < len(raw)
@@ -185,7 +184,10 @@ def test_area_page_households_only_for_roles_that_may_see_them(client, city, log
 def test_workload_data_any_level(client, city, login_as, conn):
     client.headers.update(login_as("viewer", D))
     body = client.get("/maps/workload/data?level=street").json()
-    rows = {r.code: r for r in workload_report(conn, load_hierarchy(conn), level="street")}
+    rows = {
+        r.code: r
+        for r in workload_report(conn, load_hierarchy(conn), level="street", default_standard=300)
+    }
     assert set(body["areas"]) == {S1, S2}
     for code, (status, load, _dev, households, workers) in body["areas"].items():
         assert (status, households, workers) == (rows[code].status, rows[code].households,

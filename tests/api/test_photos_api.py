@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import text
 
-from api.routers.incidents import clock
 from gridgeo.errors import InvalidInput
 from gridgeo.incidents.photos import GPS_IFD, PhotoStore, Upload, attach, check_photo
 from tests.api.conftest import app_in_transaction
@@ -53,7 +52,7 @@ def client(engine, conn, photo_dir) -> Iterator[TestClient]:
     app = app_in_transaction(
         engine, conn, data_dir=photo_dir, photo_max_bytes=MAX_BYTES, escalation_interval_s=0
     )
-    app.dependency_overrides[clock] = lambda: T0
+    app.state.clock = lambda: T0
     with TestClient(app) as c:
         yield c
 
@@ -268,7 +267,12 @@ def test_a_rolled_back_transaction_leaves_no_row_and_rows_always_have_files(
     client, users, conn, tmp_path
 ):
     i = report(client, users["patrol"], []).json()["id"]
-    photo = check_photo(Upload("a.png", None, image("PNG")), where="photo 1")
+    photo = check_photo(
+        Upload("a.png", None, image("PNG")),
+        where="photo 1",
+        max_bytes=8 * 1024 * 1024,
+        strip_gps=True,
+    )
     store = PhotoStore(tmp_path / "store")
     savepoint = conn.begin_nested()
     attach(conn, store, i, None, [photo], taken_by="t", at=T0)
@@ -286,10 +290,28 @@ def test_a_rolled_back_transaction_leaves_no_row_and_rows_always_have_files(
 
 def test_check_photo_never_trusts_the_declared_type():
     with pytest.raises(InvalidInput, match="declared image/jpeg"):
-        check_photo(Upload("x.jpg", "image/jpeg", b"<html>"), where="photo 1")
+        check_photo(
+            Upload("x.jpg", "image/jpeg", b"<html>"),
+            where="photo 1",
+            max_bytes=8 * 1024 * 1024,
+            strip_gps=True,
+        )
     png_as_jpeg = image("PNG")
-    assert check_photo(Upload("x.jpg", "image/jpeg", png_as_jpeg), where="p").mime == "image/png"
-    kept = check_photo(Upload("x.jpg", None, image(gps=True)), where="p", strip_gps=False)
+    assert (
+        check_photo(
+            Upload("x.jpg", "image/jpeg", png_as_jpeg),
+            where="p",
+            max_bytes=8 * 1024 * 1024,
+            strip_gps=True,
+        ).mime
+        == "image/png"
+    )
+    kept = check_photo(
+        Upload("x.jpg", None, image(gps=True)),
+        where="p",
+        strip_gps=False,
+        max_bytes=8 * 1024 * 1024,
+    )
     assert kept.gps_removed is False and GPS_IFD in Image.open(io.BytesIO(kept.data)).getexif()
 
 

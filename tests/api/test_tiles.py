@@ -105,7 +105,10 @@ def test_grid_tile_carries_the_workload_figures(client, city, login_as, conn):
     assert "max-age" in r.headers["cache-control"]
     feats = {f["code"]: f for f in decode(r.content)["grid"]}
     assert set(feats) == {G1, G2, G3}
-    report = {row.code: row for row in workload_report(conn, load_hierarchy(conn), level="grid")}
+    report = {
+        row.code: row
+        for row in workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)
+    }
     for code, f in feats.items():
         row = report[code]
         assert (f["households"], f["workers"], f["status"]) == (
@@ -141,21 +144,21 @@ def test_empty_tile_and_bad_input(client, city, login_as):
 
 def test_anonymous_needs_public_maps(client, city):
     assert client.get(f"/tiles/grid/{TILE}.pbf").status_code == 401
-    client.app.state.settings.public_maps = True  # type: ignore[attr-defined]
+    client.app.state.settings = client.app.state.settings.replace(public_maps=True)
     r = client.get(f"/tiles/grid/{TILE}.pbf")
     assert r.status_code == 200 and len(decode(r.content)["grid"]) == 3
 
 
 def test_cache_hits_and_notices_changes(conn, city):
     hierarchy = load_hierarchy(conn)
-    cache = TileCache(max_entries=2)
+    cache = TileCache(300, max_entries=2)
     first = cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31)
     assert cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31) == first
     assert (cache.hits, cache.misses) == (1, 1)
     add_strip(conn, "110101002001002", "grid", 3, 4, C2, workers=1)
     again = cache.get(conn, hierarchy, layer="grid", z=6, x=32, y=31)
     assert cache.misses == 2 and again != first
-    assert render_tile(conn, hierarchy, layer="grid", z=6, x=32, y=31) == again
+    assert render_tile(conn, hierarchy, layer="grid", z=6, x=32, y=31, standard=300) == again
     assert tolerance(14) < tolerance(10)
 
 

@@ -14,7 +14,7 @@ from gridgeo.workload import workload_report
 
 
 def _overloaded(conn) -> str:
-    rows = workload_report(conn, load_hierarchy(conn), level="community")
+    rows = workload_report(conn, load_hierarchy(conn), level="community", default_standard=300)
     return max(rows, key=lambda r: r.deviation or -1).code
 
 
@@ -31,7 +31,7 @@ def _snapshot(conn) -> tuple:
 def test_overloaded_community(demo_conn) -> None:
     code = _overloaded(demo_conn)
     before = _snapshot(demo_conn)
-    p = propose(demo_conn, code)
+    p = propose(demo_conn, code, default_standard=300)
     s = p["summary"]
     assert s["k_source"] == "workers" and s["k"] == s["workers"]
     assert s["share_vs_standard"] > 0.1  # overloaded: more households per worker than 300
@@ -51,7 +51,7 @@ def test_overloaded_community(demo_conn) -> None:
 
 def test_parts_cover_the_area_and_are_contiguous(demo_conn) -> None:
     code = _overloaded(demo_conn)
-    p = propose(demo_conn, code, k=6)
+    p = propose(demo_conn, code, k=6, default_standard=300)
     outline = shapely.from_wkb(
         demo_conn.execute(
             text("SELECT ST_AsBinary(geom) FROM grids WHERE code = :c AND valid_to IS NULL"),
@@ -65,19 +65,19 @@ def test_parts_cover_the_area_and_are_contiguous(demo_conn) -> None:
 
 def test_target_sets_k(demo_conn) -> None:
     code = _overloaded(demo_conn)
-    p = propose(demo_conn, code, target=300)
+    p = propose(demo_conn, code, target=300, default_standard=300)
     s = p["summary"]
     assert s["k"] == -(-s["households"] // 300)
 
 
 def test_bad_input(demo_conn) -> None:
     with pytest.raises(NotFound):
-        propose(demo_conn, "999999")
+        propose(demo_conn, "999999", default_standard=300)
     code = _overloaded(demo_conn)
     with pytest.raises(InvalidInput):
-        propose(demo_conn, code, k=0)
+        propose(demo_conn, code, k=0, default_standard=300)
     with pytest.raises(InvalidInput):
-        propose(demo_conn, code, band=1.5)
+        propose(demo_conn, code, band=1.5, default_standard=300)
 
 
 def test_choose_k() -> None:

@@ -24,14 +24,14 @@ def _stored(conn) -> tuple:
 
 
 def _community(conn, n: int = 0) -> str:
-    rows = workload_report(conn, load_hierarchy(conn), level="community")
+    rows = workload_report(conn, load_hierarchy(conn), level="community", default_standard=300)
     return sorted(rows, key=lambda r: -(r.deviation or -1))[n].code
 
 
 def test_grids_follow_the_roads(demo_conn) -> None:
     code = _community(demo_conn)
     before = _stored(demo_conn)
-    p = propose(demo_conn, code, target=600)
+    p = propose(demo_conn, code, target=600, default_standard=300)
     s = p["summary"]
     assert s["units"] == "blocks" and s["lines"] > 0 and s["blocks"] > s["k"]
     assert s["within_band"] and s["max_abs_deviation_balanced"] <= 0.10
@@ -39,7 +39,7 @@ def test_grids_follow_the_roads(demo_conn) -> None:
     parts = [shape(f["geometry"]) for f in p["features"]]
     assert all(isinstance(g, shapely.Polygon) and g.is_valid for g in parts)
     assert sum(f["properties"]["workers"] for f in p["features"]) == s["workers"]
-    around = propose(demo_conn, code, target=600, lines=False)["summary"]
+    around = propose(demo_conn, code, target=600, lines=False, default_standard=300)["summary"]
     assert around["units"] == "buildings" and around["line_share"] < s["line_share"] - 0.3
     assert _stored(demo_conn) == before
 
@@ -48,15 +48,18 @@ def test_lines_required_but_missing(demo_conn) -> None:
     code = _community(demo_conn)
     demo_conn.execute(text("DELETE FROM lines"))
     with pytest.raises(InvalidInput, match="no stored line"):
-        propose(demo_conn, code, target=600, lines=True)
-    assert propose(demo_conn, code, target=600)["summary"]["units"] == "buildings"
+        propose(demo_conn, code, target=600, lines=True, default_standard=300)
+    assert (
+        propose(demo_conn, code, target=600, default_standard=300)["summary"]["units"]
+        == "buildings"
+    )
 
 
 def test_street_wide_serial_and_parallel_agree(demo_conn) -> None:
     street = _community(demo_conn)[:9]
     before = _stored(demo_conn)
-    one = propose_all(demo_conn, street, target=600, jobs=1)
-    two = propose_all(demo_conn, street, target=600, jobs=2)
+    one = propose_all(demo_conn, street, target=600, jobs=1, default_standard=300)
+    two = propose_all(demo_conn, street, target=600, jobs=2, default_standard=300)
     t = one["totals"]
     n = demo_conn.execute(
         text("SELECT count(*) FROM grids WHERE code LIKE :s || '___' AND length(code) = 12"),
@@ -71,13 +74,15 @@ def test_street_wide_serial_and_parallel_agree(demo_conn) -> None:
     assert two["totals"]["jobs"] == 2
     assert _stored(demo_conn) == before
     with pytest.raises(NotFound):
-        propose_all(demo_conn, "999999", target=600)
+        propose_all(demo_conn, "999999", target=600, default_standard=300)
 
 
 def test_district_reports_areas_it_cannot_balance(demo_conn) -> None:
     code = _community(demo_conn)
     demo_conn.execute(text("UPDATE grids SET workers = 0 WHERE code LIKE :c || '%'"), {"c": code})
-    out = propose_all(demo_conn, code[:9], jobs=1)  # k from workers: this one has none
+    out = propose_all(
+        demo_conn, code[:9], jobs=1, default_standard=300
+    )  # k from workers: this one has none
     failed = [a for a in out["areas"] if "error" in a]
     assert [a["area"] for a in failed] == [code] and "no workers" in failed[0]["error"]
     assert out["totals"]["failed"] == 1
@@ -87,7 +92,7 @@ def test_suggestions(demo_conn) -> None:
     hierarchy = load_hierarchy(demo_conn)
     street = _community(demo_conn)[:9]
     before = _stored(demo_conn)
-    r = suggestions(demo_conn, hierarchy, street)
+    r = suggestions(demo_conn, hierarchy, street, default_standard=300)
     assert r["grids"] > 10 and r["over_before"] > 0
     assert r["over_after"] < r["over_before"]
     grids = set(r["before"])
@@ -97,4 +102,4 @@ def test_suggestions(demo_conn) -> None:
     assert r["counts"].get("move_worker", 0) > 0
     assert _stored(demo_conn) == before
     with pytest.raises(NotFound):
-        suggestions(demo_conn, hierarchy, "999999")
+        suggestions(demo_conn, hierarchy, "999999", default_standard=300)

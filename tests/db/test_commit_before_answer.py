@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, text
 from api.app import create_app
 from gridgeo.accounts import add_user
 from gridgeo.db import Database
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 from tests.conftest import _database
 
 
@@ -32,7 +32,7 @@ def own_engine(pg_server: str) -> Iterator[Engine]:
 
 def test_a_failed_commit_is_an_error_not_a_success(own_engine: Engine) -> None:
     app = create_app(
-        Settings(database_url=str(own_engine.url), map_tiles="", escalation_interval_s=0),
+        get_settings(database_url=str(own_engine.url), map_tiles="", escalation_interval_s=0),
         Database(own_engine),
     )
     order: list[str] = []

@@ -20,7 +20,7 @@ def test_demo_incidents_cover_the_loop(pg_server: str) -> None:
         with eng.begin() as conn:
             load_demo(conn)
             add_demo_accounts(conn)
-            out = seed_demo_incidents(conn, NOW, n=120)
+            out = seed_demo_incidents(conn, NOW, n=120, snap_m=200.0)
         assert out["incidents"] == 120 and 0 < out["open"] < 120
         with eng.connect() as conn:
             states = dict(
@@ -53,6 +53,6 @@ def test_demo_incidents_cover_the_loop(pg_server: str) -> None:
             ).scalar_one()
             assert closed == 0
         with eng.begin() as conn:  # the same seed again stores nothing new (idempotency keys)
-            assert seed_demo_incidents(conn, NOW, n=120)["incidents"] == 0
+            assert seed_demo_incidents(conn, NOW, n=120, snap_m=200.0)["incidents"] == 0
     finally:
         eng.dispose()

@@ -103,6 +103,7 @@ def test_roundtrip_is_lossless(conn, tmp_path, suffix, crs):
         parent_field=parent_field(source),
         workers_field="workers",
         commit=True,
+        tolerance_m=1.0,
     )
     assert report.committed and report.written == 5, report.to_text()
     second = tmp_path / f"second{suffix}"

@@ -54,7 +54,7 @@ def district(conn: Connection, tmp_path: Path) -> Path:
     path = write(
         tmp_path, "district.geojson", [{"code": "440100", "name": "区", "geometry": DISTRICT}]
     )
-    rep = import_grids(conn, path, "district", commit=True)
+    rep = import_grids(conn, path, "district", commit=True, tolerance_m=1.0)
     assert rep.committed and rep.written == 1 and rep.problems == []
     return path
 
@@ -66,12 +66,12 @@ def kinds(rep) -> list[tuple[int | None, str]]:
 def test_district_then_streets_linked_by_code(conn, tmp_path, district):
     path = write(tmp_path, "streets.geojson", streets([f"440100{i:03d}" for i in range(1, 5)]))
     before = count(conn)
-    dry = import_grids(conn, path, "street")
+    dry = import_grids(conn, path, "street", tolerance_m=1.0)
     assert count(conn) == before and not dry.committed and dry.written == 0
     assert dry.problems == [] and dry.plan["insert"] == {"street": 4}
     assert dry.plan["linked_by"] == {"code": 4} and dry.plan["parents"] == {"440100": 4}
     assert "dry run: nothing written" in dry.to_text()
-    rep = import_grids(conn, path, "street", commit=True)
+    rep = import_grids(conn, path, "street", commit=True, tolerance_m=1.0)
     assert rep.committed and rep.written == 4
     linked = count(conn, "parent_id = (SELECT id FROM grids WHERE code = '440100')")
     assert linked == 4
@@ -80,28 +80,28 @@ def test_district_then_streets_linked_by_code(conn, tmp_path, district):
 def test_link_by_parent_field_and_unknown_parent(conn, tmp_path, district):
     rows = streets(["440100001", "440100002"], STREETS[:2], up=["440100", "440199"])
     path = write(tmp_path, "s.gpkg", rows)
-    rep = import_grids(conn, path, "street", parent_field="up")
+    rep = import_grids(conn, path, "street", parent_field="up", tolerance_m=1.0)
     assert kinds(rep) == [(1, "missing_parent"), (None, "gap")]
     assert "'440199'" in rep.errors[0].message
     assert rep.plan["linked_by"] == {"field": 1}
     with pytest.raises(
         InvalidInput, match="no field parent_field='parent'; the fields are: code, name, up"
     ):
-        import_grids(conn, path, "street", parent_field="parent")
+        import_grids(conn, path, "street", parent_field="parent", tolerance_m=1.0)
 
 
 def test_link_by_containment(conn, tmp_path, district):
     # codes under a district that is not stored: the parent is found by overlap in PostGIS
     far = box(LON + 10 * D, LAT, LON + 11 * D, LAT + D)
     path = write(tmp_path, "s.geojson", streets(["440300001", "440300002"], [STREETS[0], far]))
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     assert kinds(rep) == [(0, "code_prefix"), (1, "missing_parent"), (None, "gap")]
     assert (
         rep.problems[0].severity == "warning" and "linked by containment" in rep.problems[0].message
     )
     assert rep.plan["linked_by"] == {"containment": 1}
     path = write(tmp_path, "ok.geojson", streets(["440300001"], [STREETS[0]]))
-    rep = import_grids(conn, path, "street", commit=True)
+    rep = import_grids(conn, path, "street", commit=True, tolerance_m=1.0)
     assert rep.committed and [p.kind for p in rep.problems] == ["code_prefix", "gap"]
     parent = conn.execute(
         text(
@@ -165,11 +165,11 @@ def test_dry_run_writes_nothing_and_commit_with_error_raises(conn, tmp_path, dis
     rows = streets(["440100001", "44010002"], STREETS[:2])  # the second code is 8 digits
     path = write(tmp_path, "s.geojson", rows)
     before = count(conn)
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     assert kinds(rep) == [(1, "malformed_code"), (None, "gap")]
     assert count(conn) == before
     with pytest.raises(ImportRejected) as err:
-        import_grids(conn, path, "street", commit=True)
+        import_grids(conn, path, "street", commit=True, tolerance_m=1.0)
     assert isinstance(err.value, InvalidInput) and count(conn) == before
     assert err.value.detail["report"]["errors"] == 1 and "nothing written" in err.value.message
     assert "ERROR   #1 44010002 malformed_code" in err.value.report.to_text()
@@ -179,7 +179,7 @@ def test_child_outside_parent_beyond_tolerance(conn, tmp_path, district):
     out10 = box(LON, LAT - 10 * M, LON + 2 * D, LAT + 2 * D)  # 10 m below the district
     out05 = box(LON + 2 * D, LAT - 0.5 * M, LON + 4 * D, LAT + 2 * D)  # 0.5 m: within 1 m
     path = write(tmp_path, "s.geojson", streets(["440100001", "440100002"], [out10, out05]))
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     bad = [p for p in rep.problems if p.kind == "outside_parent"]
     assert [p.index for p in bad] == [0]
     # a 2 km x (11 m - 1 m tolerance) strip (1e-5° of latitude is 1.107 m here)
@@ -191,11 +191,11 @@ def test_child_outside_parent_beyond_tolerance(conn, tmp_path, district):
 
 def test_overlapping_siblings_in_file_and_in_store(conn, tmp_path, district):
     first = write(tmp_path, "a.geojson", streets(["440100001"], [STREETS[0]]))
-    import_grids(conn, first, "street", commit=True)
+    import_grids(conn, first, "street", commit=True, tolerance_m=1.0)
     wide = cell(1.5, 0, 2.5, 2)  # 500 m into the stored 001
     thin = box(LON + 2 * D, LAT + 2 * D - 0.5 * M, LON + 4 * D, LAT + 4 * D)  # 0.5 m into 002
     path = write(tmp_path, "b.geojson", streets(["440100002", "440100004"], [wide, thin]))
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     overlaps = [
         (p.index, p.kind, p.severity, p.message) for p in rep.problems if "overlap" in p.kind
     ]
@@ -213,7 +213,7 @@ def test_overlapping_siblings_in_file_and_in_store(conn, tmp_path, district):
 
 def test_duplicate_code_against_store_and_in_file(conn, tmp_path, district):
     path = write(tmp_path, "s.geojson", streets(["440100", "440100001", "440100001"], STREETS[:3]))
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     found = {(p.index, p.kind) for p in rep.errors}
     assert {(0, "duplicate_in_store"), (0, "malformed_code"), (2, "duplicate_code")} <= found
     assert "a current district with code '440100' is stored" in rep.to_text()
@@ -224,11 +224,11 @@ def test_fix_repairs_a_bowtie(conn, tmp_path, district):
         [(LON, LAT), (LON + 2 * D, LAT + 2 * D), (LON + 2 * D, LAT), (LON, LAT + 2 * D)]
     )
     path = write(tmp_path, "s.geojson", streets(["440100001"], [bowtie]))
-    rep = import_grids(conn, path, "street")
+    rep = import_grids(conn, path, "street", tolerance_m=1.0)
     assert kinds(rep)[0] == (0, "invalid_geometry") and "Self-intersection" in rep.errors[0].message
     with pytest.raises(ImportRejected):
-        import_grids(conn, path, "street", commit=True)
-    rep = import_grids(conn, path, "street", commit=True, fix=True)
+        import_grids(conn, path, "street", commit=True, tolerance_m=1.0)
+    rep = import_grids(conn, path, "street", commit=True, fix=True, tolerance_m=1.0)
     assert rep.committed and rep.errors == []
     fixed = rep.warnings[0]
     assert fixed.kind == "fixed" and "→ MultiPolygon of 2 parts" in fixed.message
@@ -241,7 +241,7 @@ def test_fix_repairs_a_bowtie(conn, tmp_path, district):
 def test_workers_field_and_gap_warning(conn, tmp_path, district):
     rows = streets(["440100001", "440100002"], STREETS[:2], staff=[3, -1])
     path = write(tmp_path, "s.geojson", rows)
-    rep = import_grids(conn, path, "street", workers_field="staff")
+    rep = import_grids(conn, path, "street", workers_field="staff", tolerance_m=1.0)
     assert kinds(rep) == [(1, "bad_value"), (None, "gap")]
     gap = rep.problems[-1]
     assert gap.code == "440100" and gap.severity == "warning"

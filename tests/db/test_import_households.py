@@ -35,7 +35,7 @@ def streets(conn: Connection, tmp_path: Path) -> None:
             crs="EPSG:4326",
         )
         gdf.to_file(tmp_path / name)
-        import_grids(conn, tmp_path / name, level, commit=True)
+        import_grids(conn, tmp_path / name, level, commit=True, tolerance_m=1.0)
 
 
 def households(conn: Connection) -> list[tuple]:

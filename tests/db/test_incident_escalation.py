@@ -18,13 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
-from api.routers.incidents import clock
 from cli.main import main
 from gridgeo.accounts import add_user
 from gridgeo.db import Database
 from gridgeo.incidents.escalation import LOCK_KEY, escalate_once
 from gridgeo.incidents.report import Report, report
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 from tests.api.incident_city import COMM_A, GRID_A, INSIDE_A, STREET_A, build_city
 from tests.conftest import _database
 
@@ -54,7 +53,7 @@ def add_incidents(engine, account, n, category="safety_hazard"):  # 30 minutes t
     with engine.begin() as conn:
         for k in range(n):
             r = Report(lon=INSIDE_A[0] + k * 0.002, lat=INSIDE_A[1], category=category)
-            ids.append(report(conn, r, account=account, now=T0)[0])
+            ids.append(report(conn, r, account=account, now=T0, snap_m=200.0)[0])
     return ids
 
 
@@ -113,7 +112,7 @@ def test_racing_runs_escalate_each_incident_once(esc_engine, patrol):
 
 
 def _app(engine, interval_s):
-    settings = Settings(
+    settings = get_settings(
         database_url=str(engine.url), map_tiles="", escalation_interval_s=interval_s
     )
     return create_app(settings, Database(engine))
@@ -133,7 +132,7 @@ def test_the_served_app_escalates_by_itself_and_two_apps_do_not_double(esc_engin
     a, b = _app(esc_engine, 0.05), _app(esc_engine, 0.05)
     late = T0 + timedelta(minutes=31)  # the clock the routes and the job share
     for app in (a, b):
-        app.dependency_overrides[clock] = lambda: late
+        app.state.clock = lambda: late
     with TestClient(a), TestClient(b):
         assert _wait(lambda: set(levels(esc_engine).values()) == {(1, COMM_A)})
         # both jobs keep running rounds at the same (frozen) time: nothing moves twice
@@ -150,7 +149,7 @@ def test_the_served_app_escalates_by_itself_and_two_apps_do_not_double(esc_engin
 def test_an_interval_of_zero_turns_the_job_off(esc_engine, patrol):
     add_incidents(esc_engine, patrol, 1)
     app = _app(esc_engine, 0)
-    app.dependency_overrides[clock] = lambda: T0 + timedelta(days=1)
+    app.state.clock = lambda: T0 + timedelta(days=1)
     with TestClient(app):
         time.sleep(0.3)
         assert app.state.escalation_job is None

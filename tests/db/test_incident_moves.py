@@ -36,7 +36,7 @@ def _in(code: str) -> tuple[float, float]:
 
 def _report(conn: Connection, code: str, category: str = "sanitation") -> int:
     lon, lat = _in(code)
-    new_id, created = report(conn, Report(lon, lat, category), account=ADMIN, now=T0)
+    new_id, created = report(conn, Report(lon, lat, category), account=ADMIN, now=T0, snap_m=200)
     assert created
     conn.execute(
         text("UPDATE incidents SET assignee = :a WHERE id = :i"), {"a": f"grid:{code}", "i": new_id}

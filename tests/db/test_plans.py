@@ -56,7 +56,7 @@ def test_split_previews_moves_and_commits_versions_and_households(
     assert rows[A]["households_before"] == 100 and rows[A]["households_after"] == 50
     assert rows[NEW]["status_after"] == "unstaffed" and rows[NEW]["workers_needed_after"] == 1
 
-    done = commit_plan(conn, city, pid, "planner1", "A has grown: split it")
+    done = commit_plan(conn, city, pid, "planner1", "A has grown: split it", snap_m=0.5)
     assert done["plan"]["status"] == "committed" and done["grids"] == [A, NEW]
     assert households_of(conn, A) == 50 and households_of(conn, NEW) == 50
     assert done["households_considered"] == 4  # only A's points were re-evaluated
@@ -77,13 +77,13 @@ def test_commit_needs_a_message_and_an_open_nonempty_plan(
 ) -> None:
     pid = new_plan(conn)
     with pytest.raises(InvalidInput, match="changes nothing"):
-        commit_plan(conn, city, pid, "p", "why")
+        commit_plan(conn, city, pid, "p", "why", snap_m=0.5)
     edit(conn, city, pid, vertical_split(A))
     with pytest.raises(InvalidInput, match="needs a message"):
-        commit_plan(conn, city, pid, "p", " ")
-    commit_plan(conn, city, pid, "p", "why")
+        commit_plan(conn, city, pid, "p", " ", snap_m=0.5)
+    commit_plan(conn, city, pid, "p", "why", snap_m=0.5)
     with pytest.raises(Conflict, match="is committed"):
-        commit_plan(conn, city, pid, "p", "again")
+        commit_plan(conn, city, pid, "p", "again", snap_m=0.5)
     with pytest.raises(Conflict, match="is committed"):
         edit(conn, city, pid, vertical_split(B))
 
@@ -128,7 +128,7 @@ def test_merge_adjacent_siblings_sums_workers_and_retires_the_others(
     assert draft.grids[A].workers == 2 and draft.grids[A].name == "南片"
     assert [g.code for g in draft.retired] == [B]
     assert check(conn, city, pid)["ok"]
-    commit_plan(conn, city, pid, "p", "merge the south")
+    commit_plan(conn, city, pid, "p", "merge the south", snap_m=0.5)
     assert households_of(conn, A) == 200
     assert conn.execute(
         text("SELECT valid_to IS NOT NULL FROM grids WHERE code = :c"), {"c": B}
@@ -199,7 +199,7 @@ def test_replace_keep_reports_the_overlap_with_area_and_place_and_blocks_commit(
     assert 4000 < p["area_m2"] < 6000  # a quarter grid: 45 m × 111 m
     assert X0 + W < p["location"][0] < X0 + W * 1.25 and p["geometry"]["type"] == "Polygon"
     with pytest.raises(InvalidInput, match="topology error") as err:
-        commit_plan(conn, city, pid, "p", "overlapping")
+        commit_plan(conn, city, pid, "p", "overlapping", snap_m=0.5)
     assert err.value.detail["problems"][0]["kind"] == "overlap"
 
 
@@ -284,7 +284,7 @@ def test_create_retire_rename_recode_workers(conn: Connection, city: Hierarchy) 
     assert draft.grids[made].state == "created" and made.startswith(C)
     out = check(conn, city, pid)
     assert out["ok"], out["problems"]
-    commit_plan(conn, city, pid, "p", "reorganise")
+    commit_plan(conn, city, pid, "p", "reorganise", snap_m=0.5)
     row = conn.execute(
         text("SELECT name, workers FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": A}
     ).one()
@@ -317,12 +317,12 @@ def test_undo_restores_the_previous_draft(conn: Connection, city: Hierarchy) -> 
     pid = new_plan(conn)
     edit(conn, city, pid, vertical_split(A))
     edit(conn, city, pid, {"op": "rename", "code": B, "name": "x"})
-    _, draft = undo_edit(conn, city, pid, "p")
+    _, draft = undo_edit(conn, city, pid, "p", snap_m=0.5)
     assert draft.grids[B].state == "unchanged" and NEW in draft.grids
-    _, draft = undo_edit(conn, city, pid, "p")
+    _, draft = undo_edit(conn, city, pid, "p", snap_m=0.5)
     assert not draft.touched()
     with pytest.raises(InvalidInput, match="no edits to undo"):
-        undo_edit(conn, city, pid, "p")
+        undo_edit(conn, city, pid, "p", snap_m=0.5)
     discard_plan(conn, pid, "p")
     with pytest.raises(Conflict, match="is discarded"):
         edit(conn, city, pid, vertical_split(A))
@@ -338,10 +338,10 @@ def test_second_commit_on_the_same_grids_fails_with_409_and_applies_nothing(
     edit(conn, city, first, vertical_split(A))
     edit(conn, city, second, {"op": "rename", "code": B, "name": "unrelated"})
     edit(conn, city, second, vertical_split(A, 0.3))
-    commit_plan(conn, city, first, "p1", "first")
+    commit_plan(conn, city, first, "p1", "first", snap_m=0.5)
     before = geom_of(conn, A).wkb
     with pytest.raises(Conflict) as err:
-        commit_plan(conn, city, second, "p2", "second")
+        commit_plan(conn, city, second, "p2", "second", snap_m=0.5)
     assert err.value.detail["grids"] == [A, NEW]  # A changed; NEW's code was taken meanwhile
     assert f"{NEW} was created by another commit" in err.value.message
     assert "by change" in err.value.message and "p1: first" in err.value.message
@@ -373,25 +373,25 @@ def test_revert_restores_the_grids_and_households_and_is_itself_a_change(
     pid = new_plan(conn)
     edit(conn, city, pid, vertical_split(A))
     before = geom_of(conn, A).wkb
-    done = commit_plan(conn, city, pid, "p", "split")
-    out = revert_change(conn, city, done["change_id"], "p", "the split was premature")
+    done = commit_plan(conn, city, pid, "p", "split", snap_m=0.5)
+    out = revert_change(conn, city, done["change_id"], "p", "the split was premature", snap_m=0.5)
     assert out["reverted"] == done["change_id"] and out["plan"]["source"] == "revert"
     assert geom_of(conn, A).wkb == before
     assert households_of(conn, A) == 100 and households_of(conn, NEW) == 0
     kinds_ = conn.execute(text("SELECT kind FROM changes ORDER BY id")).scalars().all()
     assert kinds_[-2:] == ["plan", "revert"]
     with pytest.raises(Conflict, match="changed again after change"):
-        revert_change(conn, city, done["change_id"], "p", "twice")
+        revert_change(conn, city, done["change_id"], "p", "twice", snap_m=0.5)
     # reverting the revert brings the split back
-    again = revert_change(conn, city, out["change_id"], "p", "split after all")
+    again = revert_change(conn, city, out["change_id"], "p", "split after all", snap_m=0.5)
     assert households_of(conn, NEW) == 50 and again["plan"]["status"] == "committed"
 
 
 def test_revert_of_a_merge_brings_the_retired_grid_back(conn: Connection, city: Hierarchy) -> None:
     pid = new_plan(conn)
     edit(conn, city, pid, {"op": "merge", "codes": [A, B]})
-    done = commit_plan(conn, city, pid, "p", "merge")
-    revert_change(conn, city, done["change_id"], "p", "unmerge")
+    done = commit_plan(conn, city, pid, "p", "merge", snap_m=0.5)
+    revert_change(conn, city, done["change_id"], "p", "unmerge", snap_m=0.5)
     assert households_of(conn, A) == 100 and households_of(conn, B) == 100
     versions = conn.execute(
         text("SELECT count(*) FROM grid_versions WHERE code = :c"), {"c": B}
@@ -418,7 +418,7 @@ def test_open_incidents_in_the_changed_area_follow_the_new_grid(
     edit(conn, city, pid, vertical_split(A))
     imp = check(conn, city, pid)["impact"]
     assert [(i["from"], i["to"]) for i in imp["incidents"]] == [(A, NEW)]
-    done = commit_plan(conn, city, pid, "p", "split")
+    done = commit_plan(conn, city, pid, "p", "split", snap_m=0.5)
     assert done["incidents_moved"] == 1
     states = dict(
         conn.execute(
@@ -442,12 +442,12 @@ def test_plan_from_proposal_keeps_codes_by_overlap(conn: Connection, city: Hiera
         "p",
         [{"geometry": south, "workers": 1}, {"geometry": north, "workers": 1, "name": "北"}],
     )
-    draft = load_draft(conn, city, int(plan["id"]))
+    draft = load_draft(conn, city, int(plan["id"]), snap_m=0.5)
     assert sorted(draft.grids) in ([A, E], [A, F], [B, E], [B, F])
     assert len(draft.retired) == 2
     out = check(conn, city, int(plan["id"]))
     assert out["ok"], out["problems"]
-    commit_plan(conn, city, int(plan["id"]), "p", "balance")
+    commit_plan(conn, city, int(plan["id"]), "p", "balance", snap_m=0.5)
     total = sum(households_of(conn, c) for c in draft.grids)
     assert total == 400
 
@@ -464,5 +464,5 @@ def test_create_without_a_code_in_a_street_plan_takes_the_next_free_code(
     result, draft = edit(conn, city, pid, e)
     assert result.changed[0] == NEW and draft.grids[NEW].parent_code == C
     assert check(conn, city, pid)["ok"]
-    done = commit_plan(conn, city, pid, "p", "new grid")
+    done = commit_plan(conn, city, pid, "p", "new grid", snap_m=0.5)
     assert done["households_moved"] == 50 and done["points_changed"] == 2

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from gridgeo.db import Database
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 from tests.api.incident_city import GRID_A, INSIDE_A, make_users
 from tests.conftest import _database
 
@@ -38,7 +38,7 @@ def users(own_engine: Engine) -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def client(own_engine: Engine, users) -> Iterator[TestClient]:
-    settings = Settings(database_url=str(own_engine.url), map_tiles="", escalation_interval_s=0)
+    settings = get_settings(database_url=str(own_engine.url), map_tiles="", escalation_interval_s=0)
     app = create_app(settings, Database(own_engine))
     with TestClient(app, raise_server_exceptions=False) as c:  # a 500 is answered, as served
         yield c

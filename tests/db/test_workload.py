@@ -32,32 +32,38 @@ def _by_code(rows):
 
 
 def test_grid_rows_and_rollup(conn, city):
-    rows = _by_code(workload_report(conn, city, level="grid"))
+    rows = _by_code(workload_report(conn, city, level="grid", default_standard=300))
     assert [rows[g].status for g in (G1, G2, G3)] == ["within", "over", "under"]
     assert rows[G2].load == 400 and rows[G2].workers_needed == 2 and rows[G2].gap == 1
     assert rows[G3].deviation == pytest.approx(200 / 300 - 1)
-    every = _by_code(workload_report(conn, city))
+    every = _by_code(workload_report(conn, city, default_standard=300))
     assert len(every) == 8
     assert (every[C1].households, every[C1].workers) == (1000, 3)
     assert (every[D].households, every[D].workers, every[D].workers_needed) == (1200, 4, 4)
     assert every[D].status == "within" and every[S2].status == "under"
     # parent alone: its direct children; level + parent: that level below the parent
-    assert [r.code for r in workload_report(conn, city, parent=D)] == [S1, S2]
-    assert [r.code for r in workload_report(conn, city, level="grid", parent=S1)] == [G1, G2]
-    assert [r.code for r in workload_report(conn, city, areas=(S2,))] == [S2, C2, G3]
+    assert [r.code for r in workload_report(conn, city, parent=D, default_standard=300)] == [S1, S2]
+    assert [
+        r.code for r in workload_report(conn, city, level="grid", parent=S1, default_standard=300)
+    ] == [G1, G2]
+    assert [r.code for r in workload_report(conn, city, areas=(S2,), default_standard=300)] == [
+        S2,
+        C2,
+        G3,
+    ]
 
 
 def test_bad_level_and_parent(conn, city):
     with pytest.raises(InvalidInput, match="unknown level"):
-        workload_report(conn, city, level="province")
+        workload_report(conn, city, level="province", default_standard=300)
     with pytest.raises(NotFound, match="999"):
-        workload_report(conn, city, parent="999")
+        workload_report(conn, city, parent="999", default_standard=300)
 
 
 def test_config_nearest_ancestor_wins(conn, city):
     set_config(conn, D, 200, 0.2, "test")
     set_config(conn, S1, 400, 0.05, "test")
-    rows = _by_code(workload_report(conn, city))
+    rows = _by_code(workload_report(conn, city, default_standard=300))
     assert (rows[G2].standard, rows[G2].band, rows[G2].config_area) == (400, 0.05, S1)
     assert rows[G2].status == "within"  # 400 households/worker at 400
     assert rows[G1].status == "under"  # 300 at 400 ± 5 %
@@ -66,7 +72,7 @@ def test_config_nearest_ancestor_wins(conn, city):
     assert rows[D].standard == 200 and rows[D].workers_needed == 6
     # changing it again replaces it, and both changes are in the audit log
     set_config(conn, S1, 300, 0.1, "test")
-    assert _by_code(workload_report(conn, city))[G2].standard == 300
+    assert _by_code(workload_report(conn, city, default_standard=300))[G2].standard == 300
     n = conn.execute(
         text("SELECT count(*) FROM audit_log WHERE action = 'workload.config'")
     ).scalar()
@@ -82,13 +88,15 @@ def test_config_nearest_ancestor_wins(conn, city):
 def test_named_full_time_workers_replace_the_count(conn, city):
     # part-time helpers do not count: the stored count (1) stays
     add_worker(conn, G2, {"name": "楼长甲", "role": "building_head", "full_time": False}, "t")
-    assert _by_code(workload_report(conn, city, level="grid"))[G2].workers == 1
+    assert (
+        _by_code(workload_report(conn, city, level="grid", default_standard=300))[G2].workers == 1
+    )
     # once the grid has full-time named workers, their number is the count
     add_worker(conn, G2, {"name": "网格长乙", "role": "网格长"}, "t")
     add_worker(
         conn, G2, {"name": "巡访员丙", "role": "patrol_visitor", "phone": "13800000000"}, "t"
     )
-    rows = _by_code(workload_report(conn, city))
+    rows = _by_code(workload_report(conn, city, default_standard=300))
     assert rows[G2].workers == 2 and rows[G2].status == "under"
     assert rows[C1].workers == 4
     staff = list_workers(conn, G2)
@@ -114,7 +122,9 @@ def test_import_dry_run_commit_and_all_or_nothing(conn, city):
     assert list_workers(conn, G3)["named"] == 0
     report = import_workers(conn, good, "roster.csv", actor="t", commit=True)
     assert report["committed"]
-    assert _by_code(workload_report(conn, city, level="grid"))[G3].workers == 2
+    assert (
+        _by_code(workload_report(conn, city, level="grid", default_standard=300))[G3].workers == 2
+    )
     # importing again replaces the roster instead of adding to it
     import_workers(conn, good, "roster.csv", actor="t", commit=True)
     assert list_workers(conn, G3)["named"] == 3
@@ -135,14 +145,14 @@ def test_import_dry_run_commit_and_all_or_nothing(conn, city):
 def test_demo_city_has_over_and_under_loaded_grids(demo_conn):
     hierarchy = load_hierarchy(demo_conn)
     start = time.perf_counter()
-    rows = workload_report(demo_conn, hierarchy, level="grid")
+    rows = workload_report(demo_conn, hierarchy, level="grid", default_standard=300)
     elapsed = time.perf_counter() - start
     print(f"\nworkload_report, demo city, {len(rows)} grid rows: {elapsed * 1000:.0f} ms")
     assert len(rows) == 386
     statuses = {r.status for r in rows}
     assert {"over", "under", "within"} <= statuses
     assert sum(r.workers for r in rows) == 784
-    district = workload_report(demo_conn, hierarchy, level="district")
+    district = workload_report(demo_conn, hierarchy, level="district", default_standard=300)
     assert len(district) == 1 and district[0].households == sum(r.households for r in rows)
     assert elapsed < 2.0
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from gridgeo.db import Database
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 
 CHROMIUM = os.environ.get("GRIDGEO_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("GRIDGEO_TEST_ARTIFACTS", "test-artifacts"))
@@ -28,13 +28,13 @@ ARTIFACTS = Path(os.environ.get("GRIDGEO_TEST_ARTIFACTS", "test-artifacts"))
 def serve_app(engine: Engine, **settings: Any) -> Iterator[str]:
     """The API on ``engine`` on a free loopback port, in a thread; yields its base URL.
 
-    Offline by default (no base map); ``settings`` override Settings fields.
+    Offline by default (no base map); ``settings`` override settings by name.
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     options: dict[str, Any] = {"database_url": str(engine.url), "map_tiles": ""} | settings
-    app = create_app(Settings(**options), Database(engine))
+    app = create_app(get_settings(**options), Database(engine))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

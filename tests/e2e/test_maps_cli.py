@@ -34,8 +34,8 @@ def _open(browser, path, errors):
 def test_grids_file_of_one_street(tmp_path, browser, demo_engine):
     with demo_engine.connect() as conn:
         h = load_hierarchy(conn)
-        street = workload_report(conn, h, level="street")[0]
-        grids = workload_report(conn, h, level="grid", areas=(street.code,))
+        street = workload_report(conn, h, level="street", default_standard=300)[0]
+        grids = workload_report(conn, h, level="grid", areas=(street.code,), default_standard=300)
     out = tmp_path / "street.html"
     r = _run(demo_engine, "grids", "--out", str(out), "--area", street.code)
     assert r.exit_code == 0, r.output

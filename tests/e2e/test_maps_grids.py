@@ -25,7 +25,7 @@ _page = signed_in_page
 
 def _known_grid(demo_engine):
     with demo_engine.connect() as conn:
-        rows = workload_report(conn, load_hierarchy(conn), level="grid")
+        rows = workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)
         row = next(r for r in rows if r.status == "over" and r.workers > 0)
         lon, lat = conn.execute(
             text(

@@ -47,21 +47,21 @@ def incident_grids(demo_engine):
     now = datetime.now(UTC)
     with demo_engine.begin() as conn:
         admin = get_account(conn, "admin")
-        rows = workload_report(conn, load_hierarchy(conn), level="grid")
+        rows = workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)
         over = [r for r in rows if r.status == "over" and r.workers > 0]
         first, second = over[-1], over[-2]
         ids = []
         for i, (lon, lat) in enumerate(_points(conn, first.code, 7)):
             when = now - timedelta(days=3) if i < 4 else now
             r = Report(lon=lon, lat=lat, category="sanitation", description=f"{TAG} {i}")
-            ids.append(report(conn, r, account=admin, now=when)[0])
+            ids.append(report(conn, r, account=admin, now=when, snap_m=200.0)[0])
         conn.execute(
             text("UPDATE incidents SET state = 'resolved' WHERE id = ANY(:ids)"),
             {"ids": ids[-2:]},
         )
         for i, (lon, lat) in enumerate(_points(conn, second.code, 2)):
             r = Report(lon=lon, lat=lat, category="dispute", description=f"{TAG} b{i}")
-            ids.append(report(conn, r, account=admin, now=now)[0])
+            ids.append(report(conn, r, account=admin, now=now, snap_m=200.0)[0])
     yield first, second
     with demo_engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE id = ANY(:ids)"), {"ids": ids})

@@ -51,8 +51,8 @@ def _click(page, lat, lon):
 def test_area_page_of_a_community_and_a_grid(live_server, browser, demo_engine):
     with demo_engine.connect() as conn:
         h = load_hierarchy(conn)
-        community = workload_report(conn, h, level="community")[0]
-        kids = workload_report(conn, h, parent=community.code)
+        community = workload_report(conn, h, level="community", default_standard=300)[0]
+        kids = workload_report(conn, h, parent=community.code, default_standard=300)
         grid = kids[0]
         households = conn.execute(
             text(
@@ -132,7 +132,9 @@ def test_area_page_errors(live_server):
 
 def test_workload_choropleth_of_streets(live_server, browser, demo_engine):
     with demo_engine.connect() as conn:
-        street = workload_report(conn, load_hierarchy(conn), level="street")[0]
+        street = workload_report(conn, load_hierarchy(conn), level="street", default_standard=300)[
+            0
+        ]
         lon, lat = _centre(conn, street.code)
     errors: list[str] = []
     ctx, page = _page(browser, live_server, errors)
@@ -162,7 +164,7 @@ def test_workload_choropleth_of_streets(live_server, browser, demo_engine):
 
 def test_locate_me_with_emulated_geolocation(live_server, browser, demo_engine):
     with demo_engine.connect() as conn:
-        grid = workload_report(conn, load_hierarchy(conn), level="grid")[5]
+        grid = workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)[5]
         lon, lat = _centre(conn, grid.code)
     errors: list[str] = []
     ctx, page = _page(
@@ -215,7 +217,10 @@ def test_amap_base_is_shifted_by_the_gcj02_offset(amap_server, browser, demo_eng
     page.goto(amap_server + "/maps/grids")
     page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
     with demo_engine.connect() as conn:
-        lon, lat = _centre(conn, workload_report(conn, load_hierarchy(conn), level="grid")[0].code)
+        lon, lat = _centre(
+            conn,
+            workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)[0].code,
+        )
     page.evaluate(f"() => ({MAP})().setView([{lat}, {lon}], 16, {{animate: false}})")
     page.wait_for_function(IDLE, timeout=10000)
     assert asked and all("style=8" in u for u in asked)

@@ -30,7 +30,7 @@ def normalise(html: str) -> str:
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    fmap = build_grids_page(LEVELS, bounds=[[36.6, 117.0], [36.7, 117.1]])
+    fmap = build_grids_page(LEVELS, bounds=[[36.6, 117.0], [36.7, 117.1]], band=0.1, standard=300)
     return normalise(render_page(fmap, "zh"))
 
 
@@ -78,13 +78,13 @@ def test_controls_and_language(page):
 
 
 def test_english_and_small():
-    fmap = build_grids_page(LEVELS, bounds=None, lang="en")
+    fmap = build_grids_page(LEVELS, bounds=None, lang="en", band=0.1, standard=300)
     html = normalise(render_page(fmap, "en"))
     assert '<html lang="en">' in html and "gridgeo Grid map" in html
     assert '"Grid 网格" : level_toggle_ID' in html
     assert len(html) < 20_000
     with pytest.raises(ValueError):
-        build_grids_page(LEVELS, bounds=None, lang="fr")
+        build_grids_page(LEVELS, bounds=None, lang="fr", band=0.1, standard=300)
 
 
 def test_legend_bands():
@@ -108,7 +108,11 @@ def test_controls_every_page_has(page):
 
 def test_base_maps_in_the_layer_control():
     bases = resolve("amap,tianditu,none", "K")
-    html = normalise(render_page(build_grids_page(LEVELS, bounds=None, bases=bases), "zh"))
+    html = normalise(
+        render_page(
+            build_grids_page(LEVELS, bounds=None, bases=bases, band=0.1, standard=300), "zh"
+        )
+    )
     assert html.count("gridgeo.baseTiles(") == 3
     assert '"gcj02": true, "key": "amap"' in html
     assert '"key": "tianditu", "layers": [["https://t{s}.tianditu.gov.cn/vec_w/wmts?' in html
@@ -137,14 +141,14 @@ def test_incidents_page_builder():
 
 
 def test_workload_page_builder():
-    fmap = build_workload_page(LEVELS, level="street", bounds=None)
+    fmap = build_workload_page(LEVELS, level="street", bounds=None, band=0.1, standard=300)
     html = normalise(render_page(fmap, "zh"))
     assert '"dataUrl": "/maps/workload/data?level=street"' in html
     assert '"hide": ["community", "grid"]' in html
     assert '"key": "street", "leaf": true' in html
     assert '<b aria-current=\\"page\\" data-level=\\"street\\">街道</b>' in html
     with pytest.raises(ValueError, match="level must be one of"):
-        build_workload_page(LEVELS, level="planet", bounds=None)
+        build_workload_page(LEVELS, level="planet", bounds=None, band=0.1, standard=300)
 
 
 def test_area_panel_escapes_and_links():

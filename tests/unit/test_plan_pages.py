@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routers.plan_pages import EDITOR_STATIC_DIR, OSM, base_tiles
-from gridgeo.settings import Settings
+from gridgeo.settings import get_settings
 
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    settings = Settings(database_url="postgresql+psycopg://nobody@/none", map_tiles="")
+    settings = get_settings(database_url="postgresql+psycopg://nobody@/none", map_tiles="")
     return TestClient(create_app(settings))  # no `with`: the lifespan never connects
 
 
