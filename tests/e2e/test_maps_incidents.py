@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from gridgeo.accounts import get_account
+from gridgeo.incidents.policy import OVERDUE
 from gridgeo.incidents.report import Report, report
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
@@ -78,10 +79,7 @@ def _count(demo_engine, code, where="true"):
         ).scalar()
 
 
-OVERDUE_SQL = (
-    "i.state IN ('reported', 'accepted', 'dispatched', 'in_progress') AND "
-    "((i.state = 'reported' AND i.accept_due <= now()) OR i.resolve_due <= now())"
-)
+OVERDUE_SQL = OVERDUE.replace(":now", "now()")  # the policy's rule, as the map must apply it
 
 
 _page = signed_in_page
