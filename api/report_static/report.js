@@ -242,7 +242,8 @@
         state.outline = L.geoJSON(feature, { interactive: false,
           style: { color: "#b71c1c", weight: 3, fill: true, fillOpacity: 0.05 } }).addTo(state.map);
         state.outlineCode = grid.code;
-        state.map.fitBounds(state.outline.getBounds(), { padding: [10, 10] });
+        // no sliding: a finger about to drag the pin must find it where it was
+        state.map.fitBounds(state.outline.getBounds(), { padding: [10, 10], animate: false });
         grid.workers = grid.workers || { count: feature.properties.workers, names: [] };
         renderGrid();
       }).catch(noteError);
