@@ -85,7 +85,7 @@ def test_report_online_then_offline_each_acknowledged_once(live_server, browser,
     # Chinese by default, a login form first
     assert page.get_attribute("html", "lang") == "zh-CN"
     _login(page)
-    assert page.evaluate("localStorage.getItem('gridgeo.report.token')")
+    assert page.evaluate("localStorage.getItem('gridgeo.token')")
 
     # the position, its grid and the grid outline on the map
     # the accuracy circle and the grid outline (the circle alone drew before the outline came)
