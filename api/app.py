@@ -121,6 +121,11 @@ def create_app(
     app.include_router(plan_map_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     app.mount(
+        login.SHELL_STATIC_URL,
+        StaticFiles(directory=login.SHELL_STATIC_DIR),
+        name="shell-static",
+    )
+    app.mount(
         report_routes.REPORT_STATIC_URL,
         StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
         name="report-static",

@@ -1,26 +1,25 @@
 /* The dispatch desk of gridgeo: queues, one incident, its timeline and the allowed actions.
  *
- * Logs in through POST /auth/token and keeps the bearer token in localStorage; every list and
- * action goes through the API, so the desk shows and allows exactly what the account may see
- * and do (GET /incident-actions says which action leads where and who may take it). The
- * server's message is shown for any refusal.
+ * The shared shell (shell-static/shell.js) logs in, keeps the token, draws the header and turns
+ * refusals into sentences; every list and action goes through the API, so the desk shows and
+ * allows exactly what the account may see and do (GET /incident-actions says which action
+ * leads where and who may take it). Times are China time, as the shell formats them.
  */
 (function () {
   "use strict";
 
-  var KEYS = { token: "gridgeo.desk.token", lang: "gridgeo.desk.lang" };
+  var shell = window.gridgeoShell, $ = shell.$, el = shell.el, t = shell.t;
   var PAGE = 50;
 
-  var I18N = {
+  shell.strings({
     zh: {
-      title: "网格事件调度台", login: "登录", username: "账号", password: "密码",
-      login_btn: "登录", logout: "退出", queue: "队列", q_dispatch: "调度(未结案)",
+      title: "网格事件调度台", queue: "队列", q_dispatch: "调度(未结案)",
       q_overdue: "超时", q_grid: "网格待办", q_all: "全部", state: "状态", category: "类别",
       area: "区域编码", search: "查询", escalate: "执行超时升级", grid: "网格", reported: "上报",
       due: "时限", flags: "标记", empty: "没有符合条件的事件", more: "更多", incident: "事件",
       actions: "操作", department: "联动处置单位", assignee: "处置人(空:本网格网格员)",
       rating: "群众评价", note: "说明", confirm: "确定", cancel: "取消", timeline: "处置过程",
-      any: "全部", open: "未办结", login_failed: "账号或密码错误", no_actions: "当前状态下您无可执行的操作",
+      any: "全部", open: "未办结", no_actions: "当前状态下您无可执行的操作",
       need_note: "请填写说明", need_rating: "请选择评价", chain: "所属", candidates: "候选网格",
       duplicate_of: "疑似重复", major: "重大", escalation: "升级", queue_area: "所在队列",
       assignee_f: "处置人", department_f: "处置单位", reporter: "上报人", description: "描述",
@@ -35,15 +34,13 @@
       flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
     },
     en: {
-      title: "Grid incident desk", login: "Log in", username: "Account", password: "Password",
-      login_btn: "Log in", logout: "Log out", queue: "Queue", q_dispatch: "Dispatch (not closed)",
+      title: "Grid incident desk", queue: "Queue", q_dispatch: "Dispatch (not closed)",
       q_overdue: "Overdue", q_grid: "Grid to-do", q_all: "All", state: "State", category: "Category",
       area: "Area code", search: "Search", escalate: "Escalate overdue", grid: "Grid",
       reported: "Reported", due: "Due", flags: "Flags", empty: "No incidents match",
       more: "More", incident: "Incident", actions: "Actions", department: "Linked department",
       assignee: "Assignee (empty: the grid's worker)", rating: "Resident's rating", note: "Note",
       confirm: "Confirm", cancel: "Cancel", timeline: "Timeline", any: "all", open: "open",
-      login_failed: "wrong account name or password",
       no_actions: "nothing you may do in this state", need_note: "a note is needed",
       need_rating: "choose a rating", chain: "In", candidates: "Candidate grids",
       duplicate_of: "Likely duplicate of", major: "Major", escalation: "Escalated",
@@ -60,112 +57,47 @@
       flag: { boundary: "boundary", duplicate: "duplicate", outside: "outside", major: "major",
         overdue: "overdue" }
     }
-  };
+  });
   var OPEN = ["reported", "accepted", "dispatched", "in_progress"];
 
-  var lang = localStorage.getItem(KEYS.lang) || "zh";
-  if (!I18N[lang]) lang = "zh";
   var st = { me: null, rules: null, states: [], categories: [], departments: [], rows: [],
     after: null, selected: null, incident: null, action: null, map: null, marker: null,
     outlines: null, shapes: {}, summary: null, blobs: [] };
 
-  function $(id) { return document.getElementById(id); }
-  function t(key) { return I18N[lang][key] !== undefined ? I18N[lang][key] : key; }
-  function fmt(key, vars) {
-    return t(key).replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; });
-  }
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  function when(iso) {
-    if (!iso) return "—";
-    var d = new Date(iso), p = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
-  }
+  function when(iso) { return shell.time(iso, { year: false }); }  // the column says China time
+  function dueAt(iso) { return shell.time(iso, { year: false, label: true }); }
+  function stateName(k) { return shell.label("states", k); }
+  function actName(a) { return shell.label("act", a); }
+  function flagName(f) { return shell.label("flag", f); }
   function catLabel(key) {
     var c = st.categories.filter(function (x) { return x.key === key; })[0];
-    return c ? (lang === "zh" ? c.label_zh : c.label_en) : key;
+    return c ? (shell.lang === "zh" ? c.label_zh : c.label_en) : key;
   }
   function overdue(i, now) {  // due_at: the limit the server's rule applies to it now
     return !!i.due_at && new Date(i.due_at) <= now;
   }
+  function post(path, data) { return shell.api(path, { method: "POST", body: data }); }
 
-  function applyLang() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.title = t("title");
-    document.querySelectorAll("[data-i18n]").forEach(function (e) {
-      e.textContent = t(e.getAttribute("data-i18n"));
-    });
-    $("lang").value = lang;
-    if (st.me) { fillFilters(); renderList(); renderSummary(); if (st.incident) renderDetail(); }
-  }
-
-  /* --- API ------------------------------------------------------------------------------ */
-  function api(path, opts) {
-    opts = opts || {};
-    var headers = Object.assign({ Authorization: "Bearer " + localStorage.getItem(KEYS.token) },
-      opts.headers || {});
-    return fetch(path, Object.assign({}, opts, { headers: headers })).then(function (r) {
-      if (r.status === 401) { signedOut(); throw new Error(t("login_failed")); }
-      var type = r.headers.get("content-type") || "";
-      var body = type.indexOf("json") >= 0 ? r.json() : r.text();
-      return body.then(function (b) {
-        if (!r.ok) {
-          var msg = (b && (b.message || b.detail)) || (r.status + " " + r.statusText);
-          throw new Error(typeof msg === "string" ? msg : JSON.stringify(msg));
-        }
-        return b;
-      });
-    });
-  }
-  function post(path, data) {
-    return api(path, { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(data) });
-  }
-
-  /* --- log in / out --------------------------------------------------------------------- */
-  function signedOut() {
-    localStorage.removeItem(KEYS.token);
-    st.me = null;
-    $("app").hidden = true; $("logout").hidden = true; $("login").hidden = false;
-    $("who").textContent = "";
-  }
-  $("login-form").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    var form = new URLSearchParams();
-    form.set("username", $("username").value.trim());
-    form.set("password", $("password").value);
-    $("login-error").textContent = "";
-    fetch("auth/token", { method: "POST", body: form }).then(function (r) {
-      if (!r.ok) throw new Error(t("login_failed"));
-      return r.json();
-    }).then(function (b) {
-      localStorage.setItem(KEYS.token, b.access_token);
-      $("password").value = "";
-      start();
-    }).catch(function (e) { $("login-error").textContent = e.message; });
-  });
-  $("logout").addEventListener("click", function () {
-    api("auth/logout", { method: "POST" }).catch(function () {}).then(signedOut);
-  });
-  $("lang").addEventListener("change", function () {
-    lang = $("lang").value; localStorage.setItem(KEYS.lang, lang); applyLang();
-  });
-
-  function start() {
-    Promise.all([api("auth/me"), api("incident-actions"), api("categories"), api("departments")])
+  /* --- signed in / out ------------------------------------------------------------------ */
+  function ready(me) {
+    st.me = me;
+    $("escalate").hidden = me.role !== "admin";
+    Promise.all([shell.api("incident-actions"), shell.api("categories"), shell.api("departments")])
       .then(function (r) {
-        st.me = r[0]; st.rules = r[1].actions; st.states = r[1].states;
-        st.categories = r[2]; st.departments = r[3];
-        $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
-        $("who").textContent = st.me.name + " · " + st.me.role;
-        $("escalate").hidden = st.me.role !== "admin";
+        st.rules = r[0].actions; st.states = r[0].states;
+        st.categories = r[1]; st.departments = r[2];
         fillFilters();
         load(false);
-      }).catch(function (e) { $("login-error").textContent = e.message; });
+      }).catch(function (e) { shell.show($("list-error"), e); });
+  }
+  function signedOut() {
+    st.me = null; st.incident = null; st.selected = null; st.rows = [];
+    $("detail").hidden = true;
+  }
+  function redraw() {
+    if (!st.me || !st.rules) return;
+    fillFilters(); renderList(); renderSummary();
+    if (st.incident) renderDetail();
   }
 
   /* --- the queue ------------------------------------------------------------------------ */
@@ -173,7 +105,7 @@
     var s = $("f-state"), c = $("f-category"), sv = s.value, cv = c.value;
     s.innerHTML = ""; c.innerHTML = "";
     s.appendChild(el("option", { value: "" }, t("any")));
-    st.states.forEach(function (k) { s.appendChild(el("option", { value: k }, t("states")[k])); });
+    st.states.forEach(function (k) { s.appendChild(el("option", { value: k }, stateName(k))); });
     c.appendChild(el("option", { value: "" }, t("any")));
     st.categories.forEach(function (x) { c.appendChild(el("option", { value: x.key }, catLabel(x.key))); });
     s.value = sv; c.value = cv;
@@ -188,24 +120,24 @@
   function load(more) {
     var q = query();
     if (more && st.after) q.set("after", String(st.after));
-    $("list-error").textContent = "";
-    api("incidents?" + q.toString()).then(function (b) {
+    shell.show($("list-error"), null);
+    shell.api("incidents?" + q.toString()).then(function (b) {
       st.rows = more ? st.rows.concat(b.incidents) : b.incidents;
       st.after = b.incidents.length === PAGE ? b.next_after : null;
       renderList();
-    }).catch(function (e) { $("list-error").textContent = e.message; });
+    }).catch(function (e) { shell.show($("list-error"), e); });
     if (!more) summary();
   }
   function summary() {
-    api("incidents/summary").then(function (rows) { st.summary = rows; renderSummary(); })
+    shell.api("incidents/summary").then(function (rows) { st.summary = rows; renderSummary(); })
       .catch(function () {});
   }
   function renderSummary() {
     var by = {}, n = 0;
     (st.summary || []).forEach(function (r) { by[r.state] = (by[r.state] || 0) + r.count; n += r.count; });
-    $("summary").textContent = fmt("total", { n: n }) + " · " + st.states
+    $("summary").textContent = [t("total", { n: n })].concat(st.states
       .filter(function (k) { return by[k]; })
-      .map(function (k) { return t("states")[k] + " " + by[k]; }).join(" · ");
+      .map(function (k) { return stateName(k) + " " + by[k]; })).join(" · ");
   }
   function badges(i, now) {
     var out = [];
@@ -223,7 +155,7 @@
       if (i.id === st.selected) tr.className += " selected";
       tr.appendChild(el("td", {}, i.id));
       tr.appendChild(el("td", {}, catLabel(i.category)));
-      tr.appendChild(el("td", { "class": "st" }, t("states")[i.state] || i.state));
+      tr.appendChild(el("td", { "class": "st" }, stateName(i.state)));
       tr.appendChild(el("td", {}, i.grid));
       tr.appendChild(el("td", {}, when(i.reported_at)));
       var td = el("td", {}, i.due_at ? when(i.due_at) : "—");
@@ -231,7 +163,7 @@
       tr.appendChild(td);
       var fl = el("td", { "class": "flags" });
       badges(i, now).forEach(function (f) {
-        fl.appendChild(el("span", { "class": "badge " + f }, (t("flag")[f] || f)));
+        fl.appendChild(el("span", { "class": "badge " + f }, flagName(f)));
       });
       tr.appendChild(fl);
       tr.addEventListener("click", function () { select(i.id); });
@@ -244,9 +176,9 @@
   $("more").addEventListener("click", function () { load(true); });
   $("escalate").addEventListener("click", function () {
     post("incidents/escalate", {}).then(function (b) {
-      $("list-error").textContent = fmt("escalated", { n: b.escalated.length });
+      shell.show($("list-error"), { key: "escalated", vars: { n: b.escalated.length } });
       load(false);
-    }).catch(function (e) { $("list-error").textContent = e.message; });
+    }).catch(function (e) { shell.show($("list-error"), e); });
   });
 
   /* --- one incident --------------------------------------------------------------------- */
@@ -255,13 +187,13 @@
     document.querySelectorAll("#list tbody tr").forEach(function (tr) {
       tr.classList.toggle("selected", Number(tr.getAttribute("data-id")) === id);
     });
-    return api("incidents/" + id).then(function (inc) {
+    return shell.api("incidents/" + id).then(function (inc) {
       st.incident = inc; st.action = null;
       renderDetail();
       // the list row follows the incident's new state
       st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
       renderList();
-    }).catch(function (e) { $("list-error").textContent = e.message; });
+    }).catch(function (e) { shell.show($("list-error"), e); });
   }
   function fact(dl, key, value) {
     if (value === null || value === undefined || value === "") return;
@@ -274,7 +206,7 @@
     var i = st.incident, now = new Date();
     $("detail").hidden = false;
     $("d-id").textContent = "#" + i.id;
-    $("d-state").textContent = t("states")[i.state] || i.state;
+    $("d-state").textContent = stateName(i.state);
     var dl = $("d-facts");
     dl.innerHTML = "";
     fact(dl, "category", catLabel(i.category));
@@ -286,15 +218,15 @@
       a.addEventListener("click", function (ev) { ev.preventDefault(); select(i.duplicate_of); });
       fact(dl, "duplicate_of", a);
     }
-    fact(dl, "flags", badges(i, now).map(function (f) { return t("flag")[f] || f; }).join(", "));
+    fact(dl, "flags", badges(i, now).map(flagName).join(", "));
     fact(dl, "queue_area", i.queue_area + (i.escalation_level ? " (" + t("escalation") + " " +
       i.escalation_level + ")" : ""));
     fact(dl, "reporter", i.reporter);
     fact(dl, "assignee_f", i.assignee);
     fact(dl, "department_f", i.department);
     if (OPEN.indexOf(i.state) >= 0) {
-      fact(dl, "accept_due", i.state === "reported" ? when(i.accept_due) : null);
-      fact(dl, "resolve_due", when(i.resolve_due));
+      fact(dl, "accept_due", i.state === "reported" ? dueAt(i.accept_due) : null);
+      fact(dl, "resolve_due", dueAt(i.resolve_due));
     }
     fact(dl, "rating_f", i.rating);
     renderMap(i);
@@ -303,7 +235,7 @@
   }
   function shape(code) {  // a grid's outline (GeoJSON Feature), fetched once
     if (!st.shapes[code]) {
-      st.shapes[code] = api("grids/" + encodeURIComponent(code)).catch(function () { return null; });
+      st.shapes[code] = shell.api("grids/" + encodeURIComponent(code)).catch(function () { return null; });
     }
     return st.shapes[code];
   }
@@ -347,7 +279,7 @@
     $("act-form").hidden = true;
     if (!acts.length) { box.appendChild(el("p", { "class": "muted" }, t("no_actions"))); return; }
     acts.forEach(function (a) {
-      var b = el("button", { type: "button", "data-action": a }, t("act")[a] || a);
+      var b = el("button", { type: "button", "data-action": a }, actName(a));
       b.addEventListener("click", function () { openAction(a); });
       box.appendChild(b);
     });
@@ -355,7 +287,7 @@
   function openAction(a) {
     var i = st.incident;
     st.action = a;
-    $("act-title").textContent = (t("act")[a] || a) + " #" + i.id;
+    $("act-title").textContent = (actName(a)) + " #" + i.id;
     $("act-dep-row").hidden = $("act-who-row").hidden = a !== "dispatch";
     $("act-rating-row").hidden = a !== "close";
     $("act-grid-row").hidden = a !== "regrid";
@@ -371,7 +303,7 @@
     st.departments.filter(function (d) { return d.categories.indexOf(i.category) >= 0; })
       .forEach(function (d) { dep.appendChild(el("option", { value: d.name }, d.name)); });
     $("act-who").value = ""; $("act-rating").value = ""; $("act-note").value = "";
-    $("act-error").textContent = "";
+    shell.show($("act-error"), null);
     $("act-form").hidden = false;
     $("act-note").focus();
   }
@@ -379,14 +311,14 @@
   $("act-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var a = st.action, i = st.incident, note = $("act-note").value.trim();
-    if (st.rules[a].needs_note && !note) { $("act-error").textContent = t("need_note"); return; }
+    if (st.rules[a].needs_note && !note) { shell.show($("act-error"), { key: "need_note" }); return; }
     var data = { action: a, note: note };
     if (a === "close") {
-      if (!$("act-rating").value) { $("act-error").textContent = t("need_rating"); return; }
+      if (!$("act-rating").value) { shell.show($("act-error"), { key: "need_rating" }); return; }
       data.rating = Number($("act-rating").value);
     }
     if (a === "regrid") {
-      if (!$("act-grid").value) { $("act-error").textContent = t("need_grid"); return; }
+      if (!$("act-grid").value) { shell.show($("act-error"), { key: "need_grid" }); return; }
       data.grid = $("act-grid").value;
     }
     if (a === "dispatch") {
@@ -398,7 +330,7 @@
       st.incident = inc;
       st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
       renderDetail(); renderList(); summary();
-    }).catch(function (e) { $("act-error").textContent = e.message; })
+    }).catch(function (e) { shell.show($("act-error"), e); })
       .then(function () { $("act-submit").disabled = false; });
   });
   function renderTimeline(i) {
@@ -409,17 +341,15 @@
     (i.timeline || []).forEach(function (e) {
       var li = el("li", { "data-action": e.action });
       var move = e.from_state && e.to_state && e.from_state !== e.to_state ?
-        " (" + t("states")[e.from_state] + " → " + t("states")[e.to_state] + ")" : "";
-      li.appendChild(el("strong", {}, t("act")[e.action] || e.action));
+        " (" + stateName(e.from_state) + " → " + stateName(e.to_state) + ")" : "";
+      li.appendChild(el("strong", {}, actName(e.action)));
       li.appendChild(document.createTextNode(move + " · " + when(e.at) +
         (e.actor ? " · " + e.actor : "")));
       if (e.note) li.appendChild(el("div", { "class": "muted" }, e.note));
       (e.photos || []).forEach(function (pid) {
         var img = el("img", { alt: "photo " + pid });
         li.appendChild(img);
-        fetch("incidents/" + i.id + "/photos/" + pid + "?size=thumb", {
-          headers: { Authorization: "Bearer " + localStorage.getItem(KEYS.token) }
-        }).then(function (r) { return r.ok ? r.blob() : null; }).then(function (b) {
+        shell.send("incidents/" + i.id + "/photos/" + pid + "?size=thumb").then(function (r) { return r.ok ? r.blob() : null; }).then(function (b) {
           if (!b) return;
           var u = URL.createObjectURL(b); st.blobs.push(u); img.src = u;
         }).catch(function () {});
@@ -428,6 +358,6 @@
     });
   }
 
-  applyLang();
-  if (localStorage.getItem(KEYS.token)) start(); else signedOut();
+  shell.onLang(redraw);
+  shell.start({ ready: ready, signedOut: signedOut });
 })();

@@ -8,9 +8,9 @@
  */
 (function () {
   "use strict";
-  var GG = window.GG, $ = GG.$, t = GG.t;
+  var shell = window.gridgeoShell, planners = window.gridgeoPlanners, $ = shell.$, t = shell.t;
 
-  GG.strings({
+  shell.strings({
     zh: { editor_title: "边界编辑", all_plans: "全部规划", selection: "选中网格",
       select_hint: "点击地图上的网格选择（再次点击取消）。", clear_selection: "取消选择",
       tools: "工具", tool_split: "画线拆分", tool_move: "重画相邻边界", tool_merge: "合并",
@@ -29,7 +29,8 @@
       retired_grid: "网格 {code} 已在本规划中撤销", need_name: "请填写名称",
       state_unchanged: "未变", state_changed: "已改", state_created: "新建", state_retired: "撤销",
       state_live: "现状", status_open: "进行中", status_committed: "已提交",
-      status_discarded: "已放弃", read_only: "此规划已{status}，只读。", level: "编辑层级" },
+      status_discarded: "已放弃", read_only: "此规划已{status}，只读。", level: "编辑层级",
+      field: { plan_id: "规划编号", line: "所画的线", geometry: "所画的范围", codes: "网格" } },
     en: { editor_title: "Boundary editor", all_plans: "All plans", selection: "Selected grids",
       select_hint: "Click grids on the map to select them (click again to deselect).",
       clear_selection: "Clear selection", tools: "Tools", tool_split: "Split by a line",
@@ -55,7 +56,8 @@
       state_unchanged: "unchanged", state_changed: "changed", state_created: "created",
       state_retired: "retired", state_live: "live", status_open: "open",
       status_committed: "committed", status_discarded: "discarded",
-      read_only: "This plan is {status}: read only.", level: "Level to edit" }
+      read_only: "This plan is {status}: read only.", level: "Level to edit",
+      field: { plan_id: "plan number", line: "drawn line", geometry: "drawn shape", codes: "grids" } }
   });
 
   var STYLES = {
@@ -111,11 +113,11 @@
     return s;
   }
   function labelOf(p) {
-    var html = "<b>" + GG.esc(p.name) + "</b><br><span class=\"code\">" + GG.esc(p.code) + "</span>";
+    var html = "<b>" + shell.esc(p.name) + "</b><br><span class=\"code\">" + shell.esc(p.code) + "</span>";
     var hit = E.impact[p.code];
     if (hit && p.state !== "retired") {
       var was = hit.households_before === null ? "—" : hit.households_before;
-      html += "<br><span class=\"hh\">" + GG.esc(was) + "→" + GG.esc(hit.households_after) +
+      html += "<br><span class=\"hh\">" + shell.esc(was) + "→" + shell.esc(hit.households_after) +
         "</span>";
     }
     return html;
@@ -138,12 +140,12 @@
   }
   function levelName(key) {
     var spec = E.levelSpecs[key];
-    return spec ? (GG.lang === "en" ? spec.label_en : spec.label_zh) : key;
+    return spec ? (shell.lang === "en" ? spec.label_en : spec.label_zh) : key;
   }
   function renderLevels(levels) {
     $("level-row").hidden = levels.length < 2;
     $("level").innerHTML = levels.map(function (l) {
-      return "<option value=\"" + GG.esc(l) + "\">" + GG.esc(levelName(l)) + "</option>";
+      return "<option value=\"" + shell.esc(l) + "\">" + shell.esc(levelName(l)) + "</option>";
     }).join("");
     $("level").value = E.level;
   }
@@ -192,8 +194,8 @@
   function toggle(code) {
     if (E.mode || E.readOnly) return;
     var p = E.features[code].properties;
-    if (p.editable === false) { GG.say(t("locked", { code: code }), "info"); return; }
-    if (p.state === "retired") { GG.say(t("retired_grid", { code: code }), "info"); return; }
+    if (p.editable === false) { shell.say({ key: "locked", vars: { code: code } }, "info"); return; }
+    if (p.state === "retired") { shell.say({ key: "retired_grid", vars: { code: code } }, "info"); return; }
     var at = E.selected.indexOf(code);
     if (at >= 0) E.selected.splice(at, 1); else E.selected.push(code);
     Object.keys(E.layers).forEach(function (c) { E.layers[c].setStyle(styleOf(E.features[c])); });
@@ -202,9 +204,9 @@
   function renderSelection() {
     $("selection").innerHTML = E.selected.map(function (code) {
       var p = E.features[code].properties;
-      return "<li data-code=\"" + GG.esc(code) + "\"><b>" + GG.esc(p.name) + "</b> " + GG.esc(code) +
-        " · " + GG.esc(t("households_n", { n: p.households })) + " · " +
-        GG.esc(t("workers_n", { n: p.workers })) + " · " + GG.esc(t("state_" + p.state)) + "</li>";
+      return "<li data-code=\"" + shell.esc(code) + "\"><b>" + shell.esc(p.name) + "</b> " + shell.esc(code) +
+        " · " + shell.esc(t("households_n", { n: p.households })) + " · " +
+        shell.esc(t("workers_n", { n: p.workers })) + " · " + shell.esc(t("state_" + p.state)) + "</li>";
     }).join("");
     var first = E.selected.length ? E.features[E.selected[0]].properties : null;
     $("attr-name").value = first ? first.name : "";
@@ -226,9 +228,9 @@
   /* ---- edits ---- */
   function renderEdits() {
     $("edits").innerHTML = E.edits.length ? E.edits.map(function (e) {
-      return "<li data-seq=\"" + GG.esc(e.seq) + "\" data-op=\"" + GG.esc(e.op) + "\">" +
-        GG.esc(e.summary) + (e.by ? " <span class=\"muted\">" + GG.esc(e.by) + "</span>" : "") + "</li>";
-    }).join("") : "<li class=\"muted\">" + GG.esc(t("no_edits")) + "</li>";
+      return "<li data-seq=\"" + shell.esc(e.seq) + "\" data-op=\"" + shell.esc(e.op) + "\">" +
+        shell.esc(e.summary) + (e.by ? " <span class=\"muted\">" + shell.esc(e.by) + "</span>" : "") + "</li>";
+    }).join("") : "<li class=\"muted\">" + shell.esc(t("no_edits")) + "</li>";
     E.updateButtons();
   }
   function remember(codes) {
@@ -242,31 +244,31 @@
     E.drawDraft(res.body.draft);
     renderEdits();
     var summary = res.body.edit ? res.body.edit.summary : "";
-    GG.say(undo ? summary || t("undone") : t("applied") + summary, "ok");
+    shell.say(undo ? summary || t("undone") : t("applied") + summary, "ok");
   }
   E.refused = function (res) {
-    GG.say(GG.describe(res), "error");
-    if (E.markProblem && Array.isArray(res.body.location)) E.markProblem(res.body.location, GG.describe(res));
+    shell.say(shell.errorOf(res), "error");
+    if (E.markProblem && Array.isArray(res.body.location)) E.markProblem(res.body.location, shell.describe(res.status, res.body));
   };
   function send(edit) {
-    GG.hush();
-    return GG.api(E.planPath("/edits"), { method: "POST", body: edit }).then(function (res) {
+    shell.hush();
+    return shell.request(E.planPath("/edits"), { method: "POST", body: edit }).then(function (res) {
       if (res.ok) { applied(res, false); return; }
       E.drawDraft(E.draft);  // the plan keeps its last valid state; so does the map
       E.refused(res);
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
   function undo() {
-    GG.hush();
-    GG.api(E.planPath("/edits/last"), { method: "DELETE" }).then(function (res) {
+    shell.hush();
+    shell.request(E.planPath("/edits/last"), { method: "DELETE" }).then(function (res) {
       if (res.ok) applied(res, true); else E.refused(res);
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
   function geometryOf(layer) { return E.rewind(layer.toGeoJSON(false).geometry); }
 
   /* ---- drawing ---- */
   function startDrawing(kind) {
-    GG.hush();
+    shell.hush();
     E.mode = kind;
     $("drawing").hidden = false;
     $("create-form").hidden = true;
@@ -324,7 +326,7 @@
       send({ op: "replace", code: code, geometry: geometry, neighbours: "yield" });
     } else if (kind === "create" && E.pending) {
       var name = $("create-name").value.trim();
-      if (!name) { GG.say(t("need_name"), "error"); return; }
+      if (!name) { shell.say({ key: "need_name" }, "error"); return; }
       var edit = { op: "create", name: name, parent_code: $("create-parent").value.trim(),
         geometry: geometryOf(E.pending), workers: Number($("create-workers").value || 0),
         neighbours: "yield" };
@@ -352,11 +354,11 @@
     $("back").href = "plans/editor?area=" + encodeURIComponent(p.area_code || "");
   }
   function loadPlan() {
-    return GG.api("levels").then(function (res) {
+    return shell.request("levels").then(function (res) {
       if (res.ok) res.body.forEach(function (spec) { E.levelSpecs[spec.key] = spec; });
-      return GG.api(E.planPath());
+      return shell.request(E.planPath());
     }).then(function (res) {
-      if (!res.ok) { GG.say(GG.describe(res), "error"); return; }
+      if (!res.ok) { shell.say(shell.errorOf(res), "error"); return; }
       E.plan = res.body.plan;
       E.edits = res.body.edits || [];
       showPlan();
@@ -366,22 +368,22 @@
       if (bounds.isValid()) E.map.fitBounds(bounds, { padding: [20, 20], animate: false });
       if (E.plan.status !== "open") {
         E.setReadOnly();
-        GG.say(t("read_only", { status: t("status_" + E.plan.status) }), "info");
+        shell.say({ key: "read_only", vars: { status: t("status_" + E.plan.status) } }, "info");
       }
       window.gridgeoReady = true;
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
 
   function initMap() {
-    E.map = L.map("map", { attributionControl: !!GG.config.tiles, zoomControl: true,
+    E.map = L.map("map", { attributionControl: !!planners.config.tiles, zoomControl: true,
       doubleClickZoom: false });
     E.map.setView([36.7, 119.15], 13);
-    if (GG.config.tiles) {
-      L.tileLayer(GG.config.tiles, { maxZoom: 19,
+    if (planners.config.tiles) {
+      L.tileLayer(planners.config.tiles, { maxZoom: 19,
         attribution: "&copy; OpenStreetMap contributors" }).addTo(E.map);
     }
     L.control.scale({ imperial: false }).addTo(E.map);
-    E.map.pm.setLang(GG.lang === "en" ? "en" : "zh");
+    E.map.pm.setLang(shell.lang === "en" ? "en" : "zh");
     E.map.pm.setGlobalOptions({ snappable: true, snapDistance: 12 });
     E.map.on("pm:create", drawn);
     // the message box and narrow screens resize the map: Leaflet must know its new size
@@ -429,18 +431,18 @@
     document.addEventListener("keydown", function (ev) {
       if (ev.key === "Escape" && E.mode) $("drawing-cancel").click();
     });
-    GG.onLang.push(function () {
-      if (E.map) E.map.pm.setLang(GG.lang === "en" ? "en" : "zh");
+    shell.onLang(function () {
+      if (E.map) E.map.pm.setLang(shell.lang === "en" ? "en" : "zh");
       if (E.plan) showPlan();
       if (E.draft) { renderLevels(levelsOf(E.draft)); renderSelection(); renderEdits(); }
       if (E.mode) $("drawing-hint").textContent = t(E.pending ? "hint_create_form" : "hint_" + E.mode);
     });
   }
 
-  E.planId = (GG.config && GG.config.plan) || JSON.parse(document.body.dataset.config || "{}").plan;
+  E.planId = planners.config.plan;
   bind();
   E.start = function () {
-    GG.start(function () {
+    planners.start(function () {
       if (!E.map) initMap();
       loadPlan();
     });

@@ -4,9 +4,9 @@
  */
 (function () {
   "use strict";
-  var GG = window.GG, $ = GG.$, t = GG.t, E = window.gridgeoEditor;
+  var shell = window.gridgeoShell, $ = shell.$, t = shell.t, E = window.gridgeoEditor;
 
-  GG.strings({
+  shell.strings({
     zh: { preview: "预览", run_preview: "检查并预览影响", problems: "拓扑问题", impact: "影响",
       col_grid: "网格", col_state: "状态", col_households: "户数", col_workers: "网格员",
       col_load: "户/人", moves: "住户调整", preview_ok: "无拓扑问题，可以提交。",
@@ -62,9 +62,9 @@
   function statusCell(status, load) {
     var colour = STATUS_COLOURS[status] || "#cccccc";
     var dark = status === "over" || status === "under";
-    return "<span class=\"status\" data-status=\"" + GG.esc(status) + "\" style=\"background:" +
-      colour + (dark ? ";color:#fff" : "") + "\">" + GG.esc(fmt(load, 1)) + " " +
-      GG.esc(status ? t("status_" + status) : "") + "</span>";
+    return "<span class=\"status\" data-status=\"" + shell.esc(status) + "\" style=\"background:" +
+      colour + (dark ? ";color:#fff" : "") + "\">" + shell.esc(fmt(load, 1)) + " " +
+      shell.esc(status ? t("status_" + status) : "") + "</span>";
   }
 
   /* ---- problems ---- */
@@ -72,7 +72,7 @@
     var latlng = [location[1], location[0]];
     var marker = L.circleMarker(latlng, { radius: 10, color: "#b30000", weight: 3,
       fillColor: "#ff3b30", fillOpacity: 0.5, className: "problem-marker" })
-      .bindTooltip(GG.esc(text), { direction: "top" }).addTo(layerGroup());
+      .bindTooltip(shell.esc(text), { direction: "top" }).addTo(layerGroup());
     E.map.setView(latlng, Math.max(E.map.getZoom(), 17), { animate: false });
     marker.openTooltip();
     return marker;
@@ -80,11 +80,11 @@
   function renderProblems(problems) {
     $("problems").innerHTML = problems.length ? problems.map(function (p, i) {
       var area = p.area_m2 ? " (" + t("area_m2", { a: fmt(p.area_m2, 1) }) + ")" : "";
-      return "<li class=\"problem\" data-index=\"" + i + "\" data-kind=\"" + GG.esc(p.kind) +
-        "\" data-severity=\"" + GG.esc(p.severity) + "\"" + (p.location ? " tabindex=\"0\"" : "") +
-        "><b>" + GG.esc(t(p.severity) || p.severity) + "</b> " + GG.esc(p.kind) + " " +
-        GG.esc(p.code || "") + "：" + GG.esc(p.message) + GG.esc(area) + "</li>";
-    }).join("") : "<li class=\"muted\">" + GG.esc(t("no_problems")) + "</li>";
+      return "<li class=\"problem\" data-index=\"" + i + "\" data-kind=\"" + shell.esc(p.kind) +
+        "\" data-severity=\"" + shell.esc(p.severity) + "\"" + (p.location ? " tabindex=\"0\"" : "") +
+        "><b>" + shell.esc(t(p.severity) || p.severity) + "</b> " + shell.esc(p.kind) + " " +
+        shell.esc(p.code || "") + "：" + shell.esc(p.message) + shell.esc(area) + "</li>";
+    }).join("") : "<li class=\"muted\">" + shell.esc(t("no_problems")) + "</li>";
     Array.prototype.forEach.call($("problems").querySelectorAll("li.problem"), function (li) {
       li.addEventListener("click", function () {
         var p = problems[Number(li.dataset.index)];
@@ -103,19 +103,19 @@
     E.impact = {};
     grids.forEach(function (g) { E.impact[g.code] = g; });
     $("impact").querySelector("tbody").innerHTML = grids.map(function (g) {
-      return "<tr data-code=\"" + GG.esc(g.code) + "\"><td>" + GG.esc(g.name) + "<br><span class=\"code\">" +
-        GG.esc(g.code) + "</span></td><td>" + GG.esc(t("state_" + g.state)) + "</td><td>" +
-        GG.esc(fmt(g.households_before)) + " → " + GG.esc(fmt(g.households_after)) + "</td><td>" +
-        GG.esc(fmt(g.workers_before)) + " → " + GG.esc(fmt(g.workers_after)) + "</td><td>" +
+      return "<tr data-code=\"" + shell.esc(g.code) + "\"><td>" + shell.esc(g.name) + "<br><span class=\"code\">" +
+        shell.esc(g.code) + "</span></td><td>" + shell.esc(t("state_" + g.state)) + "</td><td>" +
+        shell.esc(fmt(g.households_before)) + " → " + shell.esc(fmt(g.households_after)) + "</td><td>" +
+        shell.esc(fmt(g.workers_before)) + " → " + shell.esc(fmt(g.workers_after)) + "</td><td>" +
         statusCell(g.status_before, g.load_before) + " → " + statusCell(g.status_after, g.load_after) +
         "</td></tr>";
     }).join("");
     $("moves").innerHTML = moves.length ? moves.map(function (m) {
-      return "<li class=\"move\" data-from=\"" + GG.esc(m.from) + "\" data-to=\"" + GG.esc(m.to) +
-        "\">" + GG.esc(moveText(m)) + "</li>";
-    }).join("") : "<li class=\"muted\">" + GG.esc(t("no_moves")) + "</li>";
+      return "<li class=\"move\" data-from=\"" + shell.esc(m.from) + "\" data-to=\"" + shell.esc(m.to) +
+        "\">" + shell.esc(moveText(m)) + "</li>";
+    }).join("") : "<li class=\"muted\">" + shell.esc(t("no_moves")) + "</li>";
     $("incidents").innerHTML = (impact.incidents || []).map(function (i) {
-      return "<li class=\"incident\">" + GG.esc(t("incident", i)) + "</li>";
+      return "<li class=\"incident\">" + shell.esc(t("incident", i)) + "</li>";
     }).join("");
     var n = (body.problems || []).length;
     $("preview-summary").textContent = (body.ok ? t("preview_ok") : t("preview_bad", { n: n })) +
@@ -136,7 +136,7 @@
       if (!a || !b) return;
       L.polyline([a, b], { color: "#7b3294", weight: Math.min(8, 2 + m.households / 100),
         opacity: 0.8, className: "impact-move" })
-        .bindTooltip(GG.esc(moveText(m))).addTo(group);
+        .bindTooltip(shell.esc(moveText(m))).addTo(group);
       L.circleMarker(b, { radius: 5, color: "#7b3294", fillOpacity: 1, interactive: false })
         .addTo(group);
     });
@@ -153,14 +153,14 @@
     $("impact").querySelector("tbody").innerHTML = "";
   };
   function preview() {
-    GG.hush();
-    GG.api(E.planPath("/preview")).then(function (res) {
+    shell.hush();
+    shell.request(E.planPath("/preview")).then(function (res) {
       if (!res.ok) { E.refused(res); return; }
       lastPreview = res.body;
       renderProblems(res.body.problems || []);
       renderImpact(res.body);
       drawImpact(res.body);
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
 
   /* ---- commit, history, revert ---- */
@@ -175,7 +175,7 @@
     var level = E.level || "grid";
     var box = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
       .map(function (x) { return x.toFixed(6); }).join(",");
-    return GG.api("grids?level=" + encodeURIComponent(level) + "&bbox=" + box).then(function (res) {
+    return shell.request("grids?level=" + encodeURIComponent(level) + "&bbox=" + box).then(function (res) {
       if (!res.ok) { E.refused(res); return; }
       res.body.features.forEach(function (f) { f.properties.state = "live"; });
       E.drawDraft(res.body);
@@ -187,8 +187,8 @@
       n: fmt(committed.households_moved), m: fmt(committed.incidents_moved) });
     $("result-text").dataset.change = String(committed.change_id);
     $("history-links").innerHTML = committed.codes.map(function (code) {
-      return "<li><a class=\"history-link\" data-code=\"" + GG.esc(code) + "\" href=\"grids/" +
-        encodeURIComponent(code) + "/history\">" + GG.esc(t("history_of", { code: code })) + "</a></li>";
+      return "<li><a class=\"history-link\" data-code=\"" + shell.esc(code) + "\" href=\"grids/" +
+        encodeURIComponent(code) + "/history\">" + shell.esc(t("history_of", { code: code })) + "</a></li>";
     }).join("");
     Array.prototype.forEach.call($("history-links").querySelectorAll("a"), function (a) {
       a.addEventListener("click", function (ev) { ev.preventDefault(); loadHistory(a.dataset.code); });
@@ -197,11 +197,11 @@
   }
   function commit(ev) {
     ev.preventDefault();
-    GG.hush();
+    shell.hush();
     var message = $("commit-message").value.trim();
-    if (!message) { GG.say(t("need_message"), "error"); $("commit-message").focus(); return; }
+    if (!message) { shell.say({ key: "need_message" }, "error"); $("commit-message").focus(); return; }
     var codes = historyCodes();
-    GG.api(E.planPath("/commit"), { method: "POST", body: { message: message } }).then(function (res) {
+    shell.request(E.planPath("/commit"), { method: "POST", body: { message: message } }).then(function (res) {
       if (!res.ok) {
         var found = (res.body.problems || []).filter(function (p) { return p && p.kind; });
         if (found.length) renderProblems(found);
@@ -214,40 +214,40 @@
       $("plan-status").dataset.status = "committed";
       E.setReadOnly();
       renderResult();
-      GG.say($("result-text").textContent, "ok");
+      shell.say($("result-text").textContent, "ok");
       return showLive();
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
   function loadHistory(code) {
-    GG.api("grids/" + encodeURIComponent(code) + "/history").then(function (res) {
+    shell.request("grids/" + encodeURIComponent(code) + "/history").then(function (res) {
       if (!res.ok) { E.refused(res); return; }
       $("history-panel").hidden = false;
       $("history-code").textContent = code;
       $("history-raw").href = "grids/" + encodeURIComponent(code) + "/history";
       $("history").querySelector("tbody").innerHTML = (res.body.features || []).map(function (f) {
         var p = f.properties;
-        return "<tr class=\"version\"><td>" + GG.esc(p.version) + "</td><td>" +
-          GG.esc(String(p.valid_from || "").slice(0, 19).replace("T", " ")) + "</td><td>" +
-          GG.esc(String(p.valid_to || "—").slice(0, 19).replace("T", " ")) + "</td><td>" +
-          GG.esc(p.change_id ? "#" + p.change_id : "—") + " " + GG.esc(p.kind || "") + " " + GG.esc(p.changed_by || "") +
-          "<br>" + GG.esc(p.message || "") + "</td></tr>";
+        return "<tr class=\"version\"><td>" + shell.esc(p.version) + "</td><td>" +
+          shell.esc(shell.time(p.valid_from, { seconds: true })) + "</td><td>" +
+          shell.esc(shell.time(p.valid_to, { seconds: true })) + "</td><td>" +
+          shell.esc(p.change_id ? "#" + p.change_id : "—") + " " + shell.esc(p.kind || "") + " " + shell.esc(p.changed_by || "") +
+          "<br>" + shell.esc(p.message || "") + "</td></tr>";
       }).join("");
       $("history-panel").scrollIntoView();
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
   function revert() {
-    GG.hush();
+    shell.hush();
     var message = $("revert-message").value.trim();
-    if (!message) { GG.say(t("need_message"), "error"); return; }
-    GG.api("changes/" + encodeURIComponent(committed.change_id) + "/revert",
+    if (!message) { shell.say({ key: "need_message" }, "error"); return; }
+    shell.request("changes/" + encodeURIComponent(committed.change_id) + "/revert",
       { method: "POST", body: { message: message } }).then(function (res) {
       if (!res.ok) { E.refused(res); return; }
       $("revert").disabled = true;
       $("revert-text").textContent = t("reverted", { id: res.body.change_id });
       $("revert-text").dataset.change = String(res.body.change_id);
-      GG.say($("revert-text").textContent, "ok");
+      shell.say($("revert-text").textContent, "ok");
       return showLive();
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
   function discard() {
     if (!discardArmed) {
@@ -255,21 +255,21 @@
       $("discard").textContent = t("discard_confirm");
       return;
     }
-    GG.api(E.planPath("/discard"), { method: "POST" }).then(function (res) {
+    shell.request(E.planPath("/discard"), { method: "POST" }).then(function (res) {
       if (!res.ok) { E.refused(res); return; }
       E.plan = res.body.plan || E.plan;
       $("plan-status").textContent = t("status_discarded");
       $("plan-status").dataset.status = "discarded";
       E.setReadOnly();
-      GG.say(t("discarded"), "info");
-    }).catch(GG.fail);
+      shell.say({ key: "discarded" }, "info");
+    }).catch(shell.fail);
   }
 
   $("preview").addEventListener("click", preview);
   $("commit-form").addEventListener("submit", commit);
   $("revert").addEventListener("click", revert);
   $("discard").addEventListener("click", discard);
-  GG.onLang.push(function () {
+  shell.onLang(function () {
     if (lastPreview) { renderProblems(lastPreview.problems || []); renderImpact(lastPreview); }
     if (committed) renderResult();
     if (discardArmed) $("discard").textContent = t("discard_confirm");

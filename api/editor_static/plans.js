@@ -1,9 +1,9 @@
 /* /plans/editor: the open plans of an area and a form that opens a new one. */
 (function () {
   "use strict";
-  var GG = window.GG, $ = GG.$;
+  var shell = window.gridgeoShell, planners = window.gridgeoPlanners, $ = shell.$;
 
-  GG.strings({
+  shell.strings({
     zh: { plans_title: "边界规划", area: "区域编码", show: "显示", open_plans: "进行中的规划",
       col_title: "标题", col_area: "区域", col_opened: "开启时间", col_by: "创建人",
       no_plans: "暂无进行中的规划", new_plan: "新建规划", open_plan: "开启新规划", edit: "编辑" },
@@ -20,24 +20,24 @@
   function render() {
     var rows = plans.filter(function (p) { return within(String(p.area_code || ""), area()); });
     $("plans").querySelector("tbody").innerHTML = rows.map(function (p) {
-      return "<tr data-plan=\"" + GG.esc(p.id) + "\"><td>" + GG.esc(p.id) + "</td><td>" +
-        GG.esc(p.title) + "</td><td>" + GG.esc(p.area_code) + "</td><td>" +
-        GG.esc(String(p.opened_at || "").slice(0, 16).replace("T", " ")) + "</td><td>" +
-        GG.esc(p.created_by) + "</td><td><a class=\"edit-link\" href=\"plans/" +
-        encodeURIComponent(p.id) + "/edit\">" + GG.esc(GG.t("edit")) + "</a></td></tr>";
+      return "<tr data-plan=\"" + shell.esc(p.id) + "\"><td>" + shell.esc(p.id) + "</td><td>" +
+        shell.esc(p.title) + "</td><td>" + shell.esc(p.area_code) + "</td><td>" +
+        shell.esc(shell.time(p.opened_at)) + "</td><td>" +
+        shell.esc(p.created_by) + "</td><td><a class=\"edit-link\" href=\"plans/" +
+        encodeURIComponent(p.id) + "/edit\">" + shell.esc(shell.t("edit")) + "</a></td></tr>";
     }).join("");
     $("no-plans").hidden = rows.length > 0;
   }
 
   function load() {
-    return GG.api("plans?status=open").then(function (res) {
-      if (!res.ok) { GG.say(GG.describe(res), "error"); return; }
+    return shell.request("plans?status=open").then(function (res) {
+      if (!res.ok) { shell.say(shell.errorOf(res), "error"); return; }
       plans = res.body.plans || [];
       render();
-    }).catch(GG.fail);
+    }).catch(shell.fail);
   }
 
-  GG.onLang.push(render);
+  shell.onLang(render);
   $("area-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     history.replaceState(null, "", "plans/editor?area=" + encodeURIComponent(area()));
@@ -45,15 +45,15 @@
   });
   $("new-plan").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    GG.hush();
-    GG.api("plans", { method: "POST", body: { area: area(), title: $("plan-title").value.trim() } })
+    shell.hush();
+    shell.request("plans", { method: "POST", body: { area: area(), title: $("plan-title").value.trim() } })
       .then(function (res) {
-        if (!res.ok) { GG.say(GG.describe(res), "error"); return; }
+        if (!res.ok) { shell.say(shell.errorOf(res), "error"); return; }
         location.assign("plans/" + encodeURIComponent(res.body.id) + "/edit");
-      }).catch(GG.fail);
+      }).catch(shell.fail);
   });
 
-  GG.start(function (me) {
+  planners.start(function (me) {
     var asked = new URLSearchParams(location.search).get("area");
     $("area").value = asked || (me.areas && me.areas[0]) || "";
     load();

@@ -13,30 +13,34 @@
  * fields plus files in "photo". Actions on "my grid" incidents (accept, start, resolve with
  * a note and photos) go through the same outbox; a 409 saying the incident is already in the
  * action's target state acknowledges a retry whose first answer was lost.
+ *
+ * The shared shell (shell-static/shell.js) logs in, keeps the token and the account (so the
+ * page starts offline with the last account), draws the header and the language; a refusal
+ * is kept as its status and body and shown through the shell's describe(), in the page's
+ * language.
  */
 (function () {
   "use strict";
 
-  var KEYS = { token: "gridgeo.report.token", user: "gridgeo.report.user",
-    lang: "gridgeo.report.lang", queue: "gridgeo.report.outbox", cats: "gridgeo.report.categories" };
+  var shell = window.gridgeoShell, $ = shell.$, t = shell.t, esc = shell.esc;
+  var KEYS = { queue: "gridgeo.report.outbox", cats: "gridgeo.report.categories" };
   var RETRY_MS = 15000;
   var MAX_SIDE = 1600, QUALITY = 0.8, MAX_PHOTOS = 6;
   var IDB_NAME = "gridgeo-report", IDB_STORE = "photos";
   var NEXT = { reported: "accept", accepted: "start", dispatched: "start", in_progress: "resolve" };
   var TARGET = { accept: "accepted", start: "in_progress", resolve: "resolved" };
 
-  var I18N = {
+  shell.strings({
     zh: {
-      title: "网格事件上报", login: "登录", username: "账号", password: "密码", login_btn: "登录",
-      location: "位置", grid: "网格", code: "编码", worker: "网格员",
+      title: "网格事件上报", location: "位置", grid: "网格", code: "编码", worker: "网格员",
       drag_hint: "位置不准时可拖动图钉纠正。", use_gps: "使用 GPS 位置", new_report: "新事件",
       category: "类别", description: "描述", submit: "上报", outbox: "发送记录",
-      clear_done: "清除已确认", my_grid: "我的网格", refresh: "刷新", logout: "退出",
+      clear_done: "清除已确认", my_grid: "我的网格", refresh: "刷新",
       online: "在线", offline: "离线", queued: "待发送", sent: "已发送", acknowledged: "已确认",
       rejected: "被拒绝", waiting_fix: "正在获取位置…", no_fix: "无法获取位置:",
       accuracy: "精度 ±{m} 米", manual: "已手动纠正位置", outside: "不在任何网格内",
       nearest: "最近网格 {name},{d} 米", not_yours: "不在您的管辖范围", workers_n: "{n} 人",
-      need_position: "请先获取或在地图上选定位置", login_failed: "账号或密码错误",
+      need_position: "请先获取或在地图上选定位置",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
       incident: "事件", away: "{d} 米", unknown: "未知",
       photos: "照片(可选)", photos_n: "{n} 张照片", photo_error: "照片无法读取:",
@@ -48,18 +52,17 @@
         resolved: "已办结", verified: "已核查", closed: "已结案" }
     },
     en: {
-      title: "Grid incident report", login: "Log in", username: "Account", password: "Password",
-      login_btn: "Log in", location: "Location", grid: "Grid", code: "Code", worker: "Worker",
+      title: "Grid incident report", location: "Location", grid: "Grid", code: "Code", worker: "Worker",
       drag_hint: "Drag the pin to correct the position.", use_gps: "Use GPS position",
       new_report: "New incident", category: "Category", description: "Description",
       submit: "Report", outbox: "Outbox", clear_done: "Clear acknowledged", my_grid: "My grid",
-      refresh: "Refresh", logout: "Log out", online: "online", offline: "offline",
+      refresh: "Refresh", online: "online", offline: "offline",
       queued: "queued", sent: "sent", acknowledged: "acknowledged", rejected: "rejected",
       waiting_fix: "Getting the position…", no_fix: "No position:", accuracy: "accuracy ±{m} m",
       manual: "position corrected by hand", outside: "outside every grid",
       nearest: "nearest grid {name}, {d} m", not_yours: "outside your areas",
       workers_n: "{n} workers", need_position: "Get a position or pick one on the map first",
-      login_failed: "wrong account name or password", empty_outbox: "nothing sent yet",
+      empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
       incident: "incident", away: "{d} m", unknown: "unknown",
       photos: "Photos (optional)", photos_n: "{n} photos", photo_error: "cannot read photo:",
@@ -70,25 +73,11 @@
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
     }
-  };
+  });
 
-  var lang = localStorage.getItem(KEYS.lang) || "zh";
-  if (!I18N[lang]) lang = "zh";
   var state = { gps: null, pos: null, manual: false, grid: null, categories: [], mine: [],
     flushing: false, map: null, pin: null, circle: null, outline: null, outlineCode: null };
 
-  function $(id) { return document.getElementById(id); }
-  function t(key, vars) {
-    var s = I18N[lang][key];
-    if (s === undefined) s = I18N.zh[key] !== undefined ? I18N.zh[key] : key;
-    if (vars) Object.keys(vars).forEach(function (k) { s = s.replace("{" + k + "}", vars[k]); });
-    return s;
-  }
-  function esc(s) {
-    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
   function uuid() {
     if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
     var b = crypto.getRandomValues(new Uint8Array(16));  // insecure contexts lack randomUUID
@@ -98,66 +87,15 @@
       "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
   }
   function online() { return navigator.onLine !== false; }
-  function token() { return localStorage.getItem(KEYS.token); }
-  function user() { return localStorage.getItem(KEYS.user) || ""; }
+  function token() { return shell.token(); }
+  function user() { return shell.me ? shell.me.name : ""; }
 
-  /* ---- API ---- */
-  function AuthError() { this.name = "AuthError"; }
-  function api(path, opts) {
-    opts = opts || {};
-    var headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
-    if (token()) headers.Authorization = "Bearer " + token();
-    return fetch(path, Object.assign({}, opts, { headers: headers })).then(function (r) {
-      if (r.status === 401) { showLogin(); throw new AuthError(); }
-      return r;
-    });
-  }
-  function json(r) { return r.json().catch(function () { return {}; }); }
-
-  /* ---- language ---- */
-  function applyLang() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.title = t("title");
-    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
-      el.textContent = t(el.getAttribute("data-i18n"));
-    });
-    $("lang").value = lang;
-    renderNet(); renderFix(); renderGrid(); renderCategories(); renderQueue(); renderMine();
-  }
-
-  /* ---- login ---- */
-  function showLogin() {
-    $("app").hidden = true; $("login").hidden = false;
-  }
+  /* ---- signed in ---- */
   function showApp() {
-    $("login").hidden = true; $("app").hidden = false;
-    $("who").textContent = user();
-    initMap(); startGps(); loadCategories(); flush(); loadMine();
+    initMap(); startGps(); loadCategories(); renderQueue(); flush(); loadMine();
   }
-  function login(ev) {
-    ev.preventDefault();
-    $("login-error").textContent = "";
-    var form = new URLSearchParams();
-    form.set("username", $("username").value.trim());
-    form.set("password", $("password").value);
-    fetch("auth/token", { method: "POST", body: form }).then(function (r) {
-      return json(r).then(function (body) {
-        if (!r.ok) { $("login-error").textContent = body.message || t("login_failed"); return; }
-        localStorage.setItem(KEYS.token, body.access_token);
-        localStorage.setItem(KEYS.user, $("username").value.trim());
-        $("password").value = "";
-        showApp();
-      });
-    }).catch(function (e) { $("login-error").textContent = String(e); });
-  }
-  function logout() {
-    var tok = token();
-    localStorage.removeItem(KEYS.token);
-    if (tok && online()) {
-      fetch("auth/logout", { method: "POST", headers: { Authorization: "Bearer " + tok } })
-        .catch(function () {});
-    }
-    showLogin();
+  function redraw() {
+    renderNet(); renderFix(); renderGrid(); renderCategories(); renderQueue(); renderMine();
   }
 
   /* ---- map and position ---- */
@@ -218,37 +156,37 @@
     var p = state.pos;
     if (!p || !online() || !token()) return;
     var q = "locate?lon=" + p.lon.toFixed(7) + "&lat=" + p.lat.toFixed(7);
-    api(q).then(function (r) {
-      return json(r).then(function (body) {
-        if (p !== state.pos) return;  // a newer position is on its way
-        if (r.ok) {
-          state.grid = { code: body.grid.code, name: body.grid.name, workers: null };
-          loadGridDetails(state.grid);
-        } else {
-          state.grid = { outside: true, nearest: body.nearest };
-        }
-        renderGrid();
-      });
+    shell.request(q).then(function (res) {
+      if (p !== state.pos) return;  // a newer position is on its way
+      var body = res.body || {};
+      if (res.ok) {
+        state.grid = { code: body.grid.code, name: body.grid.name, workers: null };
+        loadGridDetails(state.grid);
+      } else {
+        state.grid = { outside: true, nearest: body.nearest };
+      }
+      renderGrid();
     }).catch(noteError);
   }
   function loadGridDetails(grid) {
     if (state.outlineCode !== grid.code) {
-      api("grids/" + encodeURIComponent(grid.code)).then(function (r) {
-        if (!r.ok) { grid.denied = r.status === 403; renderGrid(); return null; }
-        return r.json();
+      shell.request("grids/" + encodeURIComponent(grid.code)).then(function (res) {
+        if (!res.ok) { grid.denied = res.status === 403; renderGrid(); return null; }
+        return res.body;
       }).then(function (feature) {
         if (!feature || !state.map) return;
         if (state.outline) state.outline.remove();
         state.outline = L.geoJSON(feature, { interactive: false,
           style: { color: "#b71c1c", weight: 3, fill: true, fillOpacity: 0.05 } }).addTo(state.map);
         state.outlineCode = grid.code;
-        state.map.fitBounds(state.outline.getBounds(), { padding: [10, 10] });
+        // no sliding: a finger about to drag the pin must find it where it was
+        state.map.fitBounds(state.outline.getBounds(), { padding: [10, 10], animate: false });
         grid.workers = grid.workers || { count: feature.properties.workers, names: [] };
         renderGrid();
       }).catch(noteError);
     }
-    api("grids/" + encodeURIComponent(grid.code) + "/workers").then(function (r) {
-      return r.ok ? r.json() : null;
+    shell.request("grids/" + encodeURIComponent(grid.code) + "/workers").then(function (res) {
+      return res.ok ? res.body : null;
     }).then(function (body) {
       if (!body) return;
       grid.workers = { count: body.effective, names: body.workers.map(function (w) {
@@ -278,17 +216,17 @@
     catch (e) { state.categories = []; }
     renderCategories();
     if (!online()) return;
-    api("categories").then(function (r) { return r.ok ? r.json() : null; }).then(function (cats) {
-      if (!cats) return;
-      state.categories = cats;
-      localStorage.setItem(KEYS.cats, JSON.stringify(cats));
+    shell.request("categories").then(function (res) {
+      if (!res.ok) return;
+      state.categories = res.body;
+      localStorage.setItem(KEYS.cats, JSON.stringify(res.body));
       renderCategories();
     }).catch(noteError);
   }
   function catLabel(key) {
     var c = state.categories.filter(function (x) { return x.key === key; })[0];
     if (!c) return key;
-    return (lang === "zh" ? c.label_zh : c.label_en) || c.key;
+    return (shell.lang === "zh" ? c.label_zh : c.label_en) || c.key;
   }
   function renderCategories() {
     var sel = $("category"), keep = sel.value;
@@ -405,18 +343,18 @@
   }
   function submitReport(ev) {
     ev.preventDefault();
-    $("form-error").textContent = "";
+    shell.show($("form-error"), null);
     var p = state.pos;
-    if (!p) { $("form-error").textContent = t("need_position"); return; }
+    if (!p) { shell.show($("form-error"), { key: "need_position" }); return; }
     var body = { lon: p.lon, lat: p.lat, category: $("category").value,
       description: $("description").value.trim(), accuracy_m: p.accuracy || null,
       coord_system: "wgs84" };
-    if (!body.category) { $("form-error").textContent = t("category"); return; }
+    if (!body.category) { shell.show($("form-error"), { key: "category" }); return; }
     $("submit").disabled = true;
     enqueue({ key: uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
       $("description").value = ""; $("photo").value = ""; renderPreviews("photo-previews", []);
     }).catch(function (e) {
-      $("form-error").textContent = e && e.message ? e.message : String(e);
+      shell.show($("form-error"), e);
     }).then(function () { $("submit").disabled = false; });
   }
   function act(incident, action, note, files) {
@@ -426,7 +364,7 @@
   function openResolve(incident) {
     state.resolving = incident;
     $("resolve-id").textContent = "#" + incident;
-    $("resolve-error").textContent = "";
+    shell.show($("resolve-error"), null);
     $("resolve").hidden = false;
     $("resolve").scrollIntoView({ block: "start" });
   }
@@ -439,10 +377,10 @@
   function submitResolve(ev) {
     ev.preventDefault();
     var note = $("resolve-note").value.trim();
-    if (!note) { $("resolve-error").textContent = t("need_note"); return; }
+    if (!note) { shell.show($("resolve-error"), { key: "need_note" }); return; }
     $("resolve-submit").disabled = true;
     act(state.resolving, "resolve", note, pickedFiles("resolve-photo")).then(closeResolve,
-      function (e) { $("resolve-error").textContent = e && e.message ? e.message : String(e); })
+      function (e) { shell.show($("resolve-error"), e); })
       .then(function () { $("resolve-submit").disabled = false; });
   }
   function onMineClick(ev) {
@@ -470,10 +408,8 @@
     var transition = item.kind === "transition";
     var path = transition ? "incidents/" + item.incident + "/transitions" : "incidents";
     var headers = transition ? {} : { "Idempotency-Key": item.key };
-    if (!item.photos) {
-      headers["Content-Type"] = "application/json";
-      return Promise.resolve([path, { method: "POST", body: JSON.stringify(item.body),
-        headers: headers }]);
+    if (!item.photos) {  // the shell sends a plain object as JSON
+      return Promise.resolve([path, { method: "POST", body: item.body, headers: headers }]);
     }
     return getPhotos(item.key).then(function (blobs) {
       if (blobs.length !== item.photos) throw new Error(t("photos_lost"));
@@ -495,26 +431,25 @@
     if (!online()) return Promise.resolve(false);
     update(item.key, { state: "sent", attempts: (item.attempts || 0) + 1, error: null });
     return request(item).then(function (req) {
-      return api(req[0], req[1]);
+      return shell.request(req[0], req[1]);
     }, function (e) {
       finish(item, { state: "rejected", error: e.message || String(e) });
       return null;
-    }).then(function (r) {
-      if (r === null) return true;
-      return json(r).then(function (body) {
-        if (r.status === 200 || r.status === 201 ||
-            (r.status === 409 && item.target && body.state === item.target)) {
-          return finish(item, { state: "acknowledged", id: body.id || item.incident,
-            acked: Date.now() });
-        }
-        if (r.status >= 500 || r.status === 408 || r.status === 429) {
-          update(item.key, { state: "queued", error: body.message || String(r.status) });
-          return false;
-        }
-        return finish(item, { state: "rejected", error: body.message || String(r.status) });
-      });
-    }, function (e) {
-      update(item.key, { state: "queued", error: e instanceof AuthError ? null : String(e) });
+    }).then(function (res) {
+      if (res === null) return true;
+      var body = res.body || {}, refusal = { status: res.status, body: res.body };
+      if (res.status === 200 || res.status === 201 ||
+          (res.status === 409 && item.target && body.state === item.target)) {
+        return finish(item, { state: "acknowledged", id: body.id || item.incident,
+          acked: Date.now() });
+      }
+      if (res.status >= 500 || res.status === 408 || res.status === 429) {
+        update(item.key, { state: "queued", error: refusal });
+        return false;
+      }
+      return finish(item, { state: "rejected", error: refusal });
+    }, function (e) {  // no connection (NetworkError) or signed out (AuthError): stays queued
+      update(item.key, { state: "queued", error: e instanceof shell.AuthError ? null : "network" });
       return false;
     });
   }
@@ -522,7 +457,7 @@
     var q = loadQueue().filter(function (i) { return i.user === user(); });
     q.sort(function (a, b) { return b.created - a.created; });
     $("queue").innerHTML = q.length ? q.map(function (i) {
-      var when = new Date(i.created).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en");
+      var when = shell.time(i.created, { year: false });
       return '<li class="outbox-item" data-key="' + esc(i.key) + '" data-state="' + esc(i.state) +
         '"><span class="badge" data-state="' + esc(i.state) + '">' + esc(t(i.state)) + "</span>" +
         (i.id && i.kind !== "transition" ? '<span class="id">#' + esc(i.id) + "</span>" : "") +
@@ -531,9 +466,14 @@
         (i.photos ? '<span class="photos-n">' + esc(t("photos_n", { n: i.photos })) + "</span>" :
           "") + '<span class="desc">' + esc(i.kind === "transition" ? i.body.note :
           i.body.description) + "</span>" +
-        (i.error && i.state === "rejected" ? '<span class="error">' + esc(i.error) + "</span>" : "") +
+        (i.error && i.state === "rejected" ? '<span class="error">' + esc(refusal(i.error)) +
+          "</span>" : "") +
         "</li>";
     }).join("") : '<li class="muted">' + esc(t("empty_outbox")) + "</li>";
+  }
+  /* A kept refusal in the page's language: {status, body} of the answer, or a sentence. */
+  function refusal(error) {
+    return typeof error === "string" ? error : shell.describe(error.status, error.body);
   }
   function clearDone() {
     saveQueue(loadQueue().filter(function (i) {
@@ -553,8 +493,8 @@
   }
   function loadMine() {
     if (!online() || !token()) { renderMine(); return; }
-    api("incidents?queue=grid&limit=1000").then(function (r) {
-      return r.ok ? r.json() : null;
+    shell.request("incidents?queue=grid&limit=1000").then(function (res) {
+      return res.ok ? res.body : null;
     }).then(function (body) {
       if (!body) return;
       state.mine = body.incidents; state.mineAt = Date.now();
@@ -567,7 +507,7 @@
     if (here) rows.sort(function (a, b) { return a._d - b._d; });
     var html = rows.map(function (i) {
       return '<li class="mine-item" data-id="' + esc(i.id) + '"><span class="badge">' +
-        esc(I18N[lang].states[i.state] || i.state) + '</span><span class="id">#' + esc(i.id) +
+        esc(shell.label("states", i.state)) + '</span><span class="id">#' + esc(i.id) +
         "</span><span>" + esc(catLabel(i.category)) + "</span>" +
         (i._d !== null ? '<span class="muted dist">' + esc(t("away", { d: Math.round(i._d) })) +
           "</span>" : "") + (NEXT[i.state] ? '<button type="button" class="act" data-id="' +
@@ -586,21 +526,16 @@
     $("net").textContent = t(on ? "online" : "offline");
   }
   function noteError(e) {
-    if (e instanceof AuthError) return;
+    if (e instanceof shell.AuthError) return;
     if (window.console) console.warn("gridgeo report:", e);  // eslint-disable-line no-console
   }
 
   /* ---- start ---- */
   document.addEventListener("DOMContentLoaded", function () {
-    $("lang").addEventListener("change", function () {
-      lang = this.value; localStorage.setItem(KEYS.lang, lang); applyLang();
-    });
-    $("login-form").addEventListener("submit", login);
     $("report-form").addEventListener("submit", submitReport);
     $("use-gps").addEventListener("click", useGps);
     $("refresh").addEventListener("click", loadMine);
     $("clear-done").addEventListener("click", clearDone);
-    $("logout").addEventListener("click", logout);
     $("photo").addEventListener("change", function () {
       renderPreviews("photo-previews", pickedFiles("photo"));
     });
@@ -616,7 +551,8 @@
     window.addEventListener("offline", function () { renderNet(); renderMine(); });
     window.addEventListener("storage", function (e) { if (e.key === KEYS.queue) renderQueue(); });
     setInterval(function () { renderNet(); flush(); }, RETRY_MS);
-    applyLang();
-    if (token()) showApp(); else showLogin();
+    shell.onLang(redraw);
+    // offline: with no connection the page starts with the last account (the outbox waits)
+    shell.start({ ready: showApp, offline: true });
   });
 })();

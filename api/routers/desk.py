@@ -1,7 +1,8 @@
 """The dispatch desk (``/desk``): dispatchers and supervisors work the incident queues.
 
-A public HTML/JS shell like ``/report``; it logs in through ``POST /auth/token`` and every data
-call carries the bearer token, so what it shows and allows is what the API allows the account.
+A public HTML/JS page like ``/report``; the shared front-end shell (``/shell-static``, see
+api/routers/login.py) logs it in through ``POST /auth/token`` and every data call carries the
+bearer token, so what it shows and allows is what the API allows the account.
 ``GET /incident-actions`` tells any client which action leads where and who may take it.
 """
 

@@ -1,9 +1,9 @@
 """The planners' web editor: HTML shells for ``/plans/editor`` and ``/plans/{id}/edit``.
 
-The pages are public shells that hold no data; their script logs in through ``POST /auth/token``
-(keeping the bearer token in the browser, as the /report page does) and does everything through
-the plans API. Leaflet comes from ``/static``; the page scripts and the vendored Leaflet-Geoman
-(MIT) from ``/editor-static`` (``api/editor_static``). Every asset and API path in the pages is
+The pages are public shells that hold no data; the shared front-end shell (``/shell-static``)
+logs them in through ``POST /auth/token`` (keeping the bearer token in the browser, as on every
+page) and they do everything through the plans API. Leaflet comes from ``/static``; the page
+scripts and the vendored Leaflet-Geoman (MIT) from ``/editor-static`` (``api/editor_static``). Every asset and API path in the pages is
 relative to a ``<base>`` that points at the application root, so the editor also works behind
 a path prefix.
 

@@ -1,8 +1,9 @@
 """The phone reporting page (``/report``): a public HTML/JS shell; its data calls need a token.
 
-The page logs in through ``POST /auth/token`` and keeps the bearer token on the phone; reports
-made offline are queued there and sent with an ``Idempotency-Key`` when the connection returns.
-Its scripts and styles are served from ``/report-static`` (``api/report_static``).
+The shared front-end shell (``/shell-static``) logs the page in through ``POST /auth/token``
+and keeps the bearer token on the phone; reports made offline are queued there and sent with an
+``Idempotency-Key`` when the connection returns. The page's own scripts and styles are served
+from ``/report-static`` (``api/report_static``).
 """
 
 from __future__ import annotations

@@ -85,10 +85,11 @@ def test_report_online_then_offline_each_acknowledged_once(live_server, browser,
     # Chinese by default, a login form first
     assert page.get_attribute("html", "lang") == "zh-CN"
     _login(page)
-    assert page.evaluate("localStorage.getItem('gridgeo.report.token')")
+    assert page.evaluate("localStorage.getItem('gridgeo.token')")
 
     # the position, its grid and the grid outline on the map
-    page.wait_for_function("document.querySelectorAll('#map path').length >= 1")
+    # the accuracy circle and the grid outline (the circle alone drew before the outline came)
+    page.wait_for_function("document.querySelectorAll('#map path').length >= 2")
     assert "±12" in page.inner_text("#fix")
     assert page.inner_text("#grid-name") not in ("", "—")
     assert "环境卫生" in page.inner_text("#category")

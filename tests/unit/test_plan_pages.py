@@ -63,11 +63,13 @@ def test_editor_page_loads_leaflet_geoman_and_its_scripts_in_order(client):
     assert scripts == [
         "static/leaflet/leaflet.js",
         "editor-static/geoman/leaflet-geoman.min.js",
+        "shell-static/shell.js",
         "editor-static/common.js",
         "editor-static/editor.js",
         "editor-static/panels.js",
     ]
-    for element in ("map", "message", "login-form", "preview", "commit-message", "revert", "undo"):
+    # the message bar and the login form are the shell's, drawn into the header's page
+    for element in ("shell-header", "map", "preview", "commit-message", "revert", "undo"):
         assert f'id="{element}"' in page, element
 
 
