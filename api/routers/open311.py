@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from api.auth import AUTH_ATTR, DENIED, area_filter
 from api.deps import PUBLIC, AnyAccount, ConnDep, Now, OptionalAccount, SettingsDep
+from api.openapi_limits import XML, answers
 from gridgeo.accounts import Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
@@ -129,7 +130,12 @@ def _labels(conn: ConnDep) -> dict[str, str]:
     return {c["key"]: c["label_zh"] for c in list_categories(conn)}
 
 
-@router.get("/services.{fmt}", summary="Open311: the service list", dependencies=[PUBLIC])
+@router.get(
+    "/services.{fmt}",
+    summary="Open311: the service list",
+    dependencies=[PUBLIC],
+    responses=answers(XML),
+)
 def services(fmt: Fmt, conn: ConnDep) -> Response:
     """Our incident categories as Open311 services."""
     rows = [
@@ -148,7 +154,12 @@ def services(fmt: Fmt, conn: ConnDep) -> Response:
     return _render(fmt, "services", "service", rows)
 
 
-@router.post("/requests.{fmt}", summary="Open311: post a service request", status_code=201)
+@router.post(
+    "/requests.{fmt}",
+    summary="Open311: post a service request",
+    status_code=201,
+    responses=answers(XML, status=201),
+)
 def post_request(
     settings: SettingsDep,
     fmt: Fmt,
@@ -209,7 +220,11 @@ def _media_url(url: str | None) -> str | None:
     return url
 
 
-@router.get("/requests.{fmt}", summary="Open311: service requests in the caller's areas")
+@router.get(
+    "/requests.{fmt}",
+    summary="Open311: service requests in the caller's areas",
+    responses=answers(XML),
+)
 def get_requests(
     request: Request,
     fmt: Fmt,
@@ -226,7 +241,11 @@ def get_requests(
     labels = _labels(conn)
     names = sees_names(account.role)
     if service_request_id is not None:
-        ids = [int(s) for s in service_request_id.split(",") if s.strip().isdigit()]
+        ids = [
+            int(s)
+            for s in service_request_id.split(",")
+            if s.strip().isascii() and s.strip().isdigit()
+        ]
         incs = [get_incident(conn, i, account=account, names=names) for i in ids]
     else:
         incs = list_incidents(conn, areas=area_filter(account), now=now, category=service_code,
@@ -242,7 +261,11 @@ def get_requests(
     return _render(fmt, "service_requests", "request", rows)
 
 
-@router.get("/requests/{request_id}.{fmt}", summary="Open311: one service request")
+@router.get(
+    "/requests/{request_id}.{fmt}",
+    summary="Open311: one service request",
+    responses=answers(XML),
+)
 def get_request(
     request: Request, request_id: int, fmt: Fmt, conn: ConnDep, account: AnyAccount
 ) -> Response:
