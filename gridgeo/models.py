@@ -343,6 +343,8 @@ class IncidentCategory(Base):
     accept_minutes: Mapped[int]
     resolve_minutes: Mapped[int]
     active: Mapped[bool] = mapped_column(server_default=true())
+    # Open311 public read mode shows the descriptions of public categories only (0015)
+    public: Mapped[bool] = mapped_column(server_default=false())
 
     __table_args__ = (
         CheckConstraint(

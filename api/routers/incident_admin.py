@@ -41,6 +41,9 @@ class CategoryChange(BaseModel):
     accept_minutes: int | None = None
     resolve_minutes: int | None = None
     active: bool | None = Field(None, description="false: no new reports in this category")
+    public: bool | None = Field(
+        None, description="true: Open311's public readers see the descriptions (no names)"
+    )
 
 
 class NewDepartment(BaseModel):

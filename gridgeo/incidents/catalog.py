@@ -17,8 +17,15 @@ from gridgeo.errors import Conflict, InvalidInput, NotFound
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MINUTES = 60 * 24 * 365
-CATEGORY_FIELDS = ("label_zh", "label_en", "accept_minutes", "resolve_minutes", "active")
-CATEGORY_COLUMNS = "key, label_zh, label_en, accept_minutes, resolve_minutes, active"
+CATEGORY_FIELDS = (
+    "label_zh",
+    "label_en",
+    "accept_minutes",
+    "resolve_minutes",
+    "active",
+    "public",
+)
+CATEGORY_COLUMNS = "key, label_zh, label_en, accept_minutes, resolve_minutes, active, public"
 
 
 def _check_label(name: str, value: str) -> None:
@@ -84,7 +91,10 @@ def create_category(
 def update_category(
     conn: Connection, key: str, *, changes: dict[str, Any], actor: str
 ) -> dict[str, Any]:
-    """Change labels, limits or ``active``; absent fields stay. New limits apply to new reports.
+    """Change labels, limits, ``active`` or ``public``; absent fields stay.
+
+    New limits apply to new reports; ``public`` lets Open311's public readers see the
+    descriptions of the category's requests.
 
     Raises:
         NotFound: no such category. InvalidInput: an unknown field or a bad value.
