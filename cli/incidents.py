@@ -9,9 +9,35 @@ import click
 from cli.db import database, load_settings
 from gridgeo.audit import cli_actor
 from gridgeo.clock import utcnow
+from gridgeo.errors import InvalidInput
 from gridgeo.incidents.escalation import escalate_once
+from gridgeo.versions import parse_instant
 
-TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+
+class Instant(click.ParamType):
+    """An ISO 8601 time, answered in UTC.
+
+    With an offset as given; without one China time (UTC+8), as the README says of every time
+    without a zone (the rule is :func:`gridgeo.versions.parse_instant`).
+    """
+
+    name = "time"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        """The instant in UTC, or a usage error naming the option."""
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value)).astimezone(UTC)
+        except InvalidInput:
+            self.fail(
+                f"'{value}' is not an ISO time such as 2026-12-07T08:18:46+08:00 or "
+                "2026-12-07T08:18 (China time)",
+                param,
+                ctx,
+            )
 
 
 @click.group("incidents")
@@ -23,9 +49,10 @@ def incidents_group() -> None:
 @click.option(
     "--at",
     "at",
-    type=click.DateTime(formats=TIME_FORMATS),
+    type=Instant(),
     default=None,
-    help="Escalate as of this UTC time (default: now); for replays and checks.",
+    help="Escalate as of this time (default: now): ISO 8601, China time unless it has an "
+    "offset (2026-12-07T08:18:46+08:00, 2026-12-07T00:18Z); for replays and checks.",
 )
 @click.option("--commit", is_flag=True, help="Apply the escalation (default: a dry run).")
 def escalate_cmd(at: datetime | None, commit: bool) -> None:
@@ -34,7 +61,7 @@ def escalate_cmd(at: datetime | None, commit: bool) -> None:
     The job the server runs every GRIDGEO_ESCALATION_INTERVAL_S seconds, under the same lock:
     while another process is escalating, nothing is done (exit status 3).
     """
-    now = at.replace(tzinfo=UTC) if at is not None else utcnow().replace(microsecond=0)
+    now = at if at is not None else utcnow().replace(microsecond=0)
     with database() as db:
         moved = escalate_once(db.engine, now, actor=cli_actor(), commit=commit)
     if moved is None:
