@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
-from cli.db import database, load_settings
+from cli.db import database, load_settings, transaction
 from gridgeo.audit import cli_actor
 from gridgeo.clock import utcnow
 from gridgeo.errors import InvalidInput
@@ -110,4 +111,26 @@ def photos_cmd(min_age: float, commit: bool) -> None:
         f"files{' removed' if commit else ''}"
     )
     if bad:
+        raise SystemExit(1)
+
+
+@incidents_group.command("classification")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def classification_cmd(file: Path, commit: bool) -> None:
+    """Import a classification table (CSV: code, name …) into the incident categories.
+
+    导入事件分类代码表(CJ/T 214、GB/T 30428.2、GB/T 47678.5)。Each code becomes the category
+    of its key (existing categories get the code), and Open311's service_code.
+    """
+    from gridgeo.incidents.codes import import_classification
+
+    with transaction() as conn:
+        report = import_classification(conn, file, commit=commit, actor=cli_actor())
+        click.echo(report.to_text())
+    if commit:
+        click.echo("分类已导入 committed")
+    else:
+        click.echo("dry run: nothing written (add --commit to write)")
+    if report.errors:
         raise SystemExit(1)

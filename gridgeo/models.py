@@ -345,6 +345,8 @@ class IncidentCategory(Base):
     active: Mapped[bool] = mapped_column(server_default=true())
     # Open311 public read mode shows the descriptions of public categories only (0015)
     public: Mapped[bool] = mapped_column(server_default=false())
+    # a national classification code (gridgeo/incidents/codes.py), Open311's service_code (0016)
+    code: Mapped[str | None] = mapped_column(unique=True)
 
     __table_args__ = (
         CheckConstraint(

@@ -211,6 +211,17 @@ def _labels(conn: ConnDep) -> dict[str, str]:
     return {c["key"]: c["label_zh"] for c in list_categories(conn)}
 
 
+def _service_codes(conn: ConnDep) -> dict[str, str]:
+    """Category key → its Open311 service_code: the national code when it has one."""
+    return {c["key"]: c["code"] or c["key"] for c in list_categories(conn, inactive=True)}
+
+
+def _category_of(conn: ConnDep, service_code: str) -> str:
+    """The category key a service_code names (a national code or a key)."""
+    by_code = {code: key for key, code in _service_codes(conn).items()}
+    return by_code.get(service_code, service_code)
+
+
 @router.get(
     "/services.{fmt}",
     summary="Open311: the service list",
@@ -221,7 +232,7 @@ def services(fmt: Fmt, conn: ConnDep) -> Response:
     """Our incident categories as Open311 services."""
     rows = [
         {
-            "service_code": c["key"],
+            "service_code": c["code"] or c["key"],
             "service_name": c["label_zh"],
             "description": f"{c['label_en']}: accept within {c['accept_minutes']} min, "
             f"resolve within {c['resolve_minutes']} min",
@@ -271,7 +282,8 @@ def post_request(
         upload = Upload(media.filename or "media", media.content_type, media.file.read(limit + 1))
         strip_gps = settings.incidents.photo_strip_gps
         photos = check_photos([upload], max_bytes=limit, strip_gps=strip_gps)
-    r = Report(lon=long, lat=lat, category=service_code, description=description,
+    r = Report(lon=long, lat=lat, category=_category_of(conn, service_code),
+               description=description,
                idempotency_key=device_id)  # fmt: skip
     snap_m = settings.incidents.incident_snap_m
     store = PhotoStore(settings.photo_dir)
@@ -332,7 +344,8 @@ def get_requests(
         incs = [get_incident(conn, i, account=account, names=names) for i in ids]
     else:
         areas = area_filter(account) if account is not None else None
-        incs = list_incidents(conn, areas=areas, now=now, category=service_code, since=start_date,
+        category = _category_of(conn, service_code) if service_code is not None else None
+        incs = list_incidents(conn, areas=areas, now=now, category=category, since=start_date,
                               until=end_date, is_open=None if status is None else status == "open",
                               limit=page_size, offset=(page - 1) * page_size, names=names)  # fmt: skip
     rows = _rows(conn, request, incs, account=account, names=names, extensions=extensions)
@@ -349,7 +362,7 @@ def _rows(
     extensions: bool,
 ) -> list[dict[str, Any]]:
     """The requests as GeoReport rows: for the public without personal data."""
-    labels = _labels(conn)
+    labels, codes = _labels(conn), _service_codes(conn)
     ids = [i["id"] for i in incs]
     notes = timelines(conn, ids, names=names, notes=account is not None) if extensions else {}
     if account is None:
@@ -359,7 +372,9 @@ def _rows(
         media = _media(conn, request, ids)
     rows = []
     for inc in incs:
-        row = _request(inc, labels, media.get(inc["id"]))
+        row = _request(inc, labels, media.get(inc["id"])) | {
+            "service_code": codes.get(inc["category"], inc["category"])
+        }
         if extensions:
             row["notes"] = _notes(notes.get(inc["id"], []))
         rows.append(row)

@@ -135,7 +135,7 @@ def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[st
     """The incident categories in use (and, with ``inactive``, the retired ones too)."""
     rows = conn.execute(
         text(
-            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active, public "
+            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active, public, code "
             "FROM incident_categories WHERE active OR :all ORDER BY key"
         ),
         {"all": inactive},

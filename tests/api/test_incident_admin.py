@@ -30,7 +30,7 @@ def test_category_lifecycle(client, users, conn):
     h = users["admin"]
     r = client.post("/admin/incident-categories", json=NOISE, headers=h)
     assert r.status_code == 201, r.text
-    assert r.json() == {**NOISE, "active": True, "public": False}
+    assert r.json() == {**NOISE, "active": True, "public": False, "code": None}
     assert "noise" in [c["key"] for c in client.get("/categories", headers=h).json()]
     inc = report(client, users["patrol"], "noise")
     assert inc.status_code == 201, inc.text
