@@ -68,7 +68,7 @@ def test_a_plan_that_retires_a_grid_moves_its_open_incident_and_escalation_goes_
 
     pid = new_plan(conn)
     edit(conn, city, pid, {"op": "merge", "codes": [A, B], "name": "南片"})
-    out = commit_plan(conn, city, pid, "planner", "merge the south")
+    out = commit_plan(conn, city, pid, "planner", "merge the south", snap_m=0.5)
     assert out["incidents_moved"] == 1
 
     row = _row(conn, moved)
@@ -97,7 +97,7 @@ def test_a_plan_moves_an_escalated_incident_queued_at_a_retired_grid(
     assert _row(conn, inc)["queue_area"] == C
     pid = new_plan(conn)
     edit(conn, city, pid, {"op": "merge", "codes": [A, B]})
-    commit_plan(conn, city, pid, "planner", "merge")
+    commit_plan(conn, city, pid, "planner", "merge", snap_m=0.5)
     assert _row(conn, inc) | {"assignee": None} == {
         "grid": A, "current": True, "queue_area": C, "assignee": None, "escalation_level": 1
     }  # fmt: skip
