@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from api.errors import install_error_handlers
 from api.limits import BodyLimit
+from api.nul_guard import RejectNul
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
 from api.routers import desk as desk_routes
@@ -140,6 +141,7 @@ def create_app(
         StaticFiles(directory=plan_pages.EDITOR_STATIC_DIR),
         name="editor-static",
     )
+    app.add_middleware(RejectNul)  # inside the body cap: it reads bodies already capped
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     return app
 

@@ -22,6 +22,15 @@ from gridgeo.store import copy_households
 # The temporary tables of gridgeo.bulk_assign live until the transaction ends; dropping them
 # lets one transaction import several files (each import runs an assignment).
 ASSIGN_TEMP_TABLES = "DROP TABLE IF EXISTS pg_temp._leaf_parts, pg_temp._hits, pg_temp._pick"
+# The usual names of a field of households per point, detected as lon/lat columns are
+# (case and surrounding blanks ignored); --count-field names another.
+COUNT_NAMES = ("households", "户数", "household_count")
+
+
+def detect_count_field(available: list[str]) -> str | None:
+    """The field among ``available`` with one of the usual names of a household count."""
+    by_name = {name.strip().lower(): name for name in available}
+    return next((by_name[n] for n in COUNT_NAMES if n in by_name), None)
 
 
 def import_households(
@@ -42,7 +51,9 @@ def import_households(
     Args:
         conn: a connection in a transaction owned by the caller (who commits it).
         path: GeoJSON, GeoPackage or Shapefile of points, or CSV with lon/lat columns.
-        count_field: field of households per point (a whole number ≥ 1); default 1 each.
+        count_field: field of households per point (a whole number ≥ 1); default: a field
+            named households, 户数 or household_count if there is one, else 1 each. The
+            report's plan says which (``count_field``).
         address_field: optional field of the address.
         external_id_field: optional field of an id from the source system (unique).
         lon_field: CSV column of longitudes (default: detect lon, lng, longitude or x).
@@ -61,6 +72,8 @@ def import_households(
     """
     gdf = read_features(path, layer, lon_field=lon_field, lat_field=lat_field, crs=crs)
     available = [str(c) for c in gdf.columns.drop(gdf.geometry.name)]
+    if count_field is None:
+        count_field = detect_count_field(available)
     fields = {
         "count_field": count_field,
         "address_field": address_field,
@@ -91,7 +104,11 @@ def import_households(
         target="households",
         features=n,
         problems=sorted(problems, key=lambda p: p.index or 0),
-        plan={"insert": {"households": n}, "household_count": int(counts.sum())},
+        plan={
+            "insert": {"households": n},
+            "household_count": int(counts.sum()),
+            "count_field": count_field,
+        },
     )
     if not commit:
         return report

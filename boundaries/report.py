@@ -142,6 +142,14 @@ class ImportReport:
         lines.append(
             f"plan: insert {insert or 'nothing'}" + (f"; parents linked {linked}" if linked else "")
         )
+        if "count_field" in self.plan:
+            total = self.plan.get("household_count", 0)
+            lines.append(
+                f"household counts from the field '{self.plan['count_field']}': {total} in all"
+                if self.plan["count_field"]
+                else f"household counts: 1 per point ({total}); no field households, 户数 or "
+                "household_count (name one with --count-field)"
+            )
         if self.committed:
             lines.append(f"committed: {self.written} rows written")
         elif self.errors:

@@ -125,7 +125,11 @@ def import_grids_cmd(
 @import_group.command("households")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", default=None)
-@click.option("--count-field", default=None, help="Households at each point (default 1).")
+@click.option(
+    "--count-field",
+    default=None,
+    help="Households at each point (default: a field households, 户数 or household_count; else 1).",
+)
 @click.option("--address-field", default=None)
 @click.option("--external-id-field", default=None)
 @click.option("--lon-field", default=None, help="CSV: longitude column (auto-detected).")

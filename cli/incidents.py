@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
-from cli.db import database, load_settings
+from cli.db import database, load_settings, transaction
 from gridgeo.audit import cli_actor
 from gridgeo.clock import utcnow
+from gridgeo.errors import InvalidInput
 from gridgeo.incidents.escalation import escalate_once
+from gridgeo.versions import parse_instant
 
-TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+
+class Instant(click.ParamType):
+    """An ISO 8601 time, answered in UTC.
+
+    With an offset as given; without one China time (UTC+8), as the README says of every time
+    without a zone (the rule is :func:`gridgeo.versions.parse_instant`).
+    """
+
+    name = "time"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        """The instant in UTC, or a usage error naming the option."""
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value)).astimezone(UTC)
+        except InvalidInput:
+            self.fail(
+                f"'{value}' is not an ISO time such as 2026-12-07T08:18:46+08:00 or "
+                "2026-12-07T08:18 (China time)",
+                param,
+                ctx,
+            )
 
 
 @click.group("incidents")
@@ -23,9 +50,10 @@ def incidents_group() -> None:
 @click.option(
     "--at",
     "at",
-    type=click.DateTime(formats=TIME_FORMATS),
+    type=Instant(),
     default=None,
-    help="Escalate as of this UTC time (default: now); for replays and checks.",
+    help="Escalate as of this time (default: now): ISO 8601, China time unless it has an "
+    "offset (2026-12-07T08:18:46+08:00, 2026-12-07T00:18Z); for replays and checks.",
 )
 @click.option("--commit", is_flag=True, help="Apply the escalation (default: a dry run).")
 def escalate_cmd(at: datetime | None, commit: bool) -> None:
@@ -34,7 +62,7 @@ def escalate_cmd(at: datetime | None, commit: bool) -> None:
     The job the server runs every GRIDGEO_ESCALATION_INTERVAL_S seconds, under the same lock:
     while another process is escalating, nothing is done (exit status 3).
     """
-    now = at.replace(tzinfo=UTC) if at is not None else utcnow().replace(microsecond=0)
+    now = at if at is not None else utcnow().replace(microsecond=0)
     with database() as db:
         moved = escalate_once(db.engine, now, actor=cli_actor(), commit=commit)
     if moved is None:
@@ -83,4 +111,26 @@ def photos_cmd(min_age: float, commit: bool) -> None:
         f"files{' removed' if commit else ''}"
     )
     if bad:
+        raise SystemExit(1)
+
+
+@incidents_group.command("classification")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def classification_cmd(file: Path, commit: bool) -> None:
+    """Import a classification table (CSV: code, name …) into the incident categories.
+
+    导入事件分类代码表(CJ/T 214、GB/T 30428.2、GB/T 47678.5)。Each code becomes the category
+    of its key (existing categories get the code), and Open311's service_code.
+    """
+    from gridgeo.incidents.codes import import_classification
+
+    with transaction() as conn:
+        report = import_classification(conn, file, commit=commit, actor=cli_actor())
+        click.echo(report.to_text())
+    if commit:
+        click.echo("分类已导入 committed")
+    else:
+        click.echo("dry run: nothing written (add --commit to write)")
+    if report.errors:
         raise SystemExit(1)

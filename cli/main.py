@@ -106,3 +106,7 @@ main.add_command(plan_group)
 from cli.maps import map_cmd  # noqa: E402
 
 main.add_command(map_cmd)
+from cli.backup import backup_cmd, restore_cmd  # noqa: E402
+
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)

@@ -101,6 +101,8 @@ class IncidentSettings(BaseSettings):
         photo_max_bytes: largest file of one incident photo (files in ``data_dir/photos``).
         photo_strip_gps: remove EXIF GPS tags from stored photos.
         escalation_interval_s: the served app escalates overdue incidents this often; 0: off.
+        open311_public: Open311 readers without a key see requests without personal data (no
+            reporter or names, descriptions of public categories only, locations to 50 m).
     """
 
     model_config = _FROM_ENV
@@ -109,6 +111,7 @@ class IncidentSettings(BaseSettings):
     photo_max_bytes: int = Field(8 * 1024 * 1024, gt=0)
     photo_strip_gps: bool = True
     escalation_interval_s: float = Field(60.0, ge=0)
+    open311_public: bool = False
 
 
 class BoundarySettings(BaseSettings):

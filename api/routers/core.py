@@ -10,13 +10,13 @@ from sqlalchemy import text
 
 from api.auth import area_filter, check_area
 from api.deps import PUBLIC, AnyAccount, ConnDep, HierarchyDep, HouseholdReader
+from api.openapi_limits import BBOX_PATTERN, GEOJSON, LAT, LON, answers, stated
 from gridgeo.assign import locate
 from gridgeo.bbox import parse_bbox
 from gridgeo.grids import get_grid, list_grids
 from gridgeo.households import list_households
 
 router = APIRouter()
-GEOJSON = "application/geo+json"
 
 
 @router.get("/health", summary="Service and database health", dependencies=[PUBLIC])
@@ -43,14 +43,25 @@ def levels(hierarchy: HierarchyDep, _: AnyAccount) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/grids", summary="Grids as GeoJSON", response_class=JSONResponse)
+@router.get(
+    "/grids",
+    summary="Grids as GeoJSON",
+    response_class=JSONResponse,
+    responses=answers(GEOJSON),
+)
 def grids(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
     level: str | None = None,
     parent: str | None = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat",
+            json_schema_extra=stated(pattern=BBOX_PATTERN),
+        ),
+    ] = None,
 ) -> JSONResponse:
     """A FeatureCollection with code, name, level, parent_code, workers, households, load.
 
@@ -65,7 +76,9 @@ def grids(
     return JSONResponse(fc, media_type=GEOJSON)
 
 
-@router.get("/grids/{code}", summary="One grid with its ancestors and children")
+@router.get(
+    "/grids/{code}", summary="One grid with its ancestors and children", responses=answers(GEOJSON)
+)
 def grid(code: str, conn: ConnDep, hierarchy: HierarchyDep, account: AnyAccount) -> JSONResponse:
     """A GeoJSON Feature; properties list the codes of its ancestors and children."""
     check_area(account, code)
@@ -76,8 +89,8 @@ def grid(code: str, conn: ConnDep, hierarchy: HierarchyDep, account: AnyAccount)
 def locate_point(
     conn: ConnDep,
     _: AnyAccount,
-    lon: Annotated[float, Query(description="WGS84 longitude")],
-    lat: Annotated[float, Query(description="WGS84 latitude")],
+    lon: Annotated[float, Query(description="WGS84 longitude", json_schema_extra=stated(**LON))],
+    lat: Annotated[float, Query(description="WGS84 latitude", json_schema_extra=stated(**LAT))],
 ) -> JSONResponse:
     """200 with the chain; 404 with the nearest grid and its distance when outside all grids."""
     loc = locate(conn, lon, lat)
@@ -102,12 +115,20 @@ def locate_point(
     return JSONResponse(body, status_code=404)
 
 
-@router.get("/households", summary="Paged household points (personal data)")
+@router.get(
+    "/households", summary="Paged household points (personal data)", responses=answers(GEOJSON)
+)
 def households(
     conn: ConnDep,
     account: HouseholdReader,
     grid: str | None = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat",
+            json_schema_extra=stated(pattern=BBOX_PATTERN),
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     after: Annotated[int, Query(ge=0, description="keyset: the next_after of the last page")] = 0,
 ) -> JSONResponse:

@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import area_filter, check_area
 from api.deps import AnyAccount, ConnDep, HierarchyDep, Planner
+from api.openapi_limits import BBOX_PATTERN, GEOJSON, answers, stated
 from boundaries.export import FORMATS, export_grids, zip_shapefile
 from gridgeo.bbox import parse_bbox
 from gridgeo.versions import grid_history, grids_at, parse_instant
 
 router = APIRouter(tags=["history"])
-GEOJSON = "application/geo+json"
 MEDIA = {
     "geojson": GEOJSON,
     "gpkg": "application/geopackage+sqlite3",
@@ -25,7 +25,11 @@ MEDIA = {
 AT = "a date (2026-01-01) or date-time; without an offset it is China time (UTC+8)"
 
 
-@router.get("/grids/{code}/history", summary="Every version of a grid: who, when and why")
+@router.get(
+    "/grids/{code}/history",
+    summary="Every version of a grid: who, when and why",
+    responses=answers(GEOJSON),
+)
 def history(code: str, conn: ConnDep, account: AnyAccount) -> JSONResponse:
     """A FeatureCollection of the grid's versions, oldest first.
 
@@ -36,14 +40,24 @@ def history(code: str, conn: ConnDep, account: AnyAccount) -> JSONResponse:
     return JSONResponse(grid_history(conn, code), media_type=GEOJSON)
 
 
-@router.get("/history/grids", summary="A level as it stood at a date, as GeoJSON")
+@router.get(
+    "/history/grids",
+    summary="A level as it stood at a date, as GeoJSON",
+    responses=answers(GEOJSON),
+)
 def grids_as_of(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
     level: str,
     at: Annotated[str | None, Query(description=AT + "; absent: now")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat",
+            json_schema_extra=stated(pattern=BBOX_PATTERN),
+        ),
+    ] = None,
 ) -> JSONResponse:
     """The versions of the level's grids valid at ``at``, within the caller's areas."""
     when = parse_instant(at) if at is not None else None

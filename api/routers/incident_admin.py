@@ -18,6 +18,7 @@ from gridgeo.incidents.catalog import (
     update_category,
     update_department,
 )
+from gridgeo.incidents.codes import CODE_PATTERN
 from gridgeo.incidents.queries import list_categories, list_departments
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -41,6 +42,14 @@ class CategoryChange(BaseModel):
     accept_minutes: int | None = None
     resolve_minutes: int | None = None
     active: bool | None = Field(None, description="false: no new reports in this category")
+    public: bool | None = Field(
+        None, description="true: Open311's public readers see the descriptions (no names)"
+    )
+    code: str | None = Field(
+        None,
+        description="national event code (6 + 2 + 2 or 6 + 2 + 3 digits): Open311's service_code",
+        json_schema_extra={"pattern": CODE_PATTERN},
+    )
 
 
 class NewDepartment(BaseModel):

@@ -25,13 +25,16 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import AUTH_ATTR, account_on_loop, admit, area_filter, check_area, sent_credential
 from api.deps import Admin, AnyAccount, ConnDep, Now, Reporter
 from api.incident_body import Body, body_of, openapi_body, read_body
+from api.openapi_limits import BBOX_PATTERN, LAT, LON, stated
 from api.statements import DirectRoute, in_transaction, statements
 from gridgeo.accounts import Account
 from gridgeo.bbox import parse_bbox
+from gridgeo.coords import SYSTEMS
+from gridgeo.incidents.catalog import KEY_RE
 from gridgeo.incidents.escalation import escalate_overdue, escalation_job
 from gridgeo.incidents.flow import transition
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos, photo_file
-from gridgeo.incidents.policy import REPORTERS, sees_names
+from gridgeo.incidents.policy import MAX_ACCURACY_M, MAX_DESCRIPTION, REPORTERS, sees_names
 from gridgeo.incidents.queries import (
     get_incident,
     list_categories,
@@ -70,14 +73,31 @@ report_router = APIRouter(tags=["incidents"])
 
 
 class IncidentIn(BaseModel):
-    """A report from a phone or a dispatcher's desk."""
+    """A report from a phone or a dispatcher's desk.
 
-    lon: float = Field(description="longitude in coord_system (WGS84 by default)")
-    lat: float = Field(description="latitude in coord_system")
-    category: str = Field(description="a key from GET /categories")
-    description: str = ""
-    accuracy_m: float | None = Field(None, description="GPS accuracy radius in metres")
-    coord_system: str = Field("wgs84", description="wgs84, gcj02 (AMap/Tencent) or bd09 (Baidu)")
+    The limits in the schema are those of ``gridgeo.incidents.report`` (checked on the hot
+    path, answered 400 naming the field); the model states them without checking them again.
+    """
+
+    lon: float = Field(
+        description="longitude in coord_system (WGS84 by default)",
+        json_schema_extra=stated(**LON),
+    )
+    lat: float = Field(description="latitude in coord_system", json_schema_extra=stated(**LAT))
+    category: str = Field(
+        description="a key from GET /categories", json_schema_extra=stated(pattern=KEY_RE.pattern)
+    )
+    description: str = Field("", json_schema_extra=stated(maxLength=MAX_DESCRIPTION))
+    accuracy_m: float | None = Field(
+        None,
+        description="GPS accuracy radius in metres",
+        json_schema_extra=stated(minimum=0, maximum=MAX_ACCURACY_M),
+    )
+    coord_system: str = Field(
+        "wgs84",
+        description="wgs84, gcj02 (AMap/Tencent) or bd09 (Baidu)",
+        json_schema_extra=stated(enum=list(SYSTEMS)),
+    )
     major: bool = False
 
 
@@ -219,7 +239,13 @@ def get_incidents(
     state: str | None = None,
     category: str | None = None,
     area: Annotated[str | None, Query(description="an area code (and everything below)")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat",
+            json_schema_extra=stated(pattern=BBOX_PATTERN),
+        ),
+    ] = None,
     since: Annotated[datetime | None, Query(description="reported at or after")] = None,
     queue: Annotated[str | None, Query(description="grid, dispatch or overdue")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import area_filter, check_area
 from api.deps import AnyAccount, ConnDep, HierarchyDep, Now
+from api.openapi_limits import BBOX_PATTERN, stated
 from gridgeo.bbox import parse_bbox
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import Hierarchy
@@ -37,6 +38,12 @@ OFFSET_SCHEMA = {"type": "integer", "minimum": 0, "default": 0}
 
 def _url(request: Request, path: str) -> str:
     return str(request.base_url).rstrip("/") + path
+
+
+FormatParam = Annotated[
+    str | None,
+    Query(description="json (the default)", json_schema_extra=stated(enum=["json", "geojson"])),
+]
 
 
 def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
@@ -133,7 +140,7 @@ def collections(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
-    f: str | None = None,
+    f: FormatParam = None,
 ) -> JSONResponse:
     """One collection per level key, with its extent (within the caller's areas) and CRS."""
     _check_format(f)
@@ -155,7 +162,7 @@ def collection(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
-    f: str | None = None,
+    f: FormatParam = None,
 ) -> JSONResponse:
     """The collection's description, extent and links."""
     _check_format(f)
@@ -177,7 +184,13 @@ def items(
     hierarchy: HierarchyDep,
     account: AnyAccount,
     now: Now,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="minlon,minlat,maxlon,maxlat (CRS84)",
+            json_schema_extra=stated(pattern=BBOX_PATTERN),
+        ),
+    ] = None,
     datetime_: Annotated[
         str | None,
         Query(
@@ -187,7 +200,7 @@ def items(
     ] = None,
     limit: Annotated[str | None, Query(json_schema_extra=LIMIT_SCHEMA)] = None,
     offset: Annotated[str | None, Query(json_schema_extra=OFFSET_SCHEMA)] = None,
-    f: str | None = None,
+    f: FormatParam = None,
 ) -> JSONResponse:
     """A GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links."""
     _check_format(f)
@@ -234,7 +247,7 @@ def item(
     datetime_: Annotated[
         str | None, Query(alias="datetime", description="the version valid at this instant")
     ] = None,
-    f: str | None = None,
+    f: FormatParam = None,
 ) -> JSONResponse:
     """A grid by code (current, or at ``datetime``); ``code@N`` names version N."""
     _check_format(f)

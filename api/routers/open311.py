@@ -1,8 +1,11 @@
 """Open311 GeoReport v2: services, service requests (JSON and XML), for the 12345 hotline.
 
 The service list is public, as the spec expects. Requests carry locations, so reading them
-needs an account (scoped to its areas like GET /incidents), and posting one needs an API key,
-sent as the spec's ``api_key`` form field, as ``X-API-Key`` or as a bearer token. Our states map
+needs an account (scoped to its areas like GET /incidents) — its API key as the spec's
+``api_key`` (a query parameter on GET, a form field on POST), as ``X-API-Key`` or as a bearer
+token — unless ``GRIDGEO_OPEN311_PUBLIC`` is on: then readers without a key see every request
+without personal data (:mod:`gridgeo.incidents.public`). Lists page with ``page`` and
+``page_size``; ``extensions=true`` adds each request's timeline as ``notes``. Our states map
 to ``open`` (reported … in progress) and ``closed`` (resolved, verified, closed). A request may
 carry a photo (the file ``media``, checked and stored like any report photo) or a link to one
 (``media_url``); both come back as ``media_url``.
@@ -10,8 +13,9 @@ carry a photo (the file ``media``, checked and stored like any report photo) or 
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,17 +26,20 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from api.auth import AUTH_ATTR, DENIED, area_filter
-from api.deps import PUBLIC, AnyAccount, ConnDep, Now, OptionalAccount, SettingsDep
-from gridgeo.accounts import Account
+from api.deps import PUBLIC, ConnDep, Now, OptionalAccount, SettingsDep
+from api.openapi_limits import XML, answers
+from gridgeo.accounts import ROLES, Account
 from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
 from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, sees_names
+from gridgeo.incidents.public import public_categories, public_view, timelines
 from gridgeo.incidents.queries import get_incident, list_categories, list_incidents
 from gridgeo.incidents.report import Report, report_with_photos
 from gridgeo.tokens import resolve
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_MEDIA_URL = 2000
+MAX_PAGE_SIZE = 1000
 
 
 class Fmt(StrEnum):
@@ -67,6 +74,58 @@ def open311_reporter(
 
 setattr(open311_reporter, AUTH_ATTR, ("api_key", *REPORTERS))
 
+ReadKey = Annotated[
+    str | None,
+    Query(description="the reader's API key (GeoReport v2 api_key)", max_length=200),
+]
+
+
+def _basic_key(request: Request) -> str | None:
+    """The key sent as HTTP Basic credentials (``http://api_key:KEY@host/…``), if any.
+
+    GeoReport clients such as ``georeport`` send no key on GET; a URL with the key as its
+    password is how they can carry one (``requests`` turns it into Basic credentials).
+    """
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise Unauthorized("the Basic credentials are malformed") from None
+    return password or user or None
+
+
+def open311_reader(
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    account: OptionalAccount,
+    api_key: ReadKey = None,
+) -> Account | None:
+    """The reader's account, or None for the public (``GRIDGEO_OPEN311_PUBLIC``).
+
+    The key comes as ``api_key``, ``X-API-Key``, a bearer token, or Basic credentials whose
+    password is the key.
+
+    Raises:
+        Unauthorized: a key that resolves to nothing, or no key while public reading is off.
+    """
+    api_key = api_key or (_basic_key(request) if account is None else None)
+    if account is None and api_key:
+        found = resolve(conn, api_key)
+        if found is None:
+            raise Unauthorized("the api_key is invalid, expired or revoked")
+        account = found[0]
+    if account is None and not settings.incidents.open311_public:
+        raise Unauthorized("an api_key is required to read service requests")
+    return account
+
+
+setattr(open311_reader, AUTH_ATTR, ("api_key", "anonymous-if-open311_public", *ROLES))
+Reader = Annotated[Account | None, Depends(open311_reader)]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="requests per page")]
+
 
 def _render(
     fmt: Fmt, root: str, item: str, rows: list[dict[str, Any]], status: int = 200
@@ -82,12 +141,35 @@ def _render(
                 child.text = str(value).lower()
             elif isinstance(value, datetime):
                 child.text = value.isoformat()
+            elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                for entry in value:  # notes: one <note> each
+                    note = ET.SubElement(child, "note")
+                    for k, v in entry.items():
+                        ET.SubElement(note, k).text = None if v is None else _text(v)
             elif isinstance(value, list):
                 child.text = ",".join(str(v) for v in value)
             elif value is not None:
                 child.text = str(value)
     body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
     return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _notes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A timeline as GeoReport ``notes`` (the de-facto extension of most 311 servers)."""
+    return [
+        {
+            "datetime": e["at"],
+            "type": e["action"],
+            "status": status_of(e["to_state"]) if e["to_state"] else None,
+            "summary": e.get("note") or None,
+            **({"actor": e["actor"]} if "actor" in e else {}),
+        }
+        for e in events
+    ]
 
 
 def _request(inc: dict[str, Any], labels: dict[str, str], media: str | None) -> dict[str, Any]:
@@ -129,12 +211,28 @@ def _labels(conn: ConnDep) -> dict[str, str]:
     return {c["key"]: c["label_zh"] for c in list_categories(conn)}
 
 
-@router.get("/services.{fmt}", summary="Open311: the service list", dependencies=[PUBLIC])
+def _service_codes(conn: ConnDep) -> dict[str, str]:
+    """Category key → its Open311 service_code: the national code when it has one."""
+    return {c["key"]: c["code"] or c["key"] for c in list_categories(conn, inactive=True)}
+
+
+def _category_of(conn: ConnDep, service_code: str) -> str:
+    """The category key a service_code names (a national code or a key)."""
+    by_code = {code: key for key, code in _service_codes(conn).items()}
+    return by_code.get(service_code, service_code)
+
+
+@router.get(
+    "/services.{fmt}",
+    summary="Open311: the service list",
+    dependencies=[PUBLIC],
+    responses=answers(XML),
+)
 def services(fmt: Fmt, conn: ConnDep) -> Response:
     """Our incident categories as Open311 services."""
     rows = [
         {
-            "service_code": c["key"],
+            "service_code": c["code"] or c["key"],
             "service_name": c["label_zh"],
             "description": f"{c['label_en']}: accept within {c['accept_minutes']} min, "
             f"resolve within {c['resolve_minutes']} min",
@@ -148,7 +246,12 @@ def services(fmt: Fmt, conn: ConnDep) -> Response:
     return _render(fmt, "services", "service", rows)
 
 
-@router.post("/requests.{fmt}", summary="Open311: post a service request", status_code=201)
+@router.post(
+    "/requests.{fmt}",
+    summary="Open311: post a service request",
+    status_code=201,
+    responses=answers(XML, status=201),
+)
 def post_request(
     settings: SettingsDep,
     fmt: Fmt,
@@ -179,7 +282,8 @@ def post_request(
         upload = Upload(media.filename or "media", media.content_type, media.file.read(limit + 1))
         strip_gps = settings.incidents.photo_strip_gps
         photos = check_photos([upload], max_bytes=limit, strip_gps=strip_gps)
-    r = Report(lon=long, lat=lat, category=service_code, description=description,
+    r = Report(lon=long, lat=lat, category=_category_of(conn, service_code),
+               description=description,
                idempotency_key=device_id)  # fmt: skip
     snap_m = settings.incidents.incident_snap_m
     store = PhotoStore(settings.photo_dir)
@@ -209,44 +313,89 @@ def _media_url(url: str | None) -> str | None:
     return url
 
 
-@router.get("/requests.{fmt}", summary="Open311: service requests in the caller's areas")
+@router.get(
+    "/requests.{fmt}",
+    summary="Open311: service requests in the caller's areas",
+    responses=answers(XML),
+)
 def get_requests(
     request: Request,
     fmt: Fmt,
     conn: ConnDep,
-    account: AnyAccount,
+    account: Reader,
     now: Now,
     service_request_id: str | None = None,
-    service_code: str | None = None,
+    service_code: Annotated[str | None, Query(max_length=40)] = None,
     start_date: datetime | None = None,
     end_date: datetime | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="1 is the first page")] = 1,
+    page_size: PageSize = MAX_PAGE_SIZE,
+    extensions: Annotated[bool, Query(description="add each request's timeline as notes")] = False,
 ) -> Response:
-    """Filtered as the spec says; at most 1000 requests."""
-    labels = _labels(conn)
-    names = sees_names(account.role)
+    """Filtered as the spec says, newest last; ``page_size`` (at most 1000) per ``page``."""
+    names = account is not None and sees_names(account.role)
     if service_request_id is not None:
-        ids = [int(s) for s in service_request_id.split(",") if s.strip().isdigit()]
+        ids = [
+            int(s)
+            for s in service_request_id.split(",")
+            if s.strip().isascii() and s.strip().isdigit()
+        ]
         incs = [get_incident(conn, i, account=account, names=names) for i in ids]
     else:
-        incs = list_incidents(conn, areas=area_filter(account), now=now, category=service_code,
-                              since=start_date, limit=1000, names=names)  # fmt: skip
-    end = end_date or datetime.max.replace(tzinfo=UTC)
-    kept = [
-        i
-        for i in incs
-        if i["reported_at"] <= end and (status is None or status_of(i["state"]) == status)
-    ]
-    media = _media(conn, request, [i["id"] for i in kept])
-    rows = [_request(i, labels, media.get(i["id"])) for i in kept]
+        areas = area_filter(account) if account is not None else None
+        category = _category_of(conn, service_code) if service_code is not None else None
+        incs = list_incidents(conn, areas=areas, now=now, category=category, since=start_date,
+                              until=end_date, is_open=None if status is None else status == "open",
+                              limit=page_size, offset=(page - 1) * page_size, names=names)  # fmt: skip
+    rows = _rows(conn, request, incs, account=account, names=names, extensions=extensions)
     return _render(fmt, "service_requests", "request", rows)
 
 
-@router.get("/requests/{request_id}.{fmt}", summary="Open311: one service request")
+def _rows(
+    conn: ConnDep,
+    request: Request,
+    incs: list[dict[str, Any]],
+    *,
+    account: Account | None,
+    names: bool,
+    extensions: bool,
+) -> list[dict[str, Any]]:
+    """The requests as GeoReport rows: for the public without personal data."""
+    labels, codes = _labels(conn), _service_codes(conn)
+    ids = [i["id"] for i in incs]
+    notes = timelines(conn, ids, names=names, notes=account is not None) if extensions else {}
+    if account is None:
+        public = public_categories(conn)
+        incs, media = [public_view(i, public) for i in incs], {}
+    else:
+        media = _media(conn, request, ids)
+    rows = []
+    for inc in incs:
+        row = _request(inc, labels, media.get(inc["id"])) | {
+            "service_code": codes.get(inc["category"], inc["category"])
+        }
+        if extensions:
+            row["notes"] = _notes(notes.get(inc["id"], []))
+        rows.append(row)
+    return rows
+
+
+@router.get(
+    "/requests/{request_id}.{fmt}",
+    summary="Open311: one service request",
+    responses=answers(XML),
+)
 def get_request(
-    request: Request, request_id: int, fmt: Fmt, conn: ConnDep, account: AnyAccount
+    request: Request,
+    request_id: int,
+    fmt: Fmt,
+    conn: ConnDep,
+    account: Reader,
+    extensions: Annotated[bool, Query(description="add the timeline as notes")] = False,
 ) -> Response:
     """A list of one request, as the spec has it."""
-    inc = get_incident(conn, request_id, account=account, names=sees_names(account.role))
-    media = _media(conn, request, [request_id]).get(request_id)
-    return _render(fmt, "service_requests", "request", [_request(inc, _labels(conn), media)])
+    names = account is not None and sees_names(account.role)
+    inc = get_incident(conn, request_id, account=account, names=names)
+    rows = _rows(conn, request, [inc], account=account, names=names, extensions=extensions)
+    return _render(fmt, "service_requests", "request", rows)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from api.auth import area_filter
 from api.deps import ConnDep, HierarchyDep, MapViewer, SettingsDep
-from gridgeo.errors import InvalidInput
-from gridgeo.tiles import MEDIA_TYPE, TileCache
+from gridgeo.tiles import MAX_ZOOM, MEDIA_TYPE, TileCache
 
 router = APIRouter()
 
-
-def _int(value: str, field: str) -> int:
-    if not value.isdigit() or len(value) > 8:
-        raise InvalidInput(f"{field} must be a whole number >= 0", field=field)
-    return int(value)
+# Typed path parameters: FastAPI parses ASCII digits only (a superscript "²" passes
+# str.isdigit() but not int()), and the ranges appear in the OpenAPI schema.
+Zoom = Annotated[int, Path(ge=0, le=MAX_ZOOM, description=f"zoom level, 0..{MAX_ZOOM}")]
+Column = Annotated[int, Path(ge=0, lt=2**MAX_ZOOM, description="tile column, 0..2**z - 1")]
+Row = Annotated[int, Path(ge=0, lt=2**MAX_ZOOM, description="tile row, 0..2**z - 1")]
 
 
 async def tile_cache(request: Request, settings: SettingsDep) -> TileCache:
@@ -43,10 +42,10 @@ def tile(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
-    layer: str,
-    z: str,
-    x: str,
-    y: str,
+    layer: Annotated[str, Path(min_length=1, max_length=64, description="a level key")],
+    z: Zoom,
+    x: Column,
+    y: Row,
 ) -> Response:
     """One Mapbox vector tile of the level ``layer`` (a level key, also the MVT layer name).
 
@@ -58,9 +57,9 @@ def tile(
         conn,
         hierarchy,
         layer=layer,
-        z=_int(z, "z"),
-        x=_int(x, "x"),
-        y=_int(y, "y"),
+        z=z,
+        x=x,
+        y=y,
         areas=area_filter(account),
     )
     headers = {"Cache-Control": "private, max-age=60"}
@@ -79,9 +78,9 @@ def level_tile(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: MapViewer,
-    z: str,
-    x: str,
-    y: str,
+    z: Zoom,
+    x: Column,
+    y: Row,
 ) -> Response:
     """One tile with every level visible at ``z`` as its own MVT layer (the map pages' source).
 
@@ -92,9 +91,9 @@ def level_tile(
     body = tiles.get_levels(
         conn,
         hierarchy,
-        z=_int(z, "z"),
-        x=_int(x, "x"),
-        y=_int(y, "y"),
+        z=z,
+        x=x,
+        y=y,
         areas=area_filter(account),
         compress=gz,
     )

@@ -17,8 +17,16 @@ from gridgeo.errors import Conflict, InvalidInput, NotFound
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_MINUTES = 60 * 24 * 365
-CATEGORY_FIELDS = ("label_zh", "label_en", "accept_minutes", "resolve_minutes", "active")
-CATEGORY_COLUMNS = "key, label_zh, label_en, accept_minutes, resolve_minutes, active"
+CATEGORY_FIELDS = (
+    "label_zh",
+    "label_en",
+    "accept_minutes",
+    "resolve_minutes",
+    "active",
+    "public",
+    "code",
+)
+CATEGORY_COLUMNS = "key, label_zh, label_en, accept_minutes, resolve_minutes, active, public, code"
 
 
 def _check_label(name: str, value: str) -> None:
@@ -84,10 +92,14 @@ def create_category(
 def update_category(
     conn: Connection, key: str, *, changes: dict[str, Any], actor: str
 ) -> dict[str, Any]:
-    """Change labels, limits or ``active``; absent fields stay. New limits apply to new reports.
+    """Change labels, limits, ``active``, ``public`` or ``code``; absent fields stay.
+
+    New limits apply to new reports; ``public`` lets Open311's public readers see the
+    descriptions of the category's requests.
 
     Raises:
-        NotFound: no such category. InvalidInput: an unknown field or a bad value.
+        NotFound: no such category. InvalidInput: an unknown field or a bad value (a code
+            not of a national code's structure). Conflict: the code is another category's.
     """
     _category(conn, key)
     unknown = sorted(set(changes) - set(CATEGORY_FIELDS))
@@ -99,6 +111,16 @@ def update_category(
     for name in ("accept_minutes", "resolve_minutes"):
         if name in changes:
             _check_minutes(name, changes[name])
+    if changes.get("code") is not None:
+        from gridgeo.incidents.codes import check_code
+
+        changes = {**changes, "code": check_code(changes["code"])}
+        taken = conn.execute(
+            text("SELECT key FROM incident_categories WHERE code = :c AND key <> :k"),
+            {"c": changes["code"], "k": key},
+        ).scalar()
+        if taken is not None:
+            raise Conflict(f"code {changes['code']} belongs to category '{taken}'", field="code")
     if changes:
         sets = ", ".join(f"{name} = :{name}" for name in changes)  # names from the allow-list
         conn.execute(

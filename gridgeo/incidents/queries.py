@@ -70,8 +70,14 @@ def list_incidents(
     limit: int = 100,
     after: int = 0,
     names: bool = True,
+    until: datetime | None = None,
+    is_open: bool | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Incidents in ``areas`` (None: all) matching the filters, by id, ``limit`` after ``after``.
+
+    ``since``/``until`` bound the report time; ``is_open`` keeps open (True) or no longer open
+    (False) incidents; ``offset`` skips that many (Open311's pages).
 
     Queues: ``grid`` (open, still in the grid's own queue), ``dispatch`` (not closed, the
     queue area within ``areas`` — escalated incidents leave a lower dispatcher's queue),
@@ -98,12 +104,17 @@ def list_incidents(
         where.append("i.location && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
     if since is not None:
         where.append("i.reported_at >= :since")
+    if until is not None:
+        where.append("i.reported_at <= :until")
+    if is_open is not None:
+        where.append(("" if is_open else "NOT ") + f"i.state IN ({sql_list(OPEN_STATES)})")
     x0, y0, x1, y1 = bbox or (0.0, 0.0, 0.0, 0.0)
-    sql = f"SELECT {COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+    sql = f"SELECT {COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit OFFSET :offset"
     rows = conn.execute(
         text(sql),
         {"after": after, "areas": list(areas) if areas is not None else None, "now": now,
          "state": state, "category": category, "area": area, "since": since, "limit": limit,
+         "until": until, "offset": offset,
          "x0": x0, "y0": y0, "x1": x1, "y1": y1},
     ).mappings()  # fmt: skip
     return [shape(r, names) for r in rows]
@@ -124,7 +135,7 @@ def list_categories(conn: Connection, *, inactive: bool = False) -> list[dict[st
     """The incident categories in use (and, with ``inactive``, the retired ones too)."""
     rows = conn.execute(
         text(
-            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active "
+            "SELECT key, label_zh, label_en, accept_minutes, resolve_minutes, active, public, code "
             "FROM incident_categories WHERE active OR :all ORDER BY key"
         ),
         {"all": inactive},

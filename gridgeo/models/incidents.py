@@ -36,6 +36,10 @@ class IncidentCategory(Base):
     accept_minutes: Mapped[int]
     resolve_minutes: Mapped[int]
     active: Mapped[bool] = mapped_column(server_default=true())
+    # Open311 public read mode shows the descriptions of public categories only (0015)
+    public: Mapped[bool] = mapped_column(server_default=false())
+    # a national classification code (gridgeo/incidents/codes.py), Open311's service_code (0016)
+    code: Mapped[str | None] = mapped_column(unique=True)
 
     __table_args__ = (
         CheckConstraint(

@@ -30,7 +30,7 @@ def test_category_lifecycle(client, users, conn):
     h = users["admin"]
     r = client.post("/admin/incident-categories", json=NOISE, headers=h)
     assert r.status_code == 201, r.text
-    assert r.json() == {**NOISE, "active": True}
+    assert r.json() == {**NOISE, "active": True, "public": False, "code": None}
     assert "noise" in [c["key"] for c in client.get("/categories", headers=h).json()]
     inc = report(client, users["patrol"], "noise")
     assert inc.status_code == 201, inc.text
@@ -59,8 +59,10 @@ def test_category_lifecycle(client, users, conn):
     assert (
         r.json()["active"] is True and report(client, users["patrol"], "noise").status_code == 201
     )
+    r = client.patch("/admin/incident-categories/noise", json={"public": True}, headers=h)
+    assert r.status_code == 200 and r.json()["public"] is True
     assert audit(conn, "category.add").scalar() == 1
-    assert audit(conn, "category.update").scalar() == 3
+    assert audit(conn, "category.update").scalar() == 4
 
 
 @pytest.mark.parametrize(

@@ -137,8 +137,13 @@ def test_empty_tile_and_bad_input(client, city, login_as):
     client.headers.update(login_as("viewer", D))
     r = client.get("/tiles/grid/6/0/0.pbf")
     assert r.status_code == 200 and r.content == b""
-    for path in ("6/64/0", "23/0/0", "6/-1/0", "6/x/0", "6/0/99999999999"):
-        assert client.get(f"/tiles/grid/{path}.pbf").status_code == 400, path
+    assert client.get("/tiles/grid/6/64/0.pbf").status_code == 400  # outside zoom 6's pyramid
+    # typed path parameters: 422 naming the field (a superscript digit passes str.isdigit())
+    for path in ("23/0/0", "6/-1/0", "6/x/0", "6/0/99999999999", "6/0/\u00b2", "\u00b2/0/0"):
+        for prefix in ("/tiles/grid/", "/tiles/"):
+            r = client.get(f"{prefix}{path}.pbf")
+            assert r.status_code == 422, (prefix, path)
+            assert r.json()["error"] == "InvalidInput"
     assert client.get(f"/tiles/nolevel/{TILE}.pbf").status_code == 400
 
 

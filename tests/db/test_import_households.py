@@ -63,7 +63,11 @@ def test_csv_lon_lat_dry_run_then_commit_assigns(conn, tmp_path, streets):
     )
     kw = {"count_field": "hh", "address_field": "addr", "external_id_field": "id"}
     dry = import_households(conn, path, **kw)
-    assert dry.problems == [] and dry.plan == {"insert": {"households": 3}, "household_count": 6}
+    assert dry.problems == [] and dry.plan == {
+        "insert": {"households": 3},
+        "household_count": 6,
+        "count_field": "hh",
+    }
     assert households(conn) == []
     rep = import_households(conn, path, commit=True, **kw)
     assert rep.committed and rep.written == 3
@@ -130,3 +134,28 @@ def test_missing_fields_are_named(conn, tmp_path):
     assert rep.ok and rep.features == 1
     with pytest.raises(InvalidInput, match="no field count_field='hh'; the fields are: x_coord"):
         import_households(conn, path, lon_field="x_coord", lat_field="y_coord", count_field="hh")
+
+
+@pytest.mark.parametrize("name", ["households", " 户数 ", "Household_Count"])
+def test_a_count_field_with_a_usual_name_is_detected(conn, tmp_path, streets, name):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        f"lon,lat,{name}\n{LON + 0.2 * D},{LAT + 0.5 * D},3\n{LON + 1.5 * D},{LAT + 0.5 * D},5\n",
+        encoding="utf-8",
+    )
+    rep = import_households(conn, path, commit=True)
+    assert rep.plan["count_field"] == name and rep.plan["household_count"] == 8
+    assert f"household counts from the field '{name}': 8 in all" in rep.summary()
+    total = conn.execute(text("SELECT sum(household_count) FROM households")).scalar_one()
+    assert total == 8
+
+
+def test_without_a_count_field_the_report_says_one_per_point(conn, tmp_path, streets):
+    path = tmp_path / "h.csv"
+    path.write_text(f"lon,lat,people\n{LON + 0.2 * D},{LAT + 0.5 * D},3\n", encoding="utf-8")
+    rep = import_households(conn, path)
+    assert rep.plan["count_field"] is None and rep.plan["household_count"] == 1
+    assert "1 per point" in rep.summary() and "--count-field" in rep.summary()
+    # an explicit --count-field wins over a detected one
+    path.write_text(f"lon,lat,households,n\n{LON + 0.2 * D},{LAT + 0.5 * D},3,7\n")
+    assert import_households(conn, path, count_field="n").plan["household_count"] == 7

@@ -160,15 +160,19 @@ def test_the_command_line(esc_engine, patrol, monkeypatch):
     [i] = add_incidents(esc_engine, patrol, 1)
     monkeypatch.setenv("GRIDGEO_DATABASE_URL", esc_engine.url.render_as_string(False))
     runner = CliRunner()
-    dry = runner.invoke(main, ["incidents", "escalate", "--at", "2026-05-01T08:31:00"])
+    # a time without an offset is China time (UTC+8): 16:31 there is 08:31 UTC
+    dry = runner.invoke(main, ["incidents", "escalate", "--at", "2026-05-01T16:31:00"])
     assert dry.exit_code == 0, dry.output
     assert f"incident {i:>8} → level 1 queue {COMM_A}" in dry.output
     assert "dry run: 1 incidents would be escalated" in dry.output
     assert levels(esc_engine)[i] == (0, GRID_A)
-    early = runner.invoke(main, ["incidents", "escalate", "--at", "2026-05-01T08:29", "--commit"])
-    assert early.exit_code == 0 and "0 incidents escalated" in early.output
-    done = runner.invoke(main, ["incidents", "escalate", "--at", "2026-05-01T08:31", "--commit"])
+    for at in ("2026-05-01T08:31:00", "2026-05-01T16:29+08:00", "2026-05-01T08:29:59Z"):
+        early = runner.invoke(main, ["incidents", "escalate", "--at", at, "--commit"])
+        assert early.exit_code == 0 and "0 incidents escalated" in early.output, at
+    at = "2026-05-01T16:31:00+08:00"
+    done = runner.invoke(main, ["incidents", "escalate", "--at", at, "--commit"])
     assert done.exit_code == 0 and "1 incidents escalated" in done.output
+    assert "as of 2026-05-01T08:31:00+00:00" in done.output
     assert levels(esc_engine)[i] == (1, COMM_A)
     with esc_engine.connect() as conn:
         actor = conn.execute(text("SELECT actor FROM incident_events WHERE action = 'escalate'"))

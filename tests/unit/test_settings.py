@@ -30,6 +30,7 @@ VARIABLES = {
     "GRIDGEO_PHOTO_MAX_BYTES": ("incidents", "photo_max_bytes", "1000000"),
     "GRIDGEO_PHOTO_STRIP_GPS": ("incidents", "photo_strip_gps", "false"),
     "GRIDGEO_ESCALATION_INTERVAL_S": ("incidents", "escalation_interval_s", "0"),
+    "GRIDGEO_OPEN311_PUBLIC": ("incidents", "open311_public", "true"),
     "GRIDGEO_PLAN_SNAP_M": ("boundaries", "plan_snap_m", "0.25"),
     "GRIDGEO_EDGE_TOLERANCE_M": ("boundaries", "edge_tolerance_m", "2"),
     "GRIDGEO_HOUSEHOLDS_PER_WORKER": ("workload", "households_per_worker", "250"),
