@@ -42,7 +42,7 @@
       nearest: "最近网格 {name},{d} 米", not_yours: "不在您的管辖范围", workers_n: "{n} 人",
       need_position: "请先获取或在地图上选定位置",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
-      incident: "事件", away: "{d} 米", unknown: "未知",
+      incident: "事件", away: "{d} 米", unknown: "未知", queue: "所在队列",
       photos: "照片(可选)", photos_n: "{n} 张照片", photo_error: "照片无法读取:",
       too_many_photos: "最多 6 张照片", resolve_title: "办结事件", resolve_note: "处置情况",
       resolve_photo: "处置后照片", resolve_btn: "办结", cancel: "取消",
@@ -64,7 +64,7 @@
       workers_n: "{n} workers", need_position: "Get a position or pick one on the map first",
       empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
-      incident: "incident", away: "{d} m", unknown: "unknown",
+      incident: "incident", away: "{d} m", unknown: "unknown", queue: "queue",
       photos: "Photos (optional)", photos_n: "{n} photos", photo_error: "cannot read photo:",
       too_many_photos: "at most 6 photos", resolve_title: "Resolve incident",
       resolve_note: "What was done", resolve_photo: "Photo after", resolve_btn: "Resolve",
@@ -493,7 +493,7 @@
   }
   function loadMine() {
     if (!online() || !token()) { renderMine(); return; }
-    shell.request("incidents?queue=grid&limit=1000").then(function (res) {
+    shell.request("incidents?queue=located&limit=1000").then(function (res) {
       return res.ok ? res.body : null;
     }).then(function (body) {
       if (!body) return;
@@ -512,7 +512,10 @@
         (i._d !== null ? '<span class="muted dist">' + esc(t("away", { d: Math.round(i._d) })) +
           "</span>" : "") + (NEXT[i.state] ? '<button type="button" class="act" data-id="' +
           esc(i.id) + '" data-action="' + NEXT[i.state] + '">' + esc(t("act_" + NEXT[i.state])) +
-          "</button>" : "") + '<span class="desc">' + esc(i.description) + "</span></li>";
+          "</button>" : "") + '<span class="desc">' + esc(i.description) + "</span>" +
+        (i.escalation_level > 0 ? '<span class="queue muted" data-queue="' + esc(i.queue_area) + '">' +
+          esc(t("queue")) + " " + esc(i.queue_name || "") + " " + esc(i.queue_area) + "</span>" : "") +
+        "</li>";
     }).join("");
     if (!rows.length) html = '<li class="muted">' + esc(t("empty_mine")) + "</li>";
     if (!online() && state.mineAt) html = '<li class="muted">' + esc(t("offline_list")) + "</li>" + html;

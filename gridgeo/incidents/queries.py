@@ -30,12 +30,17 @@ ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY
     AS last_note, i.media_url
 FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
 """  # noqa: S608 - fixed fragments
+# A list's rows also name their grid and queue (a single incident names its chain instead, and
+# answers what the report statement of the hot path answers: REPORT_COLUMNS).
+LIST_COLUMNS = f"""g.name AS grid_name,
+(SELECT q.name FROM current_grids q WHERE q.code = i.queue_area) AS queue_name, {COLUMNS}"""  # noqa: S608
 _IN_AREAS = (
     "(CAST(:areas AS text[]) IS NULL OR EXISTS "
     "(SELECT 1 FROM unnest(CAST(:areas AS text[])) a WHERE starts_with({col}, a)))"
 )
 QUEUES = {
     "grid": f"i.escalation_level = 0 AND i.state IN ({sql_list(OPEN_STATES)})",
+    "located": f"i.state IN ({sql_list(OPEN_STATES)})",
     "dispatch": "i.state <> 'closed'",
     "overdue": OVERDUE,
 }
@@ -73,7 +78,8 @@ def list_incidents(
 ) -> list[dict[str, Any]]:
     """Incidents in ``areas`` (None: all) matching the filters, by id, ``limit`` after ``after``.
 
-    Queues: ``grid`` (open, still in the grid's own queue), ``dispatch`` (not closed, the
+    Queues: ``grid`` (open, still in the grid's own queue), ``located`` (open and located in
+    ``areas``, whatever queue it sits in: a worker's list, escalated ones included), ``dispatch`` (not closed, the
     queue area within ``areas`` — escalated incidents leave a lower dispatcher's queue),
     ``overdue`` (open and past an original time limit at ``now``, wherever it is queued).
 
@@ -99,7 +105,7 @@ def list_incidents(
     if since is not None:
         where.append("i.reported_at >= :since")
     x0, y0, x1, y1 = bbox or (0.0, 0.0, 0.0, 0.0)
-    sql = f"SELECT {COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+    sql = f"SELECT {LIST_COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
     rows = conn.execute(
         text(sql),
         {"after": after, "areas": list(areas) if areas is not None else None, "now": now,

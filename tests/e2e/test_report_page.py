@@ -214,3 +214,43 @@ def test_a_lost_answer_is_retried_with_the_same_key(live_server, browser, demo_e
     # the aborted request is the only error: Chromium logs the lost answer
     assert all("ERR_INTERNET_DISCONNECTED" in e for e in errors), errors
     ctx.close()
+
+
+def test_my_grid_lists_an_escalated_incident_with_its_queue(live_server, browser, demo_engine):
+    """Issue 16: an incident of the worker's grid escalated to the community stays on the list."""
+    from gridgeo.accounts import get_account
+    from gridgeo.incidents.report import Report, report
+
+    lon, lat = _inside(demo_engine, GRID)
+    tag = f"e2e-{uuid.uuid4().hex[:10]} escalated"
+    community = GRID[:12]
+    with demo_engine.begin() as conn:
+        admin = get_account(conn, "admin")
+        r = Report(lon=lon, lat=lat, category="sanitation", description=tag)
+        incident = report(conn, r, account=admin, now=datetime.now(UTC), snap_m=200.0)[0]
+        conn.execute(
+            text("UPDATE incidents SET escalation_level = 1, queue_area = :q WHERE id = :i"),
+            {"q": community, "i": incident},
+        )
+        name = conn.execute(
+            text("SELECT name FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": community}
+        ).scalar_one()
+    try:
+        ctx, page, errors = _phone(browser, live_server, lon, lat)
+        _login(page)
+        page.click("#refresh")
+        item = f'.mine-item:has-text("{tag}")'
+        page.wait_for_selector(item, timeout=10000)
+        shown = page.inner_text(item)
+        assert community in shown and name in shown and "所在队列" in shown
+        assert page.locator(f"{item} .act").count() == 1  # the worker may still act on it
+        page.locator(item).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "report-mine-escalated-zh.png"))
+        page.select_option("#lang", "en")
+        page.wait_for_selector(f'{item} .queue:has-text("queue {name}")')
+        page.screenshot(path=str(ARTIFACTS / "report-mine-escalated-en.png"))
+        assert errors == []
+        ctx.close()
+    finally:
+        with demo_engine.begin() as conn:
+            conn.execute(text("DELETE FROM incidents WHERE id = :i"), {"i": incident})
