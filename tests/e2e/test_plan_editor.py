@@ -248,6 +248,13 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert shape(reverted[grid]["geometry"]).symmetric_difference(original).area < 1e-12
     assert reverted[grid]["properties"]["households"] == row["households"]
     page.wait_for_function(f"!('{new}' in gridgeoEditor.features)")
+    # issue 16: the history panel and the map follow the revert without a reload
+    revert_id = int(page.get_attribute("#revert-text", "data-change") or 0)
+    page.wait_for_selector(f'#history tr.version[data-current="true"][data-change="{revert_id}"]')
+    assert page.locator('#history tr.version[data-current="true"]').count() == 1
+    assert page.locator("path.impact-move").count() == 0
+    assert page.locator(".grid-label .hh").count() == 0
+    assert page.locator("#impact tbody tr").count() == 0 and "撤销" in page.inner_text("#history")
     page.screenshot(path=str(ARTIFACTS / "plan-editor-reverted.png"))
     assert errors == []
     ctx.close()
