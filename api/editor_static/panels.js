@@ -134,7 +134,9 @@
         dashArray: "8 6", fill: false, className: "impact-area" } }).addTo(group);
     }
     ((body.impact || {}).moves || []).forEach(function (m) {
-      var a = E.center(m.from), b = E.center(m.to);
+      // points inside the old and the new grid (from the preview), not bounding-box centres
+      var a = m.from_point ? L.latLng(m.from_point[1], m.from_point[0]) : null;
+      var b = m.to_point ? L.latLng(m.to_point[1], m.to_point[0]) : null;
       if (!a || !b) return;
       L.polyline([a, b], { color: "#7b3294", weight: Math.min(8, 2 + m.households / 100),
         opacity: 0.8, className: "impact-move" })

@@ -211,6 +211,19 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert page.locator("#impact .status[data-status='over']").count() >= 1
     assert page.locator("path.impact-area").count() >= 1
     assert page.locator("path.impact-move").count() == 1
+    # issue 16: the arrow starts and ends at points inside the old and the new grid
+    # (GEOS's point on surface, as ST_PointOnSurface), not at bounding-box centres
+    ends = page.evaluate(
+        """() => { let out = null; gridgeoEditor.map.eachLayer(l => {
+            if (l.options && l.options.className === 'impact-move') {
+                out = l.getLatLngs().map(p => [p.lng, p.lat]); } }); return out; }"""
+    )
+    new_geom = shape(next(f for f in _draft(page)["features"]
+                          if f["properties"]["code"] == new)["geometry"])  # fmt: skip
+    for (lon, lat), geom in zip(ends, (original, new_geom), strict=True):
+        inside = geom.representative_point()
+        assert abs(lon - inside.x) < 1e-6 and abs(lat - inside.y) < 1e-6
+        assert geom.contains(Point(lon, lat))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plan-editor-preview.png"))
 
