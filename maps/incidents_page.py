@@ -15,20 +15,25 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+from gridgeo.incidents.policy import STATE_WORDS
 from maps.assets import STATIC_URL, vendored
 from maps.basemaps import BLANK, BaseMap
 from maps.frame import check_lang, finish, new_map
 from maps.vector_layer import LevelLayer, add_levels
 
 TITLE = {"zh": "事件地图", "en": "Incident map"}
+STATE_COLOURS = {
+    "reported": "#fd8d3c",
+    "accepted": "#fecc5c",
+    "dispatched": "#9e9ac8",
+    "in_progress": "#6baed6",
+    "resolved": "#74c476",
+    "verified": "#31a354",
+    "closed": "#969696",
+}
+# the policy's words (the desk and the phone say the same), the legend's colours
 STATE_LABELS = {
-    "reported": ("已上报", "Reported", "#fd8d3c"),
-    "accepted": ("已受理", "Accepted", "#fecc5c"),
-    "dispatched": ("已派遣", "Dispatched", "#9e9ac8"),
-    "in_progress": ("处置中", "In progress", "#6baed6"),
-    "resolved": ("已处置", "Resolved", "#74c476"),
-    "verified": ("已核查", "Verified", "#31a354"),
-    "closed": ("已结案", "Closed", "#969696"),
+    state: (zh, en.capitalize(), STATE_COLOURS[state]) for state, (zh, en) in STATE_WORDS.items()
 }
 OVERDUE_COLOUR = "#d7191c"
 

@@ -30,7 +30,7 @@
         escalate: "升级", photo: "补充照片", regrid: "调整网格" },
       regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
-        resolved: "已办结", verified: "已核查", closed: "已结案" },
+        resolved: "已处置", verified: "已核查", closed: "已结案" },
       flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
     },
     en: {

@@ -49,7 +49,7 @@
       need_note: "请填写处置情况", photos_lost: "本机存储的照片已丢失",
       act_accept: "受理", act_start: "开始处置", act_resolve: "办结",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
-        resolved: "已办结", verified: "已核查", closed: "已结案" }
+        resolved: "已处置", verified: "已核查", closed: "已结案" }
     },
     en: {
       title: "Grid incident report", location: "Location", grid: "Grid", code: "Code", worker: "Worker",

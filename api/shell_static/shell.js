@@ -40,7 +40,7 @@
  *          JSON; a 401 forgets the token, shows the login form and rejects with AuthError; a
  *          connection that fails rejects with NetworkError (the phone page keeps such reports
  *          queued). describe(status, body) makes an error body (see api/errors.py: {error,
- *          message, field?, problems?}) one sentence in the page's language that names the
+ *          code, message, messages: {en, zh?}, field?, problems?}) one sentence in the page's language that names the
  *          field.
  *   show   show(element, what) and say(what, kind): what is a string, an Error, or {key, vars};
  *          errors and keys are redrawn when the language changes.
@@ -70,7 +70,7 @@
         rating: "评价", grid: "网格", department: "处置单位", assignee: "处置人", photo: "照片",
         area: "区域", title: "标题", message: "说明", name: "名称", code: "编码",
         password: "密码", username: "账号", role: "角色", limit: "条数", accuracy_m: "精度",
-        coord_system: "坐标系", state: "状态", queue: "队列", action: "操作" }
+        coord_system: "坐标系", state: "状态", queue: "队列", action: "操作", location: "位置" }
     },
     en: {
       shell: { login: "Log in", username: "Account", password: "Password", login_btn: "Log in",
@@ -90,7 +90,7 @@
         assignee: "assignee", photo: "photo", area: "area", title: "title", message: "message",
         name: "name", code: "code", password: "password", username: "account", role: "role",
         limit: "limit", accuracy_m: "accuracy", coord_system: "coordinate system",
-        state: "state", queue: "queue", action: "action" }
+        state: "state", queue: "queue", action: "action", location: "location" }
     }
   };
 
@@ -227,8 +227,11 @@
     var fields = fieldsOf(b).map(function (f) { return label("field", f); });
     var s = fields.length ? t("shell.with_field", { lead: lead, fields: fields.join(t("shell.comma")) })
       : lead;
-    var said = typeof b.message === "string" ? b.message : typeof b.detail === "string" ? b.detail
-      : b.detail ? JSON.stringify(b.detail) : "";
+    // the server's words in the page's language when it gave them (api/errors.py: messages,
+    // beside the machine-readable code), else its English message
+    var own = b.messages && typeof b.messages[S.lang] === "string" ? b.messages[S.lang] : null;
+    var said = own !== null ? own : typeof b.message === "string" ? b.message
+      : typeof b.detail === "string" ? b.detail : b.detail ? JSON.stringify(b.detail) : "";
     if (said) s = t("shell.detail", { lead: s, message: said });
     if (Array.isArray(b.grids) && b.grids.length) s += " [" + b.grids.join(", ") + "]";
     return s;

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
-from gridgeo.errors import Forbidden, InvalidInput, NotFound
+from gridgeo.errors import InvalidInput, NotFound, denied
 from gridgeo.incidents.photos import list_photos
-from gridgeo.incidents.policy import DENIED, OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
+from gridgeo.incidents.policy import OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
 
 COLUMNS = f"""
 i.id, i.state, i.category, i.description, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
@@ -175,7 +175,7 @@ def get_incident(
     if found is None and not scoped:
         raise NotFound(f"no incident {incident_id}", field="id")
     if found is None or (account is not None and not account.covers(found["grid"])):
-        raise Forbidden(DENIED)
+        raise denied()
     out = shape(found, names)
     out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
     events = conn.execute(

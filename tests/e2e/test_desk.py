@@ -98,7 +98,7 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
         _act(url, patrol, incident, "start")
         _act(url, patrol, incident, "resolve", note="已清运完毕")
         page.click(row)
-        _state_shown(page, incident, "已办结")
+        _state_shown(page, incident, "已处置")  # the maps' and the policy's word
         page.click('#d-actions button[data-action="verify"]')
 
         # a colleague verifies first: the server's refusal is shown, nothing changes
@@ -106,7 +106,7 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
         _act(url, colleague, incident, "verify")
         page.click("#act-submit")
         page.wait_for_function(
-            "document.getElementById('act-error').textContent.includes('cannot verify')"
+            "document.getElementById('act-error').textContent.includes('事件已核查，不能核查')"
         )
         errors[:] = [e for e in errors if not (e.startswith("409 ") and "/transitions" in e)]
 

@@ -254,3 +254,34 @@ def test_my_grid_lists_an_escalated_incident_with_its_queue(live_server, browser
     finally:
         with demo_engine.begin() as conn:
             conn.execute(text("DELETE FROM incidents WHERE id = :i"), {"i": incident})
+
+
+def test_a_refusal_is_said_in_the_pages_language_with_its_code(live_server, browser):
+    """Issue 16: the server's refusal (a point far outside every grid) in Chinese, then English."""
+    tag = f"e2e-{uuid.uuid4().hex[:10]} far away"
+    ctx, page, errors = _phone(browser, live_server, 116.397, 39.909)  # Beijing, not Weifang
+    try:
+        page.wait_for_selector("#login-form", state="visible")
+        page.fill("#username", "patrol")
+        page.fill("#password", "patrol-demo-2026")
+        page.click('#login-form button[type="submit"]')
+        page.wait_for_selector("#app", state="visible")
+        page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+        with page.expect_response(lambda r: r.url.endswith("/incidents")) as answer:
+            _report(page, tag)
+        body = answer.value.json()
+        assert answer.value.status == 400 and body["code"] == "outside_grids"
+        assert body["messages"]["en"] == body["message"] and "网格" in body["messages"]["zh"]
+        item = f'.outbox-item[data-state="rejected"]:has-text("{tag}")'
+        page.wait_for_selector(item)
+        shown = page.inner_text(f"{item} .error")
+        assert "该位置不在任何网格内" in shown and "outside" not in shown
+        page.screenshot(path=str(ARTIFACTS / "report-refused-zh.png"), full_page=True)
+        page.select_option("#lang", "en")
+        page.wait_for_selector(f'{item} .error:has-text("outside every grid")')
+        page.screenshot(path=str(ARTIFACTS / "report-refused-en.png"), full_page=True)
+        # the refusal and the locate answer of a point in no grid were asked for
+        errors[:] = [e for e in errors if "400" not in e and "404" not in e]
+        assert errors == []
+    finally:
+        ctx.close()
