@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import folium
-from branca.element import MacroElement
+from branca.element import JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
@@ -112,6 +112,7 @@ def build_incidents_page(
     tile_url: str = "/tiles/{z}/{x}/{y}.pbf",
     other_href: str = "?lang=en",
     base_url: str = STATIC_URL,
+    shell_js: str | None = None,
 ) -> folium.Map:
     """Build the incident map page.
 
@@ -128,12 +129,17 @@ def build_incidents_page(
         tile_url: the all-levels tile URL pattern.
         other_href: link of the language switch.
         base_url: where the vendored scripts are served.
+        shell_js: the browser pages' shell script, which says the notes the system wrote on a
+            timeline in the page's language (None, as in a standalone file: as stored).
 
     Raises:
         ValueError: an unknown ``lang``.
     """
     check_lang(lang)
     fmap = new_map(bases=bases, base_url=base_url, bounds=bounds)
+    if shell_js:
+        root = fmap.get_root()
+        root.header.add_child(JavascriptLink(shell_js), name="gridgeo_shell")  # type: ignore[attr-defined]
     if levels:
         add_levels(fmap, tile_url, levels, lang=lang, fill_js="gridgeo.plainGrid",
                    base_url=base_url)  # fmt: skip

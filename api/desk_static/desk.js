@@ -345,7 +345,9 @@
       li.appendChild(el("strong", {}, actName(e.action)));
       li.appendChild(document.createTextNode(move + " · " + when(e.at) +
         (e.actor ? " · " + e.actor : "")));
-      if (e.note) li.appendChild(el("div", { "class": "muted" }, e.note));
+      if (e.note) {
+        li.appendChild(el("div", { "class": "muted note" }, shell.noteText(e.note_parts, e.note)));
+      }
       (e.photos || []).forEach(function (pid) {
         var img = el("img", { alt: "photo " + pid });
         li.appendChild(img);

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
 from gridgeo.errors import InvalidInput, NotFound, denied
+from gridgeo.incidents.notes import codes_of, note_parts
 from gridgeo.incidents.photos import list_photos
 from gridgeo.incidents.policy import OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
 
@@ -160,6 +161,19 @@ CHAIN_SQL = text(
 )
 
 
+def _name_codes(parts: list[dict[str, Any]], conn: Connection) -> None:
+    """Add ``names`` (code → current name) to each note's parts: names beside the codes."""
+    codes = sorted({c for p in parts for c in codes_of(p)})
+    if not codes:
+        return
+    rows = conn.execute(
+        text("SELECT code, name FROM current_grids WHERE code = ANY(:codes)"), {"codes": codes}
+    ).all()
+    known = {str(c): str(n) for c, n in rows}
+    for p in parts:
+        p["names"] = {c: known[c] for c in codes_of(p) if c in known}
+
+
 def get_incident(
     conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
 ) -> dict[str, Any]:
@@ -186,8 +200,14 @@ def get_incident(
         ),
         {"i": incident_id},
     ).mappings()
-    out["timeline"] = [
-        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
-    ]
+    timeline = []
+    for e in events:
+        parts = note_parts(e["action"], e["note"])
+        timeline.append(
+            {**e, "note_parts": parts, "photos": list(e["photos"])}
+            | ({} if names else {"actor": None})
+        )
+    _name_codes([t["note_parts"] for t in timeline if t["note_parts"]], conn)
+    out["timeline"] = timeline
     out["photos"] = list_photos(conn, incident_id, names=names)
     return out

@@ -302,7 +302,7 @@ def _incident(row: Any) -> dict[str, Any]:
     out["timeline"] = [
         {"at": row["event_at"], "actor": row["event_actor"], "action": row["event_action"],
          "from_state": row["event_from"], "to_state": row["event_to"], "note": row["event_note"],
-         "photos": []}
+         "photos": [], "note_parts": None}
     ]  # fmt: skip
     out["photos"] = []
     return out
