@@ -220,7 +220,7 @@
       if (!res.ok) return;
       state.categories = res.body;
       localStorage.setItem(KEYS.cats, JSON.stringify(res.body));
-      renderCategories();
+      renderCategories(); renderQueue(); renderMine();  // the outbox and list name them too
     }).catch(noteError);
   }
   function catLabel(key) {

@@ -285,3 +285,44 @@ def test_a_refusal_is_said_in_the_pages_language_with_its_code(live_server, brow
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_english_title_whole_and_outbox_names_categories_after_a_reload(
+    live_server, browser, demo_engine
+):
+    """Issue 16: the English title is not cut on a 360 px phone; after a reload with no kept
+    categories the outbox names a report's category, not its key (broken_facility)."""
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        page.evaluate(
+            """() => {
+                localStorage.removeItem('gridgeo.report.categories');
+                localStorage.setItem('gridgeo.report.outbox', JSON.stringify([{key: 'k-e2e',
+                    kind: 'report', user: 'patrol', state: 'rejected', created: Date.now(),
+                    attempts: 1, error: 'x', body: {category: 'broken_facility',
+                    description: 'e2e outbox label'}}]));
+            }"""
+        )
+        page.goto(live_server + "/report?lang=en")
+        page.wait_for_selector("#app", state="visible")
+        item = '.outbox-item:has-text("e2e outbox label")'
+        page.wait_for_selector(item)
+        with demo_engine.connect() as c:
+            label = c.execute(
+                text("SELECT label_en FROM incident_categories WHERE key = 'broken_facility'")
+            ).scalar_one()
+        page.wait_for_selector(f'{item}:has-text("{label}")')
+        assert "broken_facility" not in page.inner_text(item)
+        title = page.locator(".shell-bar h1")
+        assert title.inner_text() == "Grid incident report"
+        assert page.evaluate(
+            "() => { const h = document.querySelector('.shell-bar h1');"
+            " return h.scrollWidth <= h.clientWidth; }"
+        )
+        page.screenshot(path=str(ARTIFACTS / "report-en-phone.png"))
+        page.evaluate("() => localStorage.removeItem('gridgeo.report.outbox')")
+        assert errors == []
+    finally:
+        ctx.close()
