@@ -192,7 +192,7 @@ def test_dispatcher_moves_a_boundary_incident_to_the_other_grid(browser, live_se
         page.click("#act-submit")
         page.wait_for_selector('#d-timeline li[data-action="regrid"]')
         facts = page.text_content("#d-facts")
-        assert "boundary" not in facts and f"Queue{other}" in facts
+        assert "boundary" not in facts and f" {other}" in facts.split("Queue")[1]
         steps = page.eval_on_selector_all("#d-timeline li", "ls => ls.map(l => l.dataset.action)")
         assert steps == ["report", "regrid"]
         # said from its parts in the page's language (English here), the grids named
@@ -204,6 +204,15 @@ def test_dispatcher_moves_a_boundary_incident_to_the_other_grid(browser, live_se
         ctx.close()
     final = httpx.get(f"{url}/incidents/{inc['id']}", headers={"Authorization": f"Bearer {bearer}"})
     assert final.json()["grid"] == other and final.json()["queue_area"] == other
+
+
+def conn_name(engine, code: str) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT name FROM current_grids WHERE code = :c"), {"c": code}
+            ).scalar_one()
+        )
 
 
 def test_the_timeline_says_an_escalation_in_the_pages_language(browser, live_server, demo_engine):
@@ -227,6 +236,10 @@ def test_the_timeline_says_an_escalation_in_the_pages_language(browser, live_ser
             ),
             {"i": incident, "note": f"overdue: resolve → level 1 queue {community}"},
         )
+        conn.execute(  # as a plan's move leaves it: the grid's worker
+            text("UPDATE incidents SET assignee = :a WHERE id = :i"),
+            {"a": f"grid:{GRID}", "i": incident},
+        )
         name = conn.execute(
             text("SELECT name FROM current_grids WHERE code = :c"), {"c": community}
         ).scalar_one()
@@ -238,6 +251,11 @@ def test_the_timeline_says_an_escalation_in_the_pages_language(browser, live_ser
         row = f'#list tbody tr[data-id="{incident}"]'
         page.click(row)
         _state_shown(page, incident, "已上报")
+        # names beside codes: the list's grid, the queue and the grid's worker in the facts
+        grid_name = conn_name(demo_engine, GRID)
+        assert page.text_content(f"{row} td.grid") == f"{grid_name} {GRID}"
+        facts = page.text_content("#d-facts")
+        assert f"所在队列{grid_name} {GRID}" in facts and f"{grid_name} {GRID} 的网格员" in facts
         note = '#d-timeline li[data-action="escalate"] .note'
         page.wait_for_selector(note)
         assert page.text_content(note) == f"超时未处置，升至第 1 级队列 {name}（{community}）"
