@@ -197,6 +197,9 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert states[grid] == "changed" and len(created) == 1, states
     new = created[0]
     assert page.locator("path.grid-created").count() == 1
+    # issue 16: the edit is said in the page's language (not "split grid … into …")
+    said = page.inner_text('#edits li[data-op="split"]')
+    assert said.startswith(f"将网格 {grid} 拆分为 {grid}、{new}"), said
 
     # preview: no problems, households move from the old grid to the new one
     page.click("#preview")
