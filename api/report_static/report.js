@@ -29,6 +29,7 @@
   var IDB_NAME = "gridgeo-report", IDB_STORE = "photos";
   var NEXT = { reported: "accept", accepted: "start", dispatched: "start", in_progress: "resolve" };
   var TARGET = { accept: "accepted", start: "in_progress", resolve: "resolved" };
+  var MAX_DESCRIPTION = 4000;  // gridgeo.incidents.policy.MAX_DESCRIPTION (tests hold them equal)
 
   shell.strings({
     zh: {
@@ -43,6 +44,7 @@
       need_position: "请先获取或在地图上选定位置",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
       incident: "事件", away: "{d} 米", unknown: "未知", queue: "所在队列",
+      too_long: "描述有 {n} 个字，最多 {max} 个字，请删减后再上报",
       photos: "照片(可选)", photos_n: "{n} 张照片", photo_error: "照片无法读取:",
       too_many_photos: "最多 6 张照片", resolve_title: "办结事件", resolve_note: "处置情况",
       resolve_photo: "处置后照片", resolve_btn: "办结", cancel: "取消",
@@ -65,6 +67,7 @@
       empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
       incident: "incident", away: "{d} m", unknown: "unknown", queue: "queue",
+      too_long: "The description has {n} characters; at most {max}: shorten it before sending",
       photos: "Photos (optional)", photos_n: "{n} photos", photo_error: "cannot read photo:",
       too_many_photos: "at most 6 photos", resolve_title: "Resolve incident",
       resolve_note: "What was done", resolve_photo: "Photo after", resolve_btn: "Resolve",
@@ -350,6 +353,14 @@
       description: $("description").value.trim(), accuracy_m: p.accuracy || null,
       coord_system: "wgs84" };
     if (!body.category) { shell.show($("form-error"), { key: "category" }); return; }
+    // said before sending, not cut silently (a maxlength did): the server's limit, in characters
+    var chars = Array.from(body.description).length;
+    if (chars > MAX_DESCRIPTION) {
+      shell.show($("form-error"), { key: "too_long", vars: { n: chars.toLocaleString("en-US"),
+        max: MAX_DESCRIPTION.toLocaleString("en-US") } });
+      $("description").focus();
+      return;
+    }
     $("submit").disabled = true;
     enqueue({ key: uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
       $("description").value = ""; $("photo").value = ""; renderPreviews("photo-previews", []);

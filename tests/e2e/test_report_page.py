@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -323,6 +324,31 @@ def test_english_title_whole_and_outbox_names_categories_after_a_reload(
         )
         page.screenshot(path=str(ARTIFACTS / "report-en-phone.png"))
         page.evaluate("() => localStorage.removeItem('gridgeo.report.outbox')")
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_a_description_over_the_limit_is_said_before_sending(live_server, browser, demo_engine):
+    """Issue 16: 4,001 characters are not cut silently; the page says so and sends nothing."""
+    from gridgeo.incidents.policy import MAX_DESCRIPTION
+
+    source = (Path(__file__).parents[2] / "api/report_static/report.js").read_text("utf-8")
+    assert f"var MAX_DESCRIPTION = {MAX_DESCRIPTION};" in source  # the policy's limit
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        text_in = "长" * (MAX_DESCRIPTION + 1)
+        page.fill("#description", text_in)
+        assert len(page.input_value("#description")) == MAX_DESCRIPTION + 1  # not cut
+        page.click("#submit")
+        page.wait_for_selector("#form-error:has-text('4,001')")
+        assert "最多 4,000" in page.inner_text("#form-error")
+        assert page.locator(".outbox-item").count() == 0  # nothing queued
+        page.screenshot(path=str(ARTIFACTS / "report-too-long-zh.png"))
+        page.select_option("#lang", "en")
+        page.wait_for_selector("#form-error:has-text('at most 4,000')")
         assert errors == []
     finally:
         ctx.close()
