@@ -15,13 +15,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from api.statements import statements
 from gridgeo.accounts import ROLES, Account
-from gridgeo.errors import Forbidden, Unauthorized
+from gridgeo.errors import Unauthorized, denied
 from gridgeo.tokens import RESOLVE_SQL, resolve_params, resolved
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
-DENIED = "this account is not permitted to do this"
 COOKIE = "gridgeo_session"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 AUTH_ATTR = "gridgeo_auth"
@@ -105,7 +104,7 @@ def check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
     if account is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     if account.role not in allowed:
-        raise Forbidden(DENIED)
+        raise denied()
     return account
 
 
@@ -120,7 +119,7 @@ def known_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
 def check_area(account: Account | None, code: str) -> None:
     """Refuse a code outside the account's areas, without saying whether it exists."""
     if account is not None and not account.covers(code):
-        raise Forbidden(DENIED)
+        raise denied()
 
 
 def area_filter(account: Account | None) -> tuple[str, ...] | None:

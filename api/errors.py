@@ -69,9 +69,9 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if "retry_after" in exc.detail:
             headers["Retry-After"] = str(exc.detail["retry_after"])
-        return JSONResponse(
-            _body(name, exc.message, **exc.detail), status_code=status, headers=headers
-        )
+        # the English message stays where clients read it; the code and every language beside it
+        body = _body(name, exc.message, code=exc.code, messages=exc.messages(), **exc.detail)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -75,10 +75,18 @@ def check_lon_lat(lon: float, lat: float) -> None:
     """
     for name, value, bound in (("lon", lon, 180.0), ("lat", lat, 90.0)):
         if not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidInput(f"{name} must be a finite number, got {value!r}", field=name)
+            raise InvalidInput(
+                f"{name} must be a finite number, got {value!r}",
+                code="coordinate_invalid",
+                zh=f"{'经度' if name == 'lon' else '纬度'}必须是有限的数字",
+                field=name,
+            )
         if not -bound <= value <= bound:
             raise InvalidInput(
                 f"{name} {value} is out of range [-{bound:g}, {bound:g}] (WGS84 degrees)",
+                code="coordinate_out_of_range",
+                zh=f"{'经度' if name == 'lon' else '纬度'} {value} 超出范围"
+                f"（-{bound:g} 至 {bound:g} 度，WGS84）",
                 field=name,
             )
 

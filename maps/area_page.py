@@ -19,6 +19,7 @@ from maps.basemaps import BLANK, BaseMap
 from maps.controls import HtmlControl
 from maps.frame import check_lang, finish, new_map
 from maps.grids_page import FILLS, load_heading, status_labels
+from maps.numbers import count, percent
 
 TITLE = {"zh": "区域地图", "en": "Area map"}
 T = {
@@ -86,10 +87,10 @@ def panel_html(
     t = T[lang]
     dev = figures.get("deviation")
     rows = [
-        (t["households"], figures.get("households", 0)),
-        (t["workers"], figures.get("workers", 0)),
-        (t["load"], "–" if figures.get("load") is None else f"{figures['load']:.1f}"),
-        (t["deviation"], "–" if dev is None else f"{100 * dev:+.1f} %"),
+        (t["households"], count(figures.get("households", 0))),
+        (t["workers"], count(figures.get("workers", 0))),
+        (t["load"], count(figures.get("load"), 1)),
+        (t["deviation"], percent(dev)),
         (t["status"], t.get(figures.get("status", ""), figures.get("status", ""))),
     ]
     if open_incidents is not None:
@@ -173,6 +174,9 @@ def build_area_page(
         for f in children["features"]:
             p = f["properties"]
             p["status_label"] = t.get(p.get("status", ""), "")
+            for key in ("households", "workers"):  # shown with thousands separators
+                p[key] = count(p.get(key))
+            p["load"] = count(p.get("load"), 1)
             p["href"] = f"/maps/grids/{p['code']}{_q(lang)}"
         folium.GeoJson(
             children,

@@ -10,25 +10,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import folium
-from branca.element import MacroElement
+from branca.element import JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
+from gridgeo.incidents.policy import STATE_WORDS
 from maps.assets import STATIC_URL, vendored
 from maps.basemaps import BLANK, BaseMap
 from maps.frame import check_lang, finish, new_map
 from maps.vector_layer import LevelLayer, add_levels
 
 TITLE = {"zh": "事件地图", "en": "Incident map"}
+STATE_COLOURS = {
+    "reported": "#fd8d3c",
+    "accepted": "#fecc5c",
+    "dispatched": "#9e9ac8",
+    "in_progress": "#6baed6",
+    "resolved": "#74c476",
+    "verified": "#31a354",
+    "closed": "#969696",
+}
+# the policy's words (the desk and the phone say the same), the legend's colours
 STATE_LABELS = {
-    "reported": ("已上报", "Reported", "#fd8d3c"),
-    "accepted": ("已受理", "Accepted", "#fecc5c"),
-    "dispatched": ("已派遣", "Dispatched", "#9e9ac8"),
-    "in_progress": ("处置中", "In progress", "#6baed6"),
-    "resolved": ("已处置", "Resolved", "#74c476"),
-    "verified": ("已核查", "Verified", "#31a354"),
-    "closed": ("已结案", "Closed", "#969696"),
+    state: (zh, en.capitalize(), STATE_COLOURS[state]) for state, (zh, en) in STATE_WORDS.items()
 }
 OVERDUE_COLOUR = "#d7191c"
 
@@ -107,6 +112,7 @@ def build_incidents_page(
     tile_url: str = "/tiles/{z}/{x}/{y}.pbf",
     other_href: str = "?lang=en",
     base_url: str = STATIC_URL,
+    shell_js: str | None = None,
 ) -> folium.Map:
     """Build the incident map page.
 
@@ -123,12 +129,17 @@ def build_incidents_page(
         tile_url: the all-levels tile URL pattern.
         other_href: link of the language switch.
         base_url: where the vendored scripts are served.
+        shell_js: the browser pages' shell script, which says the notes the system wrote on a
+            timeline in the page's language (None, as in a standalone file: as stored).
 
     Raises:
         ValueError: an unknown ``lang``.
     """
     check_lang(lang)
     fmap = new_map(bases=bases, base_url=base_url, bounds=bounds)
+    if shell_js:
+        root = fmap.get_root()
+        root.header.add_child(JavascriptLink(shell_js), name="gridgeo_shell")  # type: ignore[attr-defined]
     if levels:
         add_levels(fmap, tile_url, levels, lang=lang, fill_js="gridgeo.plainGrid",
                    base_url=base_url)  # fmt: skip

@@ -261,6 +261,10 @@ def _centre(fc: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _latlng(point: list[float] | None) -> tuple[float, float] | None:
+    return (point[1], point[0]) if point else None
+
+
 def _moves(
     fmap: folium.Map,
     before: dict[str, Any],
@@ -274,7 +278,9 @@ def _moves(
     old, new = _centre(before), _centre(after)
     group = folium.FeatureGroup(name=t["moves"])
     for m in moves:
-        a, b = old.get(m["from"] or ""), new.get(m["to"] or "")
+        # the preview's points inside the grids (boundaries.plans.preview), else the features'
+        a = _latlng(m.get("from_point")) or old.get(m["from"] or "")
+        b = _latlng(m.get("to_point")) or new.get(m["to"] or "")
         if a is None or b is None or a == b:
             continue
         label = t["moved"].format(n=m["households"], a=m["from"], b=m["to"])

@@ -22,6 +22,7 @@
       any: "全部", open: "未办结", no_actions: "当前状态下您无可执行的操作",
       need_note: "请填写说明", need_rating: "请选择评价", chain: "所属", candidates: "候选网格",
       duplicate_of: "疑似重复", major: "重大", escalation: "升级", queue_area: "所在队列",
+      grid_worker: "{grid} 的网格员",
       assignee_f: "处置人", department_f: "处置单位", reporter: "上报人", description: "描述",
       accept_due: "受理时限", resolve_due: "办结时限", rating_f: "评价", overdue: "超时",
       escalated: "已升级 {n} 件", total: "共 {n} 件",
@@ -30,7 +31,7 @@
         escalate: "升级", photo: "补充照片", regrid: "调整网格" },
       regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
-        resolved: "已办结", verified: "已核查", closed: "已结案" },
+        resolved: "已处置", verified: "已核查", closed: "已结案" },
       flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
     },
     en: {
@@ -45,6 +46,7 @@
       need_rating: "choose a rating", chain: "In", candidates: "Candidate grids",
       duplicate_of: "Likely duplicate of", major: "Major", escalation: "Escalated",
       queue_area: "Queue", assignee_f: "Assignee", department_f: "Department",
+      grid_worker: "the worker of {grid}",
       reporter: "Reporter", description: "Description", accept_due: "Accept by",
       resolve_due: "Resolve by", rating_f: "Rating", overdue: "overdue",
       escalated: "{n} escalated", total: "{n} in all",
@@ -156,7 +158,9 @@
       tr.appendChild(el("td", {}, i.id));
       tr.appendChild(el("td", {}, catLabel(i.category)));
       tr.appendChild(el("td", { "class": "st" }, stateName(i.state)));
-      tr.appendChild(el("td", {}, i.grid));
+      var gcell = el("td", { "class": "grid" }, i.grid_name ? i.grid_name + " " : "");
+      gcell.appendChild(el("small", { "class": "code" }, i.grid));  // the name, the code beside
+      tr.appendChild(gcell);
       tr.appendChild(el("td", {}, when(i.reported_at)));
       var td = el("td", {}, i.due_at ? when(i.due_at) : "—");
       if (overdue(i, now)) td.className = "late";
@@ -191,7 +195,7 @@
       st.incident = inc; st.action = null;
       renderDetail();
       // the list row follows the incident's new state
-      st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
+      st.rows = st.rows.map(function (r) { return r.id === inc.id ? listRow(inc) : r; });
       renderList();
     }).catch(function (e) { shell.show($("list-error"), e); });
   }
@@ -201,6 +205,19 @@
     var dd = el("dd", {});
     if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
     dl.appendChild(dd);
+  }
+  /* One incident (with its chain) as a row of the list, which names its grid and queue. */
+  function listRow(inc) {
+    var name = function (code) {
+      var c = (inc.chain || []).filter(function (x) { return x.code === code; })[0];
+      return c ? c.name : null;
+    };
+    return Object.assign({ grid_name: name(inc.grid), queue_name: name(inc.queue_area) }, inc);
+  }
+  /* An area of the incident's chain by its name, the code beside (the code alone if unknown). */
+  function named(i, code) {
+    var c = (i.chain || []).filter(function (x) { return x.code === code; })[0];
+    return c ? c.name + " " + code : code;
   }
   function renderDetail() {
     var i = st.incident, now = new Date();
@@ -219,10 +236,12 @@
       fact(dl, "duplicate_of", a);
     }
     fact(dl, "flags", badges(i, now).map(flagName).join(", "));
-    fact(dl, "queue_area", i.queue_area + (i.escalation_level ? " (" + t("escalation") + " " +
-      i.escalation_level + ")" : ""));
+    fact(dl, "queue_area", named(i, i.queue_area) + (i.escalation_level ? " (" + t("escalation") +
+      " " + i.escalation_level + ")" : ""));
     fact(dl, "reporter", i.reporter);
-    fact(dl, "assignee_f", i.assignee);
+    var who = i.assignee && i.assignee.indexOf("grid:") === 0 ?  // the grid's worker, by the grid
+      t("grid_worker", { grid: named(i, i.assignee.slice(5)) }) : i.assignee;
+    fact(dl, "assignee_f", who);
     fact(dl, "department_f", i.department);
     if (OPEN.indexOf(i.state) >= 0) {
       fact(dl, "accept_due", i.state === "reported" ? dueAt(i.accept_due) : null);
@@ -328,7 +347,7 @@
     $("act-submit").disabled = true;
     post("incidents/" + i.id + "/transitions", data).then(function (inc) {
       st.incident = inc;
-      st.rows = st.rows.map(function (r) { return r.id === inc.id ? inc : r; });
+      st.rows = st.rows.map(function (r) { return r.id === inc.id ? listRow(inc) : r; });
       renderDetail(); renderList(); summary();
     }).catch(function (e) { shell.show($("act-error"), e); })
       .then(function () { $("act-submit").disabled = false; });
@@ -345,7 +364,9 @@
       li.appendChild(el("strong", {}, actName(e.action)));
       li.appendChild(document.createTextNode(move + " · " + when(e.at) +
         (e.actor ? " · " + e.actor : "")));
-      if (e.note) li.appendChild(el("div", { "class": "muted" }, e.note));
+      if (e.note) {
+        li.appendChild(el("div", { "class": "muted note" }, shell.noteText(e.note_parts, e.note)));
+      }
       (e.photos || []).forEach(function (pid) {
         var img = el("img", { alt: "photo " + pid });
         li.appendChild(img);

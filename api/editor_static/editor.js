@@ -19,6 +19,12 @@
       recode: "改编码", workers: "网格员", set_workers: "设人数", parent: "上级编码",
       code_optional: "编码（可空）", finish: "完成", cancel: "取消", edits: "编辑记录",
       no_edits: "尚无编辑", households_n: "{n} 户", workers_n: "{n} 人",
+      edit_redraw: "重绘网格 {code}（{ha} 公顷）", edit_split: "将网格 {code} 拆分为 {codes}",
+      edit_merge: "将 {codes} 合并为 {code}", edit_move: "调整 {code} 与 {other} 的共同边界",
+      edit_transfer: "将 {code} 的一部分划入 {other}", edit_create: "新建网格 {code} {name}",
+      edit_retire: "撤销网格 {code}", edit_rename: "网格 {code} 由“{old}”更名为“{name}”",
+      edit_recode: "网格 {old} 改编码为 {code}", edit_workers: "网格 {code} 的网格员设为 {workers} 人",
+      edit_proposal: "{code} 的 {n} 个网格方案（来源：{source}）", edit_neighbours: "；相邻网格 {codes} 随之调整",
       hint_split: "在所选网格上画一条穿过它的线：逐点单击，单击最后一点（或按“完成”）结束。",
       hint_move: "画出两个相邻网格的新共同边界：从一端画到另一端，单击最后一点结束。",
       hint_transfer: "画一个多边形：第一个选中网格在其中的部分划给第二个。单击起点闭合。",
@@ -40,6 +46,12 @@
       workers: "Workers", set_workers: "Set workers", parent: "Parent code",
       code_optional: "Code (optional)", finish: "Finish", cancel: "Cancel", edits: "Edits",
       no_edits: "No edits yet", households_n: "{n} households", workers_n: "{n} workers",
+      edit_redraw: "redrew grid {code} ({ha} ha)", edit_split: "split grid {code} into {codes}",
+      edit_merge: "merged {codes} into {code}", edit_move: "moved the boundary between {code} and {other}",
+      edit_transfer: "moved part of {code} to {other}", edit_create: "created grid {code} {name}",
+      edit_retire: "retired grid {code}", edit_rename: "renamed grid {code} from {old} to {name}",
+      edit_recode: "recoded grid {old} as {code}", edit_workers: "set the workers of grid {code} to {workers}",
+      edit_proposal: "proposal of {n} grids for {code} ({source})", edit_neighbours: "; neighbours {codes} adjusted",
       hint_split: "Draw a line across the selected grid: click each point, click the last " +
         "point again (or press Finish) to end.",
       hint_move: "Draw the new shared boundary of the two neighbours from one end to the " +
@@ -226,10 +238,21 @@
   };
 
   /* ---- edits ---- */
+  /* An edit said in the page's language from its parts (boundaries/plans/summaries.py); the
+   * stored English summary when it has none. */
+  function summaryText(e) {
+    var p = e.summary_parts;
+    if (!p || !p.kind) return e.summary || "";
+    var list = function (codes) { return (codes || []).join(t("shell.comma")); };
+    var s = t("edit_" + p.kind, { code: p.code, other: p.other, codes: list(p.codes), ha: p.ha,
+      name: p.name, old: p.old, workers: p.workers, n: p.n, source: p.source });
+    if (p.neighbours && p.neighbours.length) s += t("edit_neighbours", { codes: list(p.neighbours) });
+    return s;
+  }
   function renderEdits() {
     $("edits").innerHTML = E.edits.length ? E.edits.map(function (e) {
       return "<li data-seq=\"" + shell.esc(e.seq) + "\" data-op=\"" + shell.esc(e.op) + "\">" +
-        shell.esc(e.summary) + (e.by ? " <span class=\"muted\">" + shell.esc(e.by) + "</span>" : "") + "</li>";
+        shell.esc(summaryText(e)) + (e.by ? " <span class=\"muted\">" + shell.esc(e.by) + "</span>" : "") + "</li>";
     }).join("") : "<li class=\"muted\">" + shell.esc(t("no_edits")) + "</li>";
     E.updateButtons();
   }

@@ -21,7 +21,8 @@
       reverted: "已撤销：新变更 #{id} 恢复了原有边界。", history: "历史版本",
       col_version: "版本", col_from: "生效", col_to: "失效", col_change: "变更",
       status_over: "超负荷", status_within: "达标", status_under: "低负荷",
-      status_unstaffed: "无人员", status_empty: "无住户", stale: "规划已修改，请重新预览。" },
+      status_unstaffed: "无人员", status_empty: "无住户", stale: "规划已修改，请重新预览。",
+      kinds: { plan: "规划", revert: "撤销", import: "导入", edit: "编辑", balance: "均衡" } },
     en: { preview: "Preview", run_preview: "Check and preview impact", problems: "Topology problems",
       impact: "Impact", col_grid: "Grid", col_state: "State", col_households: "Households",
       col_workers: "Workers", col_load: "Load", moves: "Household moves",
@@ -42,7 +43,8 @@
       col_version: "Version", col_from: "Valid from", col_to: "Valid to", col_change: "Change",
       status_over: "over", status_within: "within", status_under: "under",
       status_unstaffed: "unstaffed", status_empty: "empty",
-      stale: "The plan changed: preview again." }
+      stale: "The plan changed: preview again.",
+      kinds: { plan: "plan", revert: "revert", import: "import", edit: "edit", balance: "balance" } }
   });
 
   // the 300-households-per-worker standard's colours, as on /maps/grids
@@ -132,7 +134,9 @@
         dashArray: "8 6", fill: false, className: "impact-area" } }).addTo(group);
     }
     ((body.impact || {}).moves || []).forEach(function (m) {
-      var a = E.center(m.from), b = E.center(m.to);
+      // points inside the old and the new grid (from the preview), not bounding-box centres
+      var a = m.from_point ? L.latLng(m.from_point[1], m.from_point[0]) : null;
+      var b = m.to_point ? L.latLng(m.to_point[1], m.to_point[0]) : null;
       if (!a || !b) return;
       L.polyline([a, b], { color: "#7b3294", weight: Math.min(8, 2 + m.households / 100),
         opacity: 0.8, className: "impact-move" })
@@ -140,6 +144,16 @@
       L.circleMarker(b, { radius: 5, color: "#7b3294", fillOpacity: 1, interactive: false })
         .addTo(group);
     });
+  }
+  function forgetPreview() {
+    if (overlay) overlay.clearLayers();
+    E.impact = {};
+    lastPreview = null;
+    ["problems", "moves", "incidents"].forEach(function (id) { $(id).innerHTML = ""; });
+    $("impact").querySelector("tbody").innerHTML = "";
+    $("preview-summary").textContent = "";
+    $("preview-summary").dataset.ok = "";
+    E.relabel();
   }
   E.clearPreview = function () {
     if (overlay) overlay.clearLayers();
@@ -226,10 +240,11 @@
       $("history-raw").href = "grids/" + encodeURIComponent(code) + "/history";
       $("history").querySelector("tbody").innerHTML = (res.body.features || []).map(function (f) {
         var p = f.properties;
-        return "<tr class=\"version\"><td>" + shell.esc(p.version) + "</td><td>" +
+        return "<tr class=\"version\" data-current=\"" + String(!p.valid_to) + "\" data-change=\"" +
+          shell.esc(p.change_id || "") + "\"><td>" + shell.esc(p.version) + "</td><td>" +
           shell.esc(shell.time(p.valid_from, { seconds: true })) + "</td><td>" +
           shell.esc(shell.time(p.valid_to, { seconds: true })) + "</td><td>" +
-          shell.esc(p.change_id ? "#" + p.change_id : "—") + " " + shell.esc(p.kind || "") + " " + shell.esc(p.changed_by || "") +
+          shell.esc(p.change_id ? "#" + p.change_id : "—") + " " + shell.esc(p.kind ? shell.label("kinds", p.kind) : "") + " " + shell.esc(p.changed_by || "") +
           "<br>" + shell.esc(p.message || "") + "</td></tr>";
       }).join("");
       $("history-panel").scrollIntoView();
@@ -246,7 +261,10 @@
       $("revert-text").textContent = t("reverted", { id: res.body.change_id });
       $("revert-text").dataset.change = String(res.body.change_id);
       shell.say($("revert-text").textContent, "ok");
-      return showLive();
+      forgetPreview();  // the impact drawn was that of the commit just undone
+      return showLive().then(function () {
+        if (!$("history-panel").hidden) loadHistory($("history-code").textContent);
+      });
     }).catch(shell.fail);
   }
   function discard() {

@@ -29,6 +29,7 @@
   var IDB_NAME = "gridgeo-report", IDB_STORE = "photos";
   var NEXT = { reported: "accept", accepted: "start", dispatched: "start", in_progress: "resolve" };
   var TARGET = { accept: "accepted", start: "in_progress", resolve: "resolved" };
+  var MAX_DESCRIPTION = 4000;  // gridgeo.incidents.policy.MAX_DESCRIPTION (tests hold them equal)
 
   shell.strings({
     zh: {
@@ -42,14 +43,15 @@
       nearest: "最近网格 {name},{d} 米", not_yours: "不在您的管辖范围", workers_n: "{n} 人",
       need_position: "请先获取或在地图上选定位置",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
-      incident: "事件", away: "{d} 米", unknown: "未知",
+      incident: "事件", away: "{d} 米", unknown: "未知", queue: "所在队列",
+      too_long: "描述有 {n} 个字，最多 {max} 个字，请删减后再上报",
       photos: "照片(可选)", photos_n: "{n} 张照片", photo_error: "照片无法读取:",
       too_many_photos: "最多 6 张照片", resolve_title: "办结事件", resolve_note: "处置情况",
       resolve_photo: "处置后照片", resolve_btn: "办结", cancel: "取消",
       need_note: "请填写处置情况", photos_lost: "本机存储的照片已丢失",
       act_accept: "受理", act_start: "开始处置", act_resolve: "办结",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
-        resolved: "已办结", verified: "已核查", closed: "已结案" }
+        resolved: "已处置", verified: "已核查", closed: "已结案" }
     },
     en: {
       title: "Grid incident report", location: "Location", grid: "Grid", code: "Code", worker: "Worker",
@@ -64,7 +66,8 @@
       workers_n: "{n} workers", need_position: "Get a position or pick one on the map first",
       empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
-      incident: "incident", away: "{d} m", unknown: "unknown",
+      incident: "incident", away: "{d} m", unknown: "unknown", queue: "queue",
+      too_long: "The description has {n} characters; at most {max}: shorten it before sending",
       photos: "Photos (optional)", photos_n: "{n} photos", photo_error: "cannot read photo:",
       too_many_photos: "at most 6 photos", resolve_title: "Resolve incident",
       resolve_note: "What was done", resolve_photo: "Photo after", resolve_btn: "Resolve",
@@ -220,7 +223,7 @@
       if (!res.ok) return;
       state.categories = res.body;
       localStorage.setItem(KEYS.cats, JSON.stringify(res.body));
-      renderCategories();
+      renderCategories(); renderQueue(); renderMine();  // the outbox and list name them too
     }).catch(noteError);
   }
   function catLabel(key) {
@@ -350,6 +353,14 @@
       description: $("description").value.trim(), accuracy_m: p.accuracy || null,
       coord_system: "wgs84" };
     if (!body.category) { shell.show($("form-error"), { key: "category" }); return; }
+    // said before sending, not cut silently (a maxlength did): the server's limit, in characters
+    var chars = Array.from(body.description).length;
+    if (chars > MAX_DESCRIPTION) {
+      shell.show($("form-error"), { key: "too_long", vars: { n: chars.toLocaleString("en-US"),
+        max: MAX_DESCRIPTION.toLocaleString("en-US") } });
+      $("description").focus();
+      return;
+    }
     $("submit").disabled = true;
     enqueue({ key: uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
       $("description").value = ""; $("photo").value = ""; renderPreviews("photo-previews", []);
@@ -493,7 +504,7 @@
   }
   function loadMine() {
     if (!online() || !token()) { renderMine(); return; }
-    shell.request("incidents?queue=grid&limit=1000").then(function (res) {
+    shell.request("incidents?queue=located&limit=1000").then(function (res) {
       return res.ok ? res.body : null;
     }).then(function (body) {
       if (!body) return;
@@ -512,7 +523,10 @@
         (i._d !== null ? '<span class="muted dist">' + esc(t("away", { d: Math.round(i._d) })) +
           "</span>" : "") + (NEXT[i.state] ? '<button type="button" class="act" data-id="' +
           esc(i.id) + '" data-action="' + NEXT[i.state] + '">' + esc(t("act_" + NEXT[i.state])) +
-          "</button>" : "") + '<span class="desc">' + esc(i.description) + "</span></li>";
+          "</button>" : "") + '<span class="desc">' + esc(i.description) + "</span>" +
+        (i.escalation_level > 0 ? '<span class="queue muted" data-queue="' + esc(i.queue_area) + '">' +
+          esc(t("queue")) + " " + esc(i.queue_name || "") + " " + esc(i.queue_area) + "</span>" : "") +
+        "</li>";
     }).join("");
     if (!rows.length) html = '<li class="muted">' + esc(t("empty_mine")) + "</li>";
     if (!online() && state.mineAt) html = '<li class="muted">' + esc(t("offline_list")) + "</li>" + html;

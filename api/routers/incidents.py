@@ -247,7 +247,7 @@ def get_incidents(
         ),
     ] = None,
     since: Annotated[datetime | None, Query(description="reported at or after")] = None,
-    queue: Annotated[str | None, Query(description="grid, dispatch or overdue")] = None,
+    queue: Annotated[str | None, Query(description="grid, located, dispatch or overdue")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[int, Query(ge=0, description="keyset: the last id of the page")] = 0,
 ) -> Response:

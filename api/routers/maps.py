@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import area_filter, check_area
 from api.deps import AnyAccount, Bases, ConnDep, HierarchyDep, MapViewer, Now, SettingsDep
+from api.routers.login import SHELL_STATIC_URL
 from gridgeo.accounts import Account
 from gridgeo.grids import get_grid, list_grids
 from gridgeo.levels import Hierarchy
@@ -226,6 +227,7 @@ def incidents_page(
         lang=lang,
         bases=bases,
         other_href=other_language_link(request, lang),
+        shell_js=f"{SHELL_STATIC_URL}/shell.js",
     )
     return HTMLResponse(render_page(fmap, lang))
 

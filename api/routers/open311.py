@@ -25,11 +25,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from api.auth import AUTH_ATTR, DENIED, area_filter
+from api.auth import AUTH_ATTR, area_filter
 from api.deps import PUBLIC, ConnDep, Now, OptionalAccount, SettingsDep
 from api.openapi_limits import XML, answers
 from gridgeo.accounts import ROLES, Account
-from gridgeo.errors import Forbidden, InvalidInput, Unauthorized
+from gridgeo.errors import InvalidInput, Unauthorized, denied
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
 from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, sees_names
 from gridgeo.incidents.public import public_categories, public_view, timelines
@@ -68,7 +68,7 @@ def open311_reporter(
     if account is None:
         raise Unauthorized("an api_key is required to post a service request")
     if account.role not in REPORTERS:
-        raise Forbidden(DENIED)
+        raise denied()
     return account
 
 

@@ -28,6 +28,7 @@ from boundaries.plans.drafts import (
 )
 from boundaries.plans.edits import apply_edit, undo_edit
 from boundaries.plans.preview import preview
+from boundaries.plans.summaries import summary_parts
 from gridgeo.accounts import Account
 from gridgeo.versions import get_change
 
@@ -119,7 +120,12 @@ def edit(
         conn, hierarchy, plan_id, body, account.name, snap_m=settings.boundaries.plan_snap_m
     )
     return {
-        "edit": {"seq": result.seq, "op": result.op, "summary": result.summary},
+        "edit": {
+            "seq": result.seq,
+            "op": result.op,
+            "summary": result.summary,
+            "summary_parts": summary_parts(result.summary),
+        },
         "changed": list(result.changed),
         "draft": draft.features(),
     }
@@ -135,7 +141,12 @@ def undo(
         conn, hierarchy, plan_id, account.name, snap_m=settings.boundaries.plan_snap_m
     )
     return {
-        "edit": {"seq": result.seq, "op": result.op, "summary": result.summary},
+        "edit": {
+            "seq": result.seq,
+            "op": result.op,
+            "summary": result.summary,
+            "summary_parts": summary_parts(result.summary),
+        },
         "changed": [],
         "draft": draft.features(),
     }

@@ -8,10 +8,10 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import DENIED, area_filter, check_area
+from api.auth import area_filter, check_area
 from api.deps import AnyAccount, ConnDep, HierarchyDep, Planner, SettingsDep, WorkloadReader
 from gridgeo.accounts import Account
-from gridgeo.errors import Forbidden, NotFound
+from gridgeo.errors import NotFound, denied
 from gridgeo.workers import (
     add_worker,
     delete_worker,
@@ -66,7 +66,7 @@ def _worker_area(conn: ConnDep, account: Account, worker_id: int) -> None:
     code = worker_grid_code(conn, worker_id)
     if code is None:
         if account.role != "admin":
-            raise Forbidden(DENIED)
+            raise denied()
         raise NotFound(f"no worker has the id {worker_id}", field="id")
     check_area(account, code)
 

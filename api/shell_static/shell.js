@@ -28,6 +28,7 @@
  *
  * What the shell provides (gridgeoShell.*):
  *   i18n   t(key, vars) (dotted keys reach nested tables), label(group, key), lang, setLang(),
+ *          noteText(parts, note, lang?) (a timeline note the system wrote, from its parts),
  *          strings(), onLang(f), time(value, opts). The language is ?lang=, else the stored
  *          choice, else the browser's; <html lang> follows it. Times are China time
  *          (Asia/Shanghai) whatever the browser's zone; t("shell.tz") is their label.
@@ -40,7 +41,7 @@
  *          JSON; a 401 forgets the token, shows the login form and rejects with AuthError; a
  *          connection that fails rejects with NetworkError (the phone page keeps such reports
  *          queued). describe(status, body) makes an error body (see api/errors.py: {error,
- *          message, field?, problems?}) one sentence in the page's language that names the
+ *          code, message, messages: {en, zh?}, field?, problems?}) one sentence in the page's language that names the
  *          field.
  *   show   show(element, what) and say(what, kind): what is a string, an Error, or {key, vars};
  *          errors and keys are redrawn when the language changes.
@@ -65,12 +66,17 @@
           429: "请求过于频繁，请稍后再试", 503: "服务暂不可用", "4xx": "请求被拒绝",
           "5xx": "服务器错误" },
         role: { admin: "管理员", planner: "规划员", dispatcher: "调度员", patrol: "网格员",
-          viewer: "查看员" } },
+          viewer: "查看员" },
+        note: { escalated: "{why}，升至第 {level} 级队列 {queue}", overdue_accept: "超时未受理",
+          overdue_resolve: "超时未处置", major: "重大事件", accept: "未受理", resolve: "未处置",
+          moved: "网格 {from} → {to}", queue_moved: "队列 {from} → {to}",
+          confirmed: "确认归属网格 {grid}", change: "（边界变更 #{change}）", said: "：{note}",
+          named: "{name}（{code}）" } },
       field: { lon: "经度", lat: "纬度", category: "类别", description: "描述", note: "说明",
         rating: "评价", grid: "网格", department: "处置单位", assignee: "处置人", photo: "照片",
         area: "区域", title: "标题", message: "说明", name: "名称", code: "编码",
         password: "密码", username: "账号", role: "角色", limit: "条数", accuracy_m: "精度",
-        coord_system: "坐标系", state: "状态", queue: "队列", action: "操作" }
+        coord_system: "坐标系", state: "状态", queue: "队列", action: "操作", location: "位置" }
     },
     en: {
       shell: { login: "Log in", username: "Account", password: "Password", login_btn: "Log in",
@@ -84,13 +90,19 @@
           429: "Too many requests; try again later", 503: "Service unavailable",
           "4xx": "Refused", "5xx": "Server error" },
         role: { admin: "admin", planner: "planner", dispatcher: "dispatcher", patrol: "grid worker",
-          viewer: "viewer" } },
+          viewer: "viewer" },
+        note: { escalated: "{why}: up to the level {level} queue {queue}",
+          overdue_accept: "not accepted in time", overdue_resolve: "not resolved in time",
+          major: "major incident", accept: "not accepted", resolve: "not resolved",
+          moved: "grid {from} → {to}", queue_moved: "queue {from} → {to}",
+          confirmed: "grid {grid} confirmed", change: " (boundary change #{change})",
+          said: ": {note}", named: "{name} ({code})" } },
       field: { lon: "longitude", lat: "latitude", category: "category", description: "description",
         note: "note", rating: "rating", grid: "grid", department: "department",
         assignee: "assignee", photo: "photo", area: "area", title: "title", message: "message",
         name: "name", code: "code", password: "password", username: "account", role: "role",
         limit: "limit", accuracy_m: "accuracy", coord_system: "coordinate system",
-        state: "state", queue: "queue", action: "action" }
+        state: "state", queue: "queue", action: "action", location: "location" }
     }
   };
 
@@ -129,6 +141,40 @@
         return vars[k] === undefined || vars[k] === null ? m : String(vars[k]);
       });
     }
+    return s;
+  }
+  /* A timeline note the system wrote, said from its parts (gridgeo/incidents/notes.py) in the
+   * language lang (default: the page's), areas named beside their codes; a person's own note,
+   * or one without parts, as written. */
+  function noteText(parts, note, lang) {
+    if (!parts) return note || "";
+    var table = TABLES[lang || S.lang] || TABLES.zh;
+    var w = function (key, vars) {
+      var s = lookup(table, "shell.note." + key);
+      if (typeof s !== "string") s = lookup(TABLES.zh, "shell.note." + key) || key;
+      return s.replace(/\{(\w+)\}/g, function (m, k) {
+        return vars && vars[k] !== undefined && vars[k] !== null ? String(vars[k]) : m;
+      });
+    };
+    var names = parts.names || {};
+    var area = function (code) {
+      return names[code] ? w("named", { name: names[code], code: code }) : code;
+    };
+    var s;
+    if (parts.kind === "escalated") {
+      var why = parts.overdue ? "overdue_" + parts.why : parts.why;
+      var said = lookup(table, "shell.note." + why);
+      s = w("escalated", { why: typeof said === "string" ? said : parts.why, level: parts.level,
+        queue: area(parts.queue) });
+    } else if (parts.kind === "confirmed") {
+      s = w("confirmed", { grid: area(parts.grid) });
+    } else if (parts.kind === "moved" || parts.kind === "queue_moved") {
+      s = w(parts.kind, { from: area(parts.from), to: area(parts.to) });
+    } else {
+      return note || "";
+    }
+    if (parts.change) s += w("change", { change: parts.change });
+    if (parts.note) s += w("said", { note: parts.note });
     return s;
   }
   /* The text of key in group ("states", "reported"), or the key itself when none is known. */
@@ -227,8 +273,11 @@
     var fields = fieldsOf(b).map(function (f) { return label("field", f); });
     var s = fields.length ? t("shell.with_field", { lead: lead, fields: fields.join(t("shell.comma")) })
       : lead;
-    var said = typeof b.message === "string" ? b.message : typeof b.detail === "string" ? b.detail
-      : b.detail ? JSON.stringify(b.detail) : "";
+    // the server's words in the page's language when it gave them (api/errors.py: messages,
+    // beside the machine-readable code), else its English message
+    var own = b.messages && typeof b.messages[S.lang] === "string" ? b.messages[S.lang] : null;
+    var said = own !== null ? own : typeof b.message === "string" ? b.message
+      : typeof b.detail === "string" ? b.detail : b.detail ? JSON.stringify(b.detail) : "";
     if (said) s = t("shell.detail", { lead: s, message: said });
     if (Array.isArray(b.grids) && b.grids.length) s += " [" + b.grids.join(", ") + "]";
     return s;
@@ -467,7 +516,8 @@
 
   S.lang = initialLang();
   Object.assign(S, {
-    $: $, el: el, esc: esc, t: t, label: label, strings: strings, setLang: setLang, time: time,
+    $: $, el: el, esc: esc, t: t, label: label, noteText: noteText, strings: strings,
+    setLang: setLang, time: time,
     onLang: function (f) { langListeners.push(f); }, describe: describe, show: show, say: say,
     hush: hush, fail: fail, token: token, send: send, request: request, api: api, errorOf: errorOf,
     logout: logout, start: start, ApiError: ApiError, AuthError: AuthError,

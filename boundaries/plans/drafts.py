@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from boundaries.plans import geometry as pg
+from boundaries.plans.summaries import summary_parts
 from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gridgeo.levels import Hierarchy, LevelSpec
 from gridgeo.rules import current_grid_id
@@ -474,14 +475,18 @@ def save_draft(conn: Connection, draft: Draft) -> None:
 
 
 def list_edits(conn: Connection, plan_id: int) -> list[dict[str, Any]]:
-    """The plan's edits in order: seq, op, summary, by, at, args."""
+    """The plan's edits in order: seq, op, summary, by, at, args, summary_parts.
+
+    ``summary_parts``: the summary's parts (:func:`boundaries.plans.summaries.summary_parts`),
+    for a page to say it in its language.
+    """
     rows = conn.execute(
         text(
             "SELECT seq, op, summary, by, at, args FROM plan_edits WHERE plan_id = :id ORDER BY seq"
         ),
         {"id": plan_id},
     ).mappings()
-    return [dict(r) for r in rows]
+    return [dict(r) | {"summary_parts": summary_parts(r["summary"])} for r in rows]
 
 
 def plan_summary(plan: dict[str, Any]) -> dict[str, Any]:

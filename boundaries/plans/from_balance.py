@@ -30,8 +30,15 @@ def proposal_to_plan(
     Nothing changes in the stored grids until the plan is committed (``POST /plans/{id}/commit``).
     """
     s = proposal["summary"]
+    # Each part keeps the code of the current grid the balancer matched it to (by the households
+    # they share), so the plan's preview counts as moved exactly the households the proposal
+    # counted: one definition of a moved household (old grid ≠ new grid), not a second matching.
     grids = [
-        {"geometry": shape(f["geometry"]), "workers": int(f["properties"]["workers"])}
+        {
+            "geometry": shape(f["geometry"]),
+            "workers": int(f["properties"]["workers"]),
+            "code": f["properties"].get("current_grid"),
+        }
         for f in proposal["features"]
     ]
     detail = {

@@ -362,7 +362,8 @@ def impact(conn: Connection, draft: Draft, *, standard: int) -> dict[str, Any]:
     """Households and open incidents that would change grid, and each affected grid's load.
 
     Returns:
-        ``moves`` (per old → new grid: households and points), ``grids`` (per affected grid:
+        ``moves`` (per old → new grid: households and points, and ``from_point`` and
+        ``to_point``, a point inside each grid where an arrow starts and ends), ``grids`` (per affected grid:
         households, workers, load and status before and after, against ``standard`` where no
         area sets its own), ``incidents`` (open ones that would change grid),
         ``households_moved``, ``points_moved``, ``unassigned_after``, ``standard`` and ``band``.
@@ -415,6 +416,10 @@ def _moves(
         if old != new:
             moved.append({"from": old, "to": new, "households": int(n), "points": int(points)})
     moved.sort(key=lambda m: (-m["households"], str(m["from"]), str(m["to"])))
+    old_at, new_at = _interior_points(draft, moved)
+    for m in moved:
+        m["from_point"] = old_at.get(m["from"] or "")
+        m["to_point"] = new_at.get(m["to"] or "")
     out["moves"] = moved
     out["incidents"] = [
         {"id": int(i), "from": old, "to": new} for i, old, new in incidents if old != new
@@ -423,6 +428,35 @@ def _moves(
     out["points_moved"] = sum(m["points"] for m in moved)
     out["unassigned_after"] = sum(m["households"] for m in moved if m["to"] is None)
     return out, (before, after)
+
+
+def _interior_points(
+    draft: Draft, moves: list[dict[str, Any]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """A point inside each moving grid as stored and as the draft leaves it, ``[lon, lat]``.
+
+    Where a move's arrow starts and ends: GEOS's point on surface (PostGIS's
+    ``ST_PointOnSurface``) lies inside the grid whatever its shape, where the centre of its
+    bounding box may lie in another grid (an L-shaped one).
+    """
+
+    def at(geom: BaseGeometry) -> list[float]:
+        p = geom.representative_point()
+        return [round(p.x, 7), round(p.y, 7)]
+
+    froms = {m["from"] for m in moves if m["from"]}
+    tos = {m["to"] for m in moves if m["to"]}
+    stored = {g.stored[0]: g for g in draft.touched() if g.stored is not None}
+    old: dict[str, list[float]] = {}
+    for code in froms:
+        if code in stored:
+            geom = _stored_geom(stored[code])
+            if geom is not None:
+                old[code] = at(geom)
+        elif code in draft.grids:  # untouched: as stored
+            old[code] = at(draft.grids[code].geom)
+    new = {c: at(draft.grids[c].geom) for c in tos if c in draft.grids}
+    return old, new
 
 
 def _grid_rows(

@@ -17,11 +17,11 @@ from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
 from gridgeo.audit import record
-from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound, denied
 from gridgeo.incidents.escalation import escalate_one
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
-from gridgeo.incidents.policy import DENIED, RULES
+from gridgeo.incidents.policy import ACTION_WORDS, RULES, STATE_WORDS
 
 
 def check_transition(action: str, state: str, role: str) -> str:
@@ -37,10 +37,13 @@ def check_transition(action: str, state: str, role: str) -> str:
             f"unknown action '{action}'; actions are: {', '.join(RULES)}", field="action"
         )
     if role not in rule.roles:
-        raise Forbidden(DENIED)
+        raise denied()
     if state not in rule.sources:
+        zh = "、".join(STATE_WORDS[x][0] for x in rule.sources)
         raise Conflict(
             f"cannot {action} an incident that is {state}; allowed from: {', '.join(rule.sources)}",
+            code="wrong_state",
+            zh=f"事件{STATE_WORDS[state][0]}，不能{ACTION_WORDS[action][0]}；只能在{zh}时进行",
             field="action",
             state=state,
         )
@@ -88,7 +91,7 @@ def lock_incident(conn: Connection, incident_id: int, account: Account) -> Any:
     if row is None and account.role == "admin":
         raise NotFound(f"no incident {incident_id}", field="id")
     if row is None or not account.covers(row[1]):
-        raise Forbidden(DENIED)
+        raise denied()
     return row
 
 
@@ -124,12 +127,22 @@ def transition(
     if photos and store is None:
         raise ValueError("photos need a store")
     if RULES[action].needs_note and not note.strip():
-        raise InvalidInput(f"'{action}' needs a note saying what was done", field="note")
+        raise InvalidInput(
+            f"'{action}' needs a note saying what was done",
+            code="note_required",
+            zh=f"{ACTION_WORDS[action][0]}须填写处置情况说明",
+            field="note",
+        )
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
     sets = "state = :s, updated_at = :now, updated_by = :by"
     if action == "close":
         if rating is None or not 1 <= rating <= 5:
-            raise InvalidInput("closing needs the resident's rating, 1 to 5", field="rating")
+            raise InvalidInput(
+                "closing needs the resident's rating, 1 to 5",
+                code="rating_required",
+                zh="结案须填写群众评价（1 至 5）",
+                field="rating",
+            )
         sets += ", rating = :rating"
         values["rating"] = rating
     elif action == "dispatch":
@@ -184,12 +197,23 @@ def _regrid_target(conn: Connection, incident_id: int, code: str | None, account
         raise InvalidInput(
             f"grid '{code}' is not one of incident {incident_id}'s candidate grids "
             f"({', '.join(row.codes) or 'none'})",
+            code="not_a_candidate",
+            zh=f"网格 {code} 不是事件 {incident_id} 的候选网格（{'、'.join(row.codes) or '无'}）",
             field="grid",
         )
     if not account.covers(code):
-        raise Forbidden(f"grid {code} is outside this account's areas")
+        raise Forbidden(
+            f"grid {code} is outside this account's areas",
+            code="outside_areas",
+            zh=f"网格 {code} 不在本账号的管辖范围内",
+        )
     if code == row.old and "boundary" not in row.flags:
-        raise InvalidInput(f"incident {incident_id} is in grid {code} already", field="grid")
+        raise InvalidInput(
+            f"incident {incident_id} is in grid {code} already",
+            code="same_grid",
+            zh=f"事件 {incident_id} 已在网格 {code} 内",
+            field="grid",
+        )
     return int(row.new_id)
 
 

@@ -27,7 +27,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
-from gridgeo.errors import Forbidden, InvalidInput, NotFound
+from gridgeo.errors import InvalidInput, NotFound, denied
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PIL_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -35,7 +35,6 @@ MAX_PIXELS = 40_000_000  # 40 MP: more than any phone camera, far less than a bo
 MAX_PER_REQUEST = 6
 THUMB_PX = 320
 GPS_IFD = 0x8825
-DENIED = "this account is not permitted to do this"  # the same words as api.auth.DENIED
 
 
 @dataclass(frozen=True)
@@ -308,7 +307,7 @@ def photo_file(
     if row is None and not scoped:
         raise NotFound(f"no incident {incident_id}", field="id")
     if row is None or (account is not None and not account.covers(row[0])):
-        raise Forbidden(DENIED)
+        raise denied()
     if row[1] is None:
         raise NotFound(f"incident {incident_id} has no photo {photo_id}", field="photo_id")
     sha, mime = str(row[1]), str(row[2])

@@ -26,11 +26,36 @@ from datetime import timedelta
 STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed")
 OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
 
+# The words people read for the states and actions, in Chinese and English: the maps, the desk
+# and the phone page say the same (tests/unit/test_state_words.py holds the pages' tables equal).
+STATE_WORDS = {
+    "reported": ("已上报", "reported"),
+    "accepted": ("已受理", "accepted"),
+    "dispatched": ("已派遣", "dispatched"),
+    "in_progress": ("处置中", "in progress"),
+    "resolved": ("已处置", "resolved"),
+    "verified": ("已核查", "verified"),
+    "closed": ("已结案", "closed"),
+}
+ACTION_WORDS = {
+    "report": ("上报", "report"),
+    "accept": ("受理", "accept"),
+    "dispatch": ("派遣", "dispatch"),
+    "start": ("开始处置", "start"),
+    "resolve": ("处置完成", "resolve"),
+    "verify": ("核查", "verify"),
+    "close": ("结案", "close"),
+    "reopen": ("重新受理", "reopen"),
+    "mark_major": ("标为重大", "mark major"),
+    "escalate": ("超时升级", "escalate"),
+    "regrid": ("调整网格", "move to another grid"),
+    "photo": ("补充照片", "add photos"),
+}
+
 ROLES_ON_SITE = ("patrol", "dispatcher", "admin")  # who works an incident on the ground
 REPORTERS = ("patrol", "dispatcher", "planner", "admin")  # who may report, add photos, mark major
 DESK = ("dispatcher", "admin")  # who dispatches, verifies, closes, reopens, regrids
 
-DENIED = "this account is not permitted to do this"  # the same words as api.auth.DENIED
 ESCALATION_ACTOR = "system:escalation"
 
 DUPLICATE_M = 50.0  # a likely duplicate: same category, open, within this many metres …

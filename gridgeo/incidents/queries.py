@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
-from gridgeo.errors import Forbidden, InvalidInput, NotFound
+from gridgeo.errors import InvalidInput, NotFound, denied
+from gridgeo.incidents.notes import codes_of, note_parts
 from gridgeo.incidents.photos import list_photos
-from gridgeo.incidents.policy import DENIED, OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
+from gridgeo.incidents.policy import OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
 
 COLUMNS = f"""
 i.id, i.state, i.category, i.description, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
@@ -30,12 +31,17 @@ ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY
     AS last_note, i.media_url
 FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
 """  # noqa: S608 - fixed fragments
+# A list's rows also name their grid and queue (a single incident names its chain instead, and
+# answers what the report statement of the hot path answers: REPORT_COLUMNS).
+LIST_COLUMNS = f"""g.name AS grid_name,
+(SELECT q.name FROM current_grids q WHERE q.code = i.queue_area) AS queue_name, {COLUMNS}"""  # noqa: S608
 _IN_AREAS = (
     "(CAST(:areas AS text[]) IS NULL OR EXISTS "
     "(SELECT 1 FROM unnest(CAST(:areas AS text[])) a WHERE starts_with({col}, a)))"
 )
 QUEUES = {
     "grid": f"i.escalation_level = 0 AND i.state IN ({sql_list(OPEN_STATES)})",
+    "located": f"i.state IN ({sql_list(OPEN_STATES)})",
     "dispatch": "i.state <> 'closed'",
     "overdue": OVERDUE,
 }
@@ -79,7 +85,9 @@ def list_incidents(
     ``since``/``until`` bound the report time; ``is_open`` keeps open (True) or no longer open
     (False) incidents; ``offset`` skips that many (Open311's pages).
 
-    Queues: ``grid`` (open, still in the grid's own queue), ``dispatch`` (not closed, the
+    Queues: ``grid`` (open, still in the grid's own queue), ``located`` (open and located in
+    ``areas``, whatever queue it sits in: a worker's list, escalated ones included),
+    ``dispatch`` (not closed, the
     queue area within ``areas`` — escalated incidents leave a lower dispatcher's queue),
     ``overdue`` (open and past an original time limit at ``now``, wherever it is queued).
 
@@ -109,7 +117,7 @@ def list_incidents(
     if is_open is not None:
         where.append(("" if is_open else "NOT ") + f"i.state IN ({sql_list(OPEN_STATES)})")
     x0, y0, x1, y1 = bbox or (0.0, 0.0, 0.0, 0.0)
-    sql = f"SELECT {COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit OFFSET :offset"
+    sql = f"SELECT {LIST_COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit OFFSET :offset"
     rows = conn.execute(
         text(sql),
         {"after": after, "areas": list(areas) if areas is not None else None, "now": now,
@@ -165,6 +173,19 @@ CHAIN_SQL = text(
 )
 
 
+def _name_codes(parts: list[dict[str, Any]], conn: Connection) -> None:
+    """Add ``names`` (code → current name) to each note's parts: names beside the codes."""
+    codes = sorted({c for p in parts for c in codes_of(p)})
+    if not codes:
+        return
+    rows = conn.execute(
+        text("SELECT code, name FROM current_grids WHERE code = ANY(:codes)"), {"codes": codes}
+    ).all()
+    known = {str(c): str(n) for c, n in rows}
+    for p in parts:
+        p["names"] = {c: known[c] for c in codes_of(p) if c in known}
+
+
 def get_incident(
     conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
 ) -> dict[str, Any]:
@@ -180,7 +201,7 @@ def get_incident(
     if found is None and not scoped:
         raise NotFound(f"no incident {incident_id}", field="id")
     if found is None or (account is not None and not account.covers(found["grid"])):
-        raise Forbidden(DENIED)
+        raise denied()
     out = shape(found, names)
     out["chain"] = [dict(r) for r in conn.execute(CHAIN_SQL, {"i": incident_id}).mappings()]
     events = conn.execute(
@@ -191,8 +212,14 @@ def get_incident(
         ),
         {"i": incident_id},
     ).mappings()
-    out["timeline"] = [
-        {**e, "photos": list(e["photos"])} | ({} if names else {"actor": None}) for e in events
-    ]
+    timeline = []
+    for e in events:
+        parts = note_parts(e["action"], e["note"])
+        timeline.append(
+            {**e, "note_parts": parts, "photos": list(e["photos"])}
+            | ({} if names else {"actor": None})
+        )
+    _name_codes([t["note_parts"] for t in timeline if t["note_parts"]], conn)
+    out["timeline"] = timeline
     out["photos"] = list_photos(conn, incident_id, names=names)
     return out

@@ -27,12 +27,11 @@ from sqlalchemy import Connection, text
 from gridgeo.accounts import Account
 from gridgeo.assign import check_lon_lat, locate
 from gridgeo.coords import SYSTEMS, to_wgs84
-from gridgeo.errors import Conflict, Forbidden, InvalidInput
+from gridgeo.errors import Conflict, InvalidInput, denied
 from gridgeo.incidents.escalation import escalate_one
 from gridgeo.incidents.flow import add_event, lock_incident
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
 from gridgeo.incidents.policy import (
-    DENIED,
     DUPLICATE_M,
     DUPLICATE_WINDOW,
     MAX_ACCURACY_M,
@@ -77,11 +76,15 @@ def _check_fields(r: Report) -> None:
         raise InvalidInput(
             f"accuracy_m {r.accuracy_m} is out of range [0, {MAX_ACCURACY_M:g}] metres; "
             "wait for a better GPS fix",
+            code="accuracy_out_of_range",
+            zh=f"定位精度 {r.accuracy_m:g} 米超出范围（最多 {MAX_ACCURACY_M:g} 米），请等待更准确的定位",
             field="accuracy_m",
         )
     if len(r.description) > MAX_DESCRIPTION:
         raise InvalidInput(
             f"description has {len(r.description)} characters; at most {MAX_DESCRIPTION}",
+            code="description_too_long",
+            zh=f"描述有 {len(r.description)} 个字符，最多 {MAX_DESCRIPTION} 个",
             field="description",
         )
     if r.idempotency_key is not None and not 0 < len(r.idempotency_key) <= MAX_KEY:
@@ -103,6 +106,8 @@ def _check_category(conn: Connection, category: str) -> None:
             what += f" '{category}'"
         raise InvalidInput(
             f"{what}; categories are: {', '.join(keys)}",
+            code="category_retired" if retired else "unknown_category",
+            zh=f"类别“{category}”{'已停用' if retired else '不存在'}；可用类别：{'、'.join(keys)}",
             field="category",
         )
 
@@ -273,10 +278,15 @@ def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str,
     if near is not None and near.distance_m <= snap_m:
         return _leaf_nearest(conn, near.code, lon, lat), ["outside"]
     where = f"; the nearest grid {near.code} is {near.distance_m:.0f} m away" if near else ""
+    where_zh = f"，最近的网格 {near.code} 相距 {near.distance_m:,.0f} 米" if near else ""
     raise InvalidInput(
         f"the point ({lon:.6f}, {lat:.6f}) is outside every grid{where}; "
         f"incidents may be at most {snap_m:g} m outside a grid",
+        code="outside_grids",
+        zh=f"该位置不在任何网格内{where_zh}；事件最多可在网格外 {snap_m:g} 米",
         field="location",
+        nearest=near.code if near else None,
+        distance_m=round(near.distance_m) if near else None,
     )
 
 
@@ -292,7 +302,7 @@ def _incident(row: Any) -> dict[str, Any]:
     out["timeline"] = [
         {"at": row["event_at"], "actor": row["event_actor"], "action": row["event_action"],
          "from_state": row["event_from"], "to_state": row["event_to"], "note": row["event_note"],
-         "photos": []}
+         "photos": [], "note_parts": None}
     ]  # fmt: skip
     out["photos"] = []
     return out
@@ -330,7 +340,7 @@ def report_incident(
             outside the account's areas.
     """
     if account.role not in REPORTERS:
-        raise Forbidden(DENIED)
+        raise denied()
     _check_fields(r)
     lon, lat = to_wgs84(r.lon, r.lat, r.coord_system)
     try:
@@ -361,13 +371,21 @@ def report_incident(
         code, flags = _snap(conn, lon, lat, snap_m)
         row = None
     else:
-        raise Conflict("the grids or categories changed during the report; send it again")
+        raise Conflict(
+            "the grids or categories changed during the report; send it again",
+            code="changed_meanwhile",
+            zh="上报期间网格或类别有变动，请重新发送",
+        )
     if not row["allowed"]:
-        raise Forbidden(DENIED)
+        raise denied()
     if row["id"] is None:  # a concurrent retry stored it first
         again = _existing(conn, account.name, r.idempotency_key)
         if again is None:
-            raise Conflict("the report raced another; send it again")
+            raise Conflict(
+                "the report raced another; send it again",
+                code="raced",
+                zh="与另一次上报冲突，请重新发送",
+            )
         return Reported(again, False)
     new_id = int(row["id"])
     if r.major:
@@ -425,10 +443,15 @@ def add_photos(
     if not photos:
         raise InvalidInput("send at least one photo in the form field 'photo'", field="photo")
     if account.role not in REPORTERS:
-        raise Forbidden(DENIED)
+        raise denied()
     row = lock_incident(conn, incident_id, account)
     if row[0] == "closed":
-        raise Conflict(f"incident {incident_id} is closed; reopen it to add photos", field="id")
+        raise Conflict(
+            f"incident {incident_id} is closed; reopen it to add photos",
+            code="incident_closed",
+            zh=f"事件 {incident_id} 已结案，须重新受理后才能补充照片",
+            field="id",
+        )
     event_id = add_event(conn, incident_id, actor=account.name, action="photo",
                          from_state=row[0], to_state=row[0], note=note, at=now)  # fmt: skip
     return attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)

@@ -164,6 +164,9 @@ def test_plan_true_opens_a_plan_with_a_preview(client, small_city, conn, login_a
     assert len([a for a, _ in rows if a != "retire"]) == 3
     assert sum(w for a, w in rows if a != "retire") == 3  # the community's workers, shared out
     assert conn.execute(text("SELECT count(*), max(version) FROM grids")).one() == grids_before
+    # one definition of a moved household: the proposal's figure is the preview's
+    moved = body["summary"]["moved_households"]
+    assert body["preview"]["impact"]["households_moved"] == moved > 0
 
 
 def test_suggestions_route(client, city, conn, login_as):

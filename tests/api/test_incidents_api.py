@@ -323,7 +323,8 @@ def test_list_filters(client, users):
 def test_escalation_with_an_injected_clock(client, users):
     set_clock(client, T0)
     i = post(client, users["patrol"], body(category="safety_hazard")).json()["id"]  # 30 min
-    quiet = post(client, users["patrol"], body(category="dispute", lon=116.36)).json()["id"]
+    quiet_body = post(client, users["patrol"], body(category="dispute", lon=116.36)).json()
+    quiet, quiet_queue = quiet_body["id"], quiet_body["queue_area"]
 
     def escalate(minutes):
         set_clock(client, T0 + timedelta(minutes=minutes))
@@ -335,6 +336,10 @@ def test_escalation_with_an_injected_clock(client, users):
     assert escalate(31) == [(i, COMM_A, 1)]
     grid_q = client.get("/incidents?queue=grid", headers=users["patrol"]).json()["incidents"]
     assert [x["id"] for x in grid_q] == [quiet]
+    # the worker's list: located in the grid, whatever queue, the queue named beside its code
+    located = client.get("/incidents?queue=located", headers=users["patrol"]).json()["incidents"]
+    assert {x["id"]: x["queue_area"] for x in located} == {i: COMM_A, quiet: quiet_queue}
+    assert all(x["queue_name"] and x["grid_name"] for x in located)
     comm_q = client.get("/incidents?queue=dispatch", headers=users["dispatcher_comm"]).json()
     assert i in [x["id"] for x in comm_q["incidents"]]
     assert escalate(40) == []  # the limit restarts at each level

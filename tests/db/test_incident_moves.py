@@ -120,3 +120,32 @@ def test_an_escalated_incident_past_its_original_limit_is_overdue_and_ringed(
     assert [p["id"] for p in points["incidents"]] == [late]
     ringed = incident_points(conn, IncidentFilter(), areas=None, now=now)
     assert {p["id"]: p["overdue"] for p in ringed["incidents"]} == {late: True, fresh: False}
+
+
+def test_notes_the_system_writes_come_back_as_parts_with_names(
+    conn: Connection, city: Hierarchy
+) -> None:
+    """Issue 16: escalation's and moves' notes, written by their SQL, read back as parts."""
+    from gridgeo.incidents.notes import note_parts
+
+    inc = _report(conn, B)
+    escalate_overdue(conn, T0 + timedelta(minutes=121))
+    pid = new_plan(conn)
+    edit(conn, city, pid, {"op": "merge", "codes": [A, B]})
+    change = commit_plan(conn, city, pid, "planner", "merge", snap_m=0.5)["change_id"]
+    timeline = get_incident(conn, inc, account=ADMIN)["timeline"]
+    parts = {e["action"]: e["note_parts"] for e in timeline}
+    name = conn.execute(text("SELECT name FROM current_grids WHERE code = :c"), {"c": C}).scalar()
+    assert parts["escalate"] == {
+        "kind": "escalated", "why": "accept", "overdue": True, "level": 1, "queue": C,
+        "names": {C: name},
+    }  # fmt: skip
+    assert parts["move"] is not None and parts["move"]["kind"] == "moved"
+    assert (parts["move"]["from"], parts["move"]["to"], parts["move"]["change"]) == (B, A, change)
+    assert parts["report"] is None
+    # a person's words stay theirs; a regrid's note is kept beside its parts
+    assert note_parts("resolve", "done: all clear") is None
+    assert note_parts("regrid", "x confirmed: 居民来电") == {
+        "kind": "confirmed", "grid": "x", "note": "居民来电"
+    }  # fmt: skip
+    assert note_parts("escalate", "major → level 1 queue 12")["why"] == "major"  # type: ignore[index]

@@ -51,7 +51,14 @@ def test_split_previews_moves_and_commits_versions_and_households(
     out = check(conn, city, pid)
     assert out["ok"] and out["problems"] == []
     imp = out["impact"]
-    assert imp["moves"] == [{"from": A, "to": NEW, "households": 50, "points": 2}]
+    (move,) = imp["moves"]
+    assert move | {"from_point": None, "to_point": None} == {
+        "from": A, "to": NEW, "households": 50, "points": 2, "from_point": None, "to_point": None
+    }  # fmt: skip
+    # the arrow's ends: points inside the grid before (stored) and after (the draft)
+    before = shapely.from_wkb(draft.grids[A].stored[4])  # type: ignore[index]
+    assert before.contains(shapely.Point(move["from_point"]))
+    assert draft.grids[NEW].geom.contains(shapely.Point(move["to_point"]))
     rows = {g["code"]: g for g in imp["grids"]}
     assert rows[A]["households_before"] == 100 and rows[A]["households_after"] == 50
     assert rows[NEW]["status_after"] == "unstaffed" and rows[NEW]["workers_needed_after"] == 1
@@ -158,7 +165,10 @@ def test_move_boundary_changes_both_sides_with_no_gap_or_overlap(
     assert abs(a.union(b).area - 2 * W * H) < 1e-15
     out = check(conn, city, pid)
     assert out["ok"], out["problems"]
-    assert out["impact"]["moves"] == [{"from": B, "to": A, "households": 50, "points": 2}]
+    moves = [
+        {k: m[k] for k in ("from", "to", "households", "points")} for m in out["impact"]["moves"]
+    ]
+    assert moves == [{"from": B, "to": A, "households": 50, "points": 2}]
 
 
 def test_move_boundary_needs_neighbours(conn: Connection, city: Hierarchy) -> None:

@@ -98,7 +98,7 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
         _act(url, patrol, incident, "start")
         _act(url, patrol, incident, "resolve", note="已清运完毕")
         page.click(row)
-        _state_shown(page, incident, "已办结")
+        _state_shown(page, incident, "已处置")  # the maps' and the policy's word
         page.click('#d-actions button[data-action="verify"]')
 
         # a colleague verifies first: the server's refusal is shown, nothing changes
@@ -106,7 +106,7 @@ def test_dispatcher_works_an_incident_through_the_loop(browser, live_server, dem
         _act(url, colleague, incident, "verify")
         page.click("#act-submit")
         page.wait_for_function(
-            "document.getElementById('act-error').textContent.includes('cannot verify')"
+            "document.getElementById('act-error').textContent.includes('事件已核查，不能核查')"
         )
         errors[:] = [e for e in errors if not (e.startswith("409 ") and "/transitions" in e)]
 
@@ -192,12 +192,82 @@ def test_dispatcher_moves_a_boundary_incident_to_the_other_grid(browser, live_se
         page.click("#act-submit")
         page.wait_for_selector('#d-timeline li[data-action="regrid"]')
         facts = page.text_content("#d-facts")
-        assert "boundary" not in facts and f"Queue{other}" in facts
+        assert "boundary" not in facts and f" {other}" in facts.split("Queue")[1]
         steps = page.eval_on_selector_all("#d-timeline li", "ls => ls.map(l => l.dataset.action)")
         assert steps == ["report", "regrid"]
-        assert f"{inc['grid']} → {other}: 纠纷发生在对面楼" in page.text_content("#d-timeline")
+        # said from its parts in the page's language (English here), the grids named
+        said = page.text_content('#d-timeline li[data-action="regrid"] .note')
+        assert said.startswith("grid ") and f"({inc['grid']}) → " in said
+        assert said.endswith(f"({other}): 纠纷发生在对面楼")
         assert errors == []
     finally:
         ctx.close()
     final = httpx.get(f"{url}/incidents/{inc['id']}", headers={"Authorization": f"Bearer {bearer}"})
     assert final.json()["grid"] == other and final.json()["queue_area"] == other
+
+
+def conn_name(engine, code: str) -> str:
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT name FROM current_grids WHERE code = :c"), {"c": code}
+            ).scalar_one()
+        )
+
+
+def test_the_timeline_says_an_escalation_in_the_pages_language(browser, live_server, demo_engine):
+    """Issue 16: 'overdue: resolve → level 1 queue …' is said from its parts, the queue named."""
+    url = live_server
+    lon, lat = _inside(demo_engine, GRID)
+    tag = f"desk-{uuid.uuid4().hex[:8]} note"
+    patrol = token(url, "patrol", "patrol-demo-2026")
+    r = httpx.post(f"{url}/incidents",
+                   json={"lon": lon, "lat": lat, "category": "sanitation", "description": tag},
+                   headers={"Authorization": f"Bearer {patrol}", "Idempotency-Key": tag})  # fmt: skip
+    assert r.status_code == 201, r.text
+    incident = r.json()["id"]
+    community = GRID[:12]
+    with demo_engine.begin() as conn:  # the note as escalation's SQL writes it
+        conn.execute(
+            text(
+                "INSERT INTO incident_events (incident_id, at, actor, action, from_state,"
+                " to_state, note) VALUES (:i, now(), 'system:escalation', 'escalate',"
+                " 'reported', 'reported', :note)"
+            ),
+            {"i": incident, "note": f"overdue: resolve → level 1 queue {community}"},
+        )
+        conn.execute(  # as a plan's move leaves it: the grid's worker
+            text("UPDATE incidents SET assignee = :a WHERE id = :i"),
+            {"a": f"grid:{GRID}", "i": incident},
+        )
+        name = conn.execute(
+            text("SELECT name FROM current_grids WHERE code = :c"), {"c": community}
+        ).scalar_one()
+    ctx = browser.new_context(viewport=DESK, locale="zh-CN")
+    page, errors = _desk_as_dispatcher(ctx, url)
+    try:
+        page.fill("#f-area", GRID)
+        page.click("#filters button[type=submit]")
+        row = f'#list tbody tr[data-id="{incident}"]'
+        page.click(row)
+        _state_shown(page, incident, "已上报")
+        # names beside codes: the list's grid, the queue and the grid's worker in the facts
+        grid_name = conn_name(demo_engine, GRID)
+        assert page.text_content(f"{row} td.grid") == f"{grid_name} {GRID}"
+        facts = page.text_content("#d-facts")
+        assert f"所在队列{grid_name} {GRID}" in facts and f"{grid_name} {GRID} 的网格员" in facts
+        note = '#d-timeline li[data-action="escalate"] .note'
+        page.wait_for_selector(note)
+        assert page.text_content(note) == f"超时未处置，升至第 1 级队列 {name}（{community}）"
+        page.screenshot(path=str(ARTIFACTS / "desk-escalation-note-zh.png"))
+        page.select_option("#lang", "en")
+        page.wait_for_selector(f'{note}:has-text("not resolved in time")')
+        assert page.text_content(note) == (
+            f"not resolved in time: up to the level 1 queue {name} ({community})"
+        )
+        page.screenshot(path=str(ARTIFACTS / "desk-escalation-note-en.png"))
+        assert errors == []
+    finally:
+        ctx.close()
+        with demo_engine.begin() as conn:
+            conn.execute(text("DELETE FROM incidents WHERE id = :i"), {"i": incident})

@@ -235,3 +235,29 @@ def test_incident_map_english_and_scope(live_server, browser, demo_engine, incid
     assert int(page.evaluate(COUNT)) == _count(demo_engine, street)
     assert errors == []
     ctx.close()
+
+
+def test_heat_map_on_off_then_filter_draws_markers(
+    live_server, browser, demo_engine, incident_grids
+):
+    """Issue 16: heat map on, off, then 筛选 — the markers draw and no script error shows."""
+    grid, _ = incident_grids
+    errors: list[str] = []
+    ctx, page = _page(browser, live_server, errors)
+    page.goto(live_server + f"/maps/incidents?grid={grid.code}")
+    page.wait_for_function(f"() => ({COUNT})() !== undefined", timeout=15000)
+    page.get_by_label("热力图 Heat map").check()
+    page.wait_for_selector("canvas.leaflet-heatmap-layer", timeout=5000)
+    page.get_by_label("热力图 Heat map").uncheck()
+    page.evaluate("() => { document.querySelector('.gridgeo-count').dataset.count = ''; }")
+    page.click(".gridgeo-filters button[type=submit]")
+    expected = _count(demo_engine, grid.code)
+    page.wait_for_function(f"() => ({COUNT})() === '{expected}'", timeout=10000)
+    assert "无法加载" not in page.inner_text(".gridgeo-count")
+    page.wait_for_selector(".leaflet-marker-icon", timeout=5000)  # clusters or markers drawn
+    # on again: the heat layer draws the filtered points
+    page.get_by_label("热力图 Heat map").check()
+    page.wait_for_selector("canvas.leaflet-heatmap-layer", timeout=5000)
+    page.screenshot(path=str(ARTIFACTS / "maps-incidents-heat-toggle.png"))
+    assert errors == []
+    ctx.close()

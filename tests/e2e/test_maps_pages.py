@@ -70,7 +70,11 @@ def test_area_page_of_a_community_and_a_grid(live_server, browser, demo_engine):
         "() => Object.fromEntries([...document.querySelectorAll('.gridgeo-area-panel td')]"
         ".map(td => [td.dataset.field, td.textContent]))"
     )
-    assert panel["户数"] == str(community.households) and panel["网格员"] == str(community.workers)
+    # issue 16: thousands separated (31,799, not 31799), never -0.0 %
+    assert (
+        panel["户数"] == f"{community.households:,}" and panel["网格员"] == f"{community.workers:,}"
+    )
+    assert not panel["偏差"].startswith("-0.0")
     assert panel["状态"] == STATUS_ZH[community.status]
     overlays = page.evaluate(
         "() => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
@@ -150,7 +154,9 @@ def test_workload_choropleth_of_streets(live_server, browser, demo_engine):
         ".map(td => [td.dataset.field, td.textContent]))"
     )
     assert street.code in page.inner_text(".gridgeo-popup")
-    assert cells["户数"] == str(street.households) and cells["网格员"] == str(street.workers)
+    # issue 16: "户数 31799" is 31,799 now; no -0.0 %
+    assert cells["户数"] == f"{street.households:,}" and cells["网格员"] == f"{street.workers:,}"
+    assert not cells["偏差"].startswith("-0.0")
     assert cells["状态"] == STATUS_ZH[street.status]
     page.screenshot(path=str(ARTIFACTS / "maps-workload-street.png"))
     assert errors == []

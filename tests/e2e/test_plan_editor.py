@@ -197,6 +197,9 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert states[grid] == "changed" and len(created) == 1, states
     new = created[0]
     assert page.locator("path.grid-created").count() == 1
+    # issue 16: the edit is said in the page's language (not "split grid … into …")
+    said = page.inner_text('#edits li[data-op="split"]')
+    assert said.startswith(f"将网格 {grid} 拆分为 {grid}、{new}"), said
 
     # preview: no problems, households move from the old grid to the new one
     page.click("#preview")
@@ -211,6 +214,19 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert page.locator("#impact .status[data-status='over']").count() >= 1
     assert page.locator("path.impact-area").count() >= 1
     assert page.locator("path.impact-move").count() == 1
+    # issue 16: the arrow starts and ends at points inside the old and the new grid
+    # (GEOS's point on surface, as ST_PointOnSurface), not at bounding-box centres
+    ends = page.evaluate(
+        """() => { let out = null; gridgeoEditor.map.eachLayer(l => {
+            if (l.options && l.options.className === 'impact-move') {
+                out = l.getLatLngs().map(p => [p.lng, p.lat]); } }); return out; }"""
+    )
+    new_geom = shape(next(f for f in _draft(page)["features"]
+                          if f["properties"]["code"] == new)["geometry"])  # fmt: skip
+    for (lon, lat), geom in zip(ends, (original, new_geom), strict=True):
+        inside = geom.representative_point()
+        assert abs(lon - inside.x) < 1e-6 and abs(lat - inside.y) < 1e-6
+        assert geom.contains(Point(lon, lat))
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plan-editor-preview.png"))
 
@@ -248,6 +264,13 @@ def test_planner_splits_overloaded_grid_commits_and_reverts(server, browser):
     assert shape(reverted[grid]["geometry"]).symmetric_difference(original).area < 1e-12
     assert reverted[grid]["properties"]["households"] == row["households"]
     page.wait_for_function(f"!('{new}' in gridgeoEditor.features)")
+    # issue 16: the history panel and the map follow the revert without a reload
+    revert_id = int(page.get_attribute("#revert-text", "data-change") or 0)
+    page.wait_for_selector(f'#history tr.version[data-current="true"][data-change="{revert_id}"]')
+    assert page.locator('#history tr.version[data-current="true"]').count() == 1
+    assert page.locator("path.impact-move").count() == 0
+    assert page.locator(".grid-label .hh").count() == 0
+    assert page.locator("#impact tbody tr").count() == 0 and "撤销" in page.inner_text("#history")
     page.screenshot(path=str(ARTIFACTS / "plan-editor-reverted.png"))
     assert errors == []
     ctx.close()

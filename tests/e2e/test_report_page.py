@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -214,3 +215,140 @@ def test_a_lost_answer_is_retried_with_the_same_key(live_server, browser, demo_e
     # the aborted request is the only error: Chromium logs the lost answer
     assert all("ERR_INTERNET_DISCONNECTED" in e for e in errors), errors
     ctx.close()
+
+
+def test_my_grid_lists_an_escalated_incident_with_its_queue(live_server, browser, demo_engine):
+    """Issue 16: an incident of the worker's grid escalated to the community stays on the list."""
+    from gridgeo.accounts import get_account
+    from gridgeo.incidents.report import Report, report
+
+    lon, lat = _inside(demo_engine, GRID)
+    tag = f"e2e-{uuid.uuid4().hex[:10]} escalated"
+    community = GRID[:12]
+    with demo_engine.begin() as conn:
+        admin = get_account(conn, "admin")
+        r = Report(lon=lon, lat=lat, category="sanitation", description=tag)
+        incident = report(conn, r, account=admin, now=datetime.now(UTC), snap_m=200.0)[0]
+        conn.execute(
+            text("UPDATE incidents SET escalation_level = 1, queue_area = :q WHERE id = :i"),
+            {"q": community, "i": incident},
+        )
+        name = conn.execute(
+            text("SELECT name FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": community}
+        ).scalar_one()
+    try:
+        ctx, page, errors = _phone(browser, live_server, lon, lat)
+        _login(page)
+        page.click("#refresh")
+        item = f'.mine-item:has-text("{tag}")'
+        page.wait_for_selector(item, timeout=10000)
+        shown = page.inner_text(item)
+        assert community in shown and name in shown and "所在队列" in shown
+        assert page.locator(f"{item} .act").count() == 1  # the worker may still act on it
+        page.locator(item).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "report-mine-escalated-zh.png"))
+        page.select_option("#lang", "en")
+        page.wait_for_selector(f'{item} .queue:has-text("queue {name}")')
+        page.screenshot(path=str(ARTIFACTS / "report-mine-escalated-en.png"))
+        assert errors == []
+        ctx.close()
+    finally:
+        with demo_engine.begin() as conn:
+            conn.execute(text("DELETE FROM incidents WHERE id = :i"), {"i": incident})
+
+
+def test_a_refusal_is_said_in_the_pages_language_with_its_code(live_server, browser):
+    """Issue 16: the server's refusal (a point far outside every grid) in Chinese, then English."""
+    tag = f"e2e-{uuid.uuid4().hex[:10]} far away"
+    ctx, page, errors = _phone(browser, live_server, 116.397, 39.909)  # Beijing, not Weifang
+    try:
+        page.wait_for_selector("#login-form", state="visible")
+        page.fill("#username", "patrol")
+        page.fill("#password", "patrol-demo-2026")
+        page.click('#login-form button[type="submit"]')
+        page.wait_for_selector("#app", state="visible")
+        page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+        with page.expect_response(lambda r: r.url.endswith("/incidents")) as answer:
+            _report(page, tag)
+        body = answer.value.json()
+        assert answer.value.status == 400 and body["code"] == "outside_grids"
+        assert body["messages"]["en"] == body["message"] and "网格" in body["messages"]["zh"]
+        item = f'.outbox-item[data-state="rejected"]:has-text("{tag}")'
+        page.wait_for_selector(item)
+        shown = page.inner_text(f"{item} .error")
+        assert "该位置不在任何网格内" in shown and "outside" not in shown
+        page.screenshot(path=str(ARTIFACTS / "report-refused-zh.png"), full_page=True)
+        page.select_option("#lang", "en")
+        page.wait_for_selector(f'{item} .error:has-text("outside every grid")')
+        page.screenshot(path=str(ARTIFACTS / "report-refused-en.png"), full_page=True)
+        # the refusal and the locate answer of a point in no grid were asked for
+        errors[:] = [e for e in errors if "400" not in e and "404" not in e]
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_english_title_whole_and_outbox_names_categories_after_a_reload(
+    live_server, browser, demo_engine
+):
+    """Issue 16: the English title is not cut on a 360 px phone; after a reload with no kept
+    categories the outbox names a report's category, not its key (broken_facility)."""
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        page.evaluate(
+            """() => {
+                localStorage.removeItem('gridgeo.report.categories');
+                localStorage.setItem('gridgeo.report.outbox', JSON.stringify([{key: 'k-e2e',
+                    kind: 'report', user: 'patrol', state: 'rejected', created: Date.now(),
+                    attempts: 1, error: 'x', body: {category: 'broken_facility',
+                    description: 'e2e outbox label'}}]));
+            }"""
+        )
+        page.goto(live_server + "/report?lang=en")
+        page.wait_for_selector("#app", state="visible")
+        item = '.outbox-item:has-text("e2e outbox label")'
+        page.wait_for_selector(item)
+        with demo_engine.connect() as c:
+            label = c.execute(
+                text("SELECT label_en FROM incident_categories WHERE key = 'broken_facility'")
+            ).scalar_one()
+        page.wait_for_selector(f'{item}:has-text("{label}")')
+        assert "broken_facility" not in page.inner_text(item)
+        title = page.locator(".shell-bar h1")
+        assert title.inner_text() == "Grid incident report"
+        assert page.evaluate(
+            "() => { const h = document.querySelector('.shell-bar h1');"
+            " return h.scrollWidth <= h.clientWidth; }"
+        )
+        page.screenshot(path=str(ARTIFACTS / "report-en-phone.png"))
+        page.evaluate("() => localStorage.removeItem('gridgeo.report.outbox')")
+        assert errors == []
+    finally:
+        ctx.close()
+
+
+def test_a_description_over_the_limit_is_said_before_sending(live_server, browser, demo_engine):
+    """Issue 16: 4,001 characters are not cut silently; the page says so and sends nothing."""
+    from gridgeo.incidents.policy import MAX_DESCRIPTION
+
+    source = (Path(__file__).parents[2] / "api/report_static/report.js").read_text("utf-8")
+    assert f"var MAX_DESCRIPTION = {MAX_DESCRIPTION};" in source  # the policy's limit
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        text_in = "长" * (MAX_DESCRIPTION + 1)
+        page.fill("#description", text_in)
+        assert len(page.input_value("#description")) == MAX_DESCRIPTION + 1  # not cut
+        page.click("#submit")
+        page.wait_for_selector("#form-error:has-text('4,001')")
+        assert "最多 4,000" in page.inner_text("#form-error")
+        assert page.locator(".outbox-item").count() == 0  # nothing queued
+        page.screenshot(path=str(ARTIFACTS / "report-too-long-zh.png"))
+        page.select_option("#lang", "en")
+        page.wait_for_selector("#form-error:has-text('at most 4,000')")
+        assert errors == []
+    finally:
+        ctx.close()

@@ -30,8 +30,19 @@
     });
   }
 
+  // Numbers as people read them: thousands separated (31,799), a fixed number of decimals.
   function fmt(v, digits) {
-    return (v === null || v === undefined) ? '–' : Number(v).toFixed(digits);
+    if (v === null || v === undefined || v === '') { return '–'; }
+    var d = digits || 0;
+    return Number(v).toLocaleString('en-US', {minimumFractionDigits: d, maximumFractionDigits: d});
+  }
+
+  // A deviation as a signed percentage; one that rounds to zero is 0.0 %, never -0.0 %.
+  function percent(v) {
+    if (v === null || v === undefined) { return '–'; }
+    var p = Math.round(1000 * v) / 10;
+    if (p === 0) { p = 0; }  // -0 → 0
+    return (p > 0 ? '+' : '') + fmt(p, 1) + ' %';
   }
 
   function gridStyle(props) {
@@ -61,10 +72,9 @@
 
   function popupHtml(p, lang) {
     var t = TEXT[lang] || TEXT.zh;
-    var dev = (p.deviation === null || p.deviation === undefined) ? '–'
-      : (p.deviation > 0 ? '+' : '') + (100 * p.deviation).toFixed(1) + ' %';
+    var dev = percent(p.deviation);
     var rows = [
-      [t.workers, p.workers], [t.households, p.households], [t.load, fmt(p.load, 1)],
+      [t.workers, fmt(p.workers)], [t.households, fmt(p.households)], [t.load, fmt(p.load, 1)],
       [t.deviation, dev], [t.status, t[p.status] || p.status]
     ];
     if (p.open_incidents !== undefined && p.open_incidents !== null) { rows.push([t.incidents, p.open_incidents]); }

@@ -77,6 +77,12 @@
       year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit'});
   }
 
+  // A note the system wrote in the page's language (the shell says it from its parts).
+  function note(e) {
+    var shell = window.gridgeoShell;
+    return shell ? shell.noteText(e.note_parts, e.note, whenLang === 'en-GB' ? 'en' : 'zh') : e.note;
+  }
+
   function detailHtml(it, d, t, labels) {
     var head = '<div class="gridgeo-popup gridgeo-incident" data-id="' + it.id + '"><b>' +
       g.esc(labels[it.category] || it.category) + '</b> #' + it.id +
@@ -91,7 +97,7 @@
       (d.timeline || []).map(function (e) {
         return '<li><time>' + g.esc(when(e.at)) + '</time> ' + g.esc(t.actions[e.action] || e.action) +
           (e.to_state && e.to_state !== e.from_state ? ' → ' + g.esc(t[e.to_state] || e.to_state) : '') +
-          (e.actor ? ' · ' + g.esc(e.actor) : '') + (e.note ? ' — ' + g.esc(e.note) : '') + '</li>';
+          (e.actor ? ' · ' + g.esc(e.actor) : '') + (e.note ? ' — ' + g.esc(note(e)) : '') + '</li>';
       }).join('') + '</ol></div>';
     return head + body;
   }
