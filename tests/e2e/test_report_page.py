@@ -242,6 +242,8 @@ def test_my_grid_lists_an_escalated_incident_with_its_queue(live_server, browser
         page.click("#refresh")
         item = f'.mine-item:has-text("{tag}")'
         page.wait_for_selector(item, timeout=10000)
+        # the sign-in's own load of the list may land after the refresh's and draw it again
+        page.wait_for_load_state("networkidle")
         shown = page.inner_text(item)
         assert community in shown and name in shown and "所在队列" in shown
         assert page.locator(f"{item} .act").count() == 1  # the worker may still act on it
