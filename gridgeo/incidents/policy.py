@@ -25,6 +25,7 @@ from datetime import timedelta
 
 STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed")
 OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
+HANDLING = ("accepted", "dispatched", "in_progress")  # taken on, not yet resolved
 
 ROLES_ON_SITE = ("patrol", "dispatcher", "admin")  # who works an incident on the ground
 REPORTERS = ("patrol", "dispatcher", "planner", "admin")  # who may report, add photos, mark major
@@ -48,6 +49,8 @@ class Rule:
     target: str | None  # None: the state does not change
     roles: tuple[str, ...]
     needs_note: bool = False
+    # an extension request pending: needed (True), refused (False) or either (None)
+    pending: bool | None = None
 
 
 RULES: dict[str, Rule] = {
@@ -62,7 +65,15 @@ RULES: dict[str, Rule] = {
     # to another of the incident's candidate grids (its accuracy circle crossed a boundary),
     # or to its own grid to confirm it; either way the dispatcher has settled the question
     "regrid": Rule(OPEN_STATES, None, DESK),
+    # 延期: the handler asks with a reason; a dispatcher sets the new limit or refuses, saying why
+    "request_extension": Rule(HANDLING, None, ROLES_ON_SITE, True, pending=False),
+    "approve_extension": Rule(HANDLING, None, DESK, pending=True),
+    "refuse_extension": Rule(HANDLING, None, DESK, True, pending=True),
+    # 回退: a receiver sends a dispatched incident back to the dispatcher as not theirs
+    "return": Rule(("dispatched",), "accepted", ROLES_ON_SITE, True),
 }
+# The actions of the evaluation's figures, by the fact they set (gridgeo/incidents/facts.py).
+ACCEPTING = ("accept", "dispatch")  # the first of these ends the wait for acceptance
 
 
 def sees_names(role: str) -> bool:
@@ -78,18 +89,28 @@ def sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+def resolve_limit_sql(alias: str = "i") -> str:
+    """SQL of the resolve limit in force: the original, or the one an extension approved."""
+    return f"coalesce({alias}.extended_due, {alias}.resolve_due)"
+
+
 def due_sql(alias: str = "i", *, level: bool = False) -> str:
     """SQL of the limit an incident runs against now; NULL once it is resolved.
 
     While reported: the earlier of the accept and the resolve limit; while open: the resolve
-    limit. Past it, the incident is late. With ``level``, the limits of the level it is queued
-    at (what escalation acts on); else the original limits (what overdue means).
+    limit. Past it, the incident is overdue. With ``level``, the limits of the level it is
+    queued at (what escalation acts on); else the original limits, the resolve limit as an
+    approved extension moved it (what overdue means).
     """
-    accept, resolve = ("level_accept_due", "level_resolve_due") if level else (
-        "accept_due", "resolve_due")  # fmt: skip
+    if level:
+        accept, resolve = f"{alias}.level_accept_due", f"{alias}.level_resolve_due"
+    else:
+        accept, resolve = f"{alias}.accept_due", resolve_limit_sql(alias)
+    # least() skips the NULL of a state other than reported; the resolve limit written once
+    # keeps the report statement, which answers with it, under psycopg's 4 KB cache limit
     return (
-        f"(CASE WHEN {alias}.state = 'reported' THEN least({alias}.{accept}, {alias}.{resolve}) "
-        f"WHEN {alias}.state IN ({sql_list(OPEN_STATES)}) THEN {alias}.{resolve} END)"
+        f"(CASE WHEN {alias}.state IN ({sql_list(OPEN_STATES)}) THEN least(CASE WHEN "
+        f"{alias}.state = 'reported' THEN {accept} END, {resolve}) END)"
     )
 
 
@@ -101,7 +122,7 @@ def missed_sql(alias: str = "i") -> str:
     )
 
 
-# Overdue: open and past an original limit at :now (queues, maps, desk, evaluation).
+# Overdue: open and past a limit in force at :now (queues, maps, desk, evaluation).
 OVERDUE = f"{due_sql()} <= :now"
 # Due to escalate: open and past a limit of the level it is queued at, at :now.
 ESCALATION_DUE = f"{due_sql(level=True)} <= :now"
