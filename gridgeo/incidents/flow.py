@@ -146,10 +146,12 @@ def transition(
     Raises:
         Forbidden: the incident is outside the account's areas (or does not exist, for a
             scoped account), or the role may not take the action. NotFound: no such incident
-            (admin). Conflict: not allowed from the current state. InvalidInput: a missing
-            note or rating, an unknown department or one that does not handle the category,
-            a grid to regrid to that is not one of the incident's candidate grids, an extension
-            approved without a new limit after the one in force and after now.
+            (admin). Conflict: not allowed from the current state, or an extension decision
+            with no request waiting (a request with one). InvalidInput: a missing note, a
+            close with neither a rating nor a note, an unknown department or one that does
+            not handle the category, a grid to regrid to that is not one of the incident's
+            candidate grids, an extension approved without a new limit after the one in force
+            and after now.
     """
     row = lock_incident(conn, incident_id, account)
     state, grid_code, category, level = row[:4]
@@ -162,8 +164,15 @@ def transition(
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
     sets = "state = :s, updated_at = :now, updated_by = :by" + set_sql(action)
     if action == "close":
-        if rating is None or not 1 <= rating <= 5:
-            raise InvalidInput("closing needs the resident's rating, 1 to 5", field="rating")
+        # 评事: the resident's rating, or, when the resident could not be reached or would not
+        # rate, a note saying so (the evaluation counts the share rated at all)
+        if rating is None and not note.strip():
+            raise InvalidInput(
+                "closing needs the resident's rating, 1 to 5, or a note saying why there is none",
+                field="rating",
+            )
+        if rating is not None and not 1 <= rating <= 5:
+            raise InvalidInput("the resident's rating is 1 to 5", field="rating")
         sets += ", rating = :rating"
         values["rating"] = rating
     elif action == "dispatch":

@@ -139,3 +139,13 @@ def test_facts_kept_by_the_actions_are_those_of_the_timeline(client, users, conn
         hours=9
     )
     assert at["escalated_at"] == T0 + timedelta(minutes=31)
+
+
+def test_close_without_a_rating_needs_a_note(client, users):
+    i = _in_progress(client, users)
+    for action, extra in (("resolve", {"note": "已清理"}), ("verify", {})):
+        act(client, users["admin"], i, action, **extra)
+    r = act(client, users["dispatcher"], i, "close")
+    assert r.status_code == 400 and "rating" in r.json()["message"]
+    r = act(client, users["dispatcher"], i, "close", note="居民电话未接通")
+    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["rating"] is None
