@@ -17,6 +17,7 @@ from api.limits import BodyLimit
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
 from api.routers import desk as desk_routes
+from api.routers import evaluation as evaluation_routes
 from api.routers import history as history_routes
 from api.routers import incident_admin as incident_admin_routes
 from api.routers import incidents as incident_routes
@@ -110,6 +111,7 @@ def create_app(
     app.include_router(incident_admin_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
+    app.include_router(evaluation_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(plan_map_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         incident_snap_m: how far outside every grid a reported point may lie and still go to
             the nearest grid (flagged); farther points are refused.
         plan_snap_m: plan edits snap to neighbouring vertices and edges within this, in metres.
+        evaluation_weights: the evaluation score's weights, ``closure=30,on_time=30,…``
+            (empty: the defaults of :mod:`gridgeo.evaluation.figures`).
+        evaluation_timezone: the time zone whose days, weeks and months the evaluation counts.
+        public_evaluation: publish each community's grade and rates at /evaluation/public
+            (评价结果公开; aggregates only).
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -53,6 +58,28 @@ class Settings(BaseSettings):
     photo_max_bytes: int = 8 * 1024 * 1024  # per incident photo; files in data_dir/photos
     photo_strip_gps: bool = True  # remove EXIF GPS tags from stored photos
     escalation_interval_s: float = 60.0  # the served app escalates overdue incidents; 0: off
+    evaluation_weights: str = ""
+    evaluation_timezone: str = "Asia/Shanghai"
+    public_evaluation: bool = False
+
+    @field_validator("evaluation_weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        from gridgeo.evaluation.figures import parse_weights
+
+        parse_weights(value)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("evaluation_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
 
 
 def get_settings() -> Settings:
