@@ -108,3 +108,6 @@ main.add_command(plan_group)
 from cli.maps import map_cmd  # noqa: E402
 
 main.add_command(map_cmd)
+from cli.evaluation import evaluation_cmd  # noqa: E402
+
+main.add_command(evaluation_cmd)
