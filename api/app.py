@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.limits import BodyLimit
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
+from api.routers import dashboard as dashboard_routes
 from api.routers import desk as desk_routes
 from api.routers import evaluation as evaluation_routes
 from api.routers import history as history_routes
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
     app.include_router(evaluation_routes.router)
+    app.include_router(dashboard_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(plan_map_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
@@ -124,6 +126,11 @@ def create_app(
         desk_routes.DESK_STATIC_URL,
         StaticFiles(directory=desk_routes.DESK_STATIC_DIR),
         name="desk-static",
+    )
+    app.mount(
+        dashboard_routes.DASHBOARD_STATIC_URL,
+        StaticFiles(directory=dashboard_routes.DASHBOARD_STATIC_DIR),
+        name="dashboard-static",
     )
     app.mount(
         plan_pages.EDITOR_STATIC_URL,

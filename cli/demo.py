@@ -30,6 +30,7 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
                 click.echo("gridgeo: the database already has grids; the demo city is not loaded")
             return None
     from gridgeo.demo.city import build_demo_city, load_demo
+    from gridgeo.demo.history_load import load_history
     from gridgeo.demo.incidents import seed_demo_incidents
 
     click.echo("gridgeo: empty database: generating the demo city (奎文区) …")
@@ -39,7 +40,9 @@ def load_demo_if_empty(db: Database, force_message: bool = False) -> dict[str, i
         counts = load_demo(conn, city)
         record(conn, "demo", "demo.load", "grids", None, **counts)
         accounts = add_demo_accounts(conn)
-        counts |= seed_demo_incidents(conn, datetime.now(UTC))
+        now = datetime.now(UTC)
+        counts |= load_history(conn, now)  # a year of history, for the dashboard
+        counts |= seed_demo_incidents(conn, now)
     took = time.perf_counter() - start
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     click.echo(f"gridgeo: demo city loaded in {took:.1f} s: {shown}")
