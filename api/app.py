@@ -32,6 +32,7 @@ from api.routers import workload as workload_routes
 from api.statements import PoolStatements, Statements
 from gridgeo import __version__
 from gridgeo.db import Database, libpq_conninfo, open_database
+from gridgeo.evaluation.cache import SettledCache
 from gridgeo.settings import Settings, get_settings
 from maps.assets import STATIC_DIR, STATIC_URL
 
@@ -94,6 +95,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.evaluation_cache = SettledCache()  # sums of settled periods (gridgeo/evaluation)
     install_error_handlers(app)
     app.include_router(incident_routes.report_router)  # first: the hot path (POST /incidents)
     app.include_router(core.router)

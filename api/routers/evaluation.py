@@ -19,6 +19,7 @@ from api.evaluation_page import public_page
 from gridgeo.accounts import Account
 from gridgeo.errors import NotFound
 from gridgeo.evaluation import evaluate, state_counts, trend
+from gridgeo.evaluation.cache import SettledCache
 from gridgeo.evaluation.export import to_csv, workbook
 from gridgeo.evaluation.figures import FIGURES, parse_weights
 from gridgeo.evaluation.periods import (
@@ -57,6 +58,11 @@ def _tz(request: Request) -> Any:
 
 def _weights(request: Request) -> dict[str, float]:
     return parse_weights(request.app.state.settings.evaluation_weights)
+
+
+def _cache(request: Request) -> SettledCache | None:
+    cache: SettledCache = request.app.state.evaluation_cache
+    return cache
 
 
 def _period(request: Request, now: datetime, period: str | None, start: date | None,
@@ -103,7 +109,8 @@ def get_evaluation(
     parent, areas = _scope(account, parent)
     p = _period(request, now, period, start, end)
     table = evaluate(conn, hierarchy, period=p, now=now, by=by, level=level, parent=parent,
-                     areas=areas, names=sees_names(account.role), weights=_weights(request))  # fmt: skip
+                     areas=areas, names=sees_names(account.role), weights=_weights(request),
+                     cache=_cache(request))  # fmt: skip
     name = f"evaluation-{p.label}-{by}-{table['level'] or ''}{table['parent'] or ''}"
     if format == "csv":
         return _download(to_csv(table), "text/csv; charset=utf-8", name + ".csv")
@@ -136,7 +143,7 @@ def get_trend(
     else:
         whole = _period(request, now, period, start, end)
     points = trend(conn, hierarchy, buckets=buckets(whole, bucket), now=now, parent=parent,
-                   areas=areas, weights=_weights(request))  # fmt: skip
+                   areas=areas, weights=_weights(request), cache=_cache(request))  # fmt: skip
     return JSONResponse({"bucket": bucket, "parent": parent, "points": points})
 
 
@@ -180,7 +187,8 @@ def get_workbook(
     p = _period(request, now, period, start, end)
     names = sees_names(account.role)
     body = workbook(conn, hierarchy, period=p, now=now, parent=parent, level=level, areas=areas,
-                    names=names, workers=names, weights=_weights(request))  # fmt: skip
+                    names=names, workers=names, weights=_weights(request),
+                    cache=_cache(request))  # fmt: skip
     return _download(body, XLSX, f"evaluation-{p.label}.xlsx")
 
 
@@ -210,5 +218,5 @@ def get_public(
     p = parse_period(period, tz) if period else month_of(now, tz).previous()
     level = "community" if "community" in [s.key for s in hierarchy.levels] else None
     table = evaluate(conn, hierarchy, period=p, now=now, level=level, parent="", names=False,
-                     weights=_weights(request))  # fmt: skip
+                     weights=_weights(request), cache=_cache(request))  # fmt: skip
     return HTMLResponse(public_page(table, lang))

@@ -156,16 +156,16 @@ def _names(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def _report_times(
-    now: datetime, rng: np.random.Generator, per_day: float
+    end: datetime, rng: np.random.Generator, per_day: float, days: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Report times over the year before ``now`` (seconds before it) and their day of year."""
-    start = now - timedelta(days=DAYS)
+    """Report times over ``days`` days before ``end`` (seconds from their start), day of year."""
+    start = end - timedelta(days=days)
     seconds: list[np.ndarray] = []
     doys: list[np.ndarray] = []
     hour_p = np.array([1, 1, 1, 1, 1, 2, 4, 8, 12, 13, 12, 9, 7, 10, 12, 12, 10, 8, 6, 5, 4, 3,
                        2, 1], dtype=float)  # fmt: skip
     hour_p /= hour_p.sum()
-    for d in range(DAYS):
+    for d in range(days):
         day = start + timedelta(days=d)
         doy = day.timetuple().tm_yday
         season = 1 + 0.22 * math.sin(2 * math.pi * (doy - 110) / 365)
@@ -293,9 +293,18 @@ def _story(sim: Simulator, life: Life, ctx: dict[str, Any], r: Draws, now: datet
 
 
 def simulate(
-    conn: Connection, now: datetime, *, seed: int = 2027, per_day: float = PER_DAY
+    conn: Connection,
+    now: datetime,
+    *,
+    seed: int = 2027,
+    per_day: float = PER_DAY,
+    days: int = DAYS,
+    offset_days: int = 0,
 ) -> tuple[list[Life], dict[int, list[str]]]:
-    """The lives of a year of incidents in the stored city, up to ``now`` (nothing written).
+    """The lives of a span of incidents in the stored city, each taken up to ``now``.
+
+    The reports fall in the ``days`` days that end ``offset_days`` before ``now`` (by default
+    the year before now). Nothing is written.
 
     Returns:
         The lives, and each grid's workers by name (``grid:<code>`` for an unstaffed one).
@@ -342,10 +351,11 @@ def simulate(
         "departments": departments,
     }  # fmt: skip
     weights = np.array([float(b[2]) for b in buildings])
-    seconds, doys = _report_times(now, rng, per_day)
+    end = now - timedelta(days=offset_days)
+    seconds, doys = _report_times(end, rng, per_day, days)
     picks = rng.choice(len(buildings), size=len(seconds), p=weights / weights.sum())
     sim = Simulator(chains, limits)
-    start = now - timedelta(days=DAYS)
+    start = end - timedelta(days=days)
     categories = _categories(doys, rng)
     uniforms = rng.random((len(seconds), 24)).tolist()
     normals = rng.standard_normal((len(seconds), 4)).tolist()

@@ -99,15 +99,21 @@ def _row(life: Life, new_id: int, place: tuple[bytes, float, float], queue: str,
 
 
 def load_history(
-    conn: Connection, now: datetime, *, seed: int = 2027, per_day: float | None = None
+    conn: Connection, now: datetime, *, seed: int = 2027, workers: bool = True, **span: Any
 ) -> dict[str, int]:
     """Simulate the year before ``now`` and store it, in the caller's transaction.
+
+    Args:
+        conn: a connection in a transaction, on a database with a city (no history yet).
+        now: the present.
+        seed: random seed (and part of the incidents' idempotency keys).
+        workers: store the grids' workers that the history names.
+        span: ``per_day``, ``days``, ``offset_days`` of :func:`gridgeo.demo.history.simulate`.
 
     Returns:
         ``{"history_incidents": …, "history_events": …, "named_workers": …}``.
     """
-    lives, workers = simulate(conn, now, seed=seed, **({} if per_day is None else
-                                                       {"per_day": per_day}))  # fmt: skip
+    lives, staff = simulate(conn, now, seed=seed, **span)
     places = {
         int(i): (Ewkb(b), float(x), float(y))
         for i, b, x, y in conn.execute(text(
@@ -139,11 +145,11 @@ def load_history(
     _copy(conn, "COPY incident_events (incident_id, at, actor, action, from_state, to_state, "
           "note) FROM STDIN", events,
           ("int8", "timestamptz", "text", "text", "text", "text", "text"))  # fmt: skip
-    staff = [(g, name) for g, names in workers.items() for name in names
-             if not name.startswith("grid:")]  # fmt: skip
+    named = [(g, name) for g, names in staff.items() for name in names
+             if not name.startswith("grid:") and workers]  # fmt: skip
     _copy(conn, "COPY workers (grid_id, name, role, full_time, created_by, updated_by) FROM STDIN",
-          ((g, name, "grid_admin", True, "demo", "demo") for g, name in staff))  # fmt: skip
+          ((g, name, "grid_admin", True, "demo", "demo") for g, name in named))  # fmt: skip
     n_events = sum(len(life.events) for life in lives)
     record(conn, "demo", "demo.history", "incidents", None, incidents=len(lives), events=n_events)
     return {"history_incidents": len(lives), "history_events": n_events,
-            "named_workers": len(staff)}  # fmt: skip
+            "named_workers": len(named)}  # fmt: skip

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import Forbidden, InvalidInput
+from gridgeo.evaluation.cache import SettledCache, sums_of
 from gridgeo.evaluation.figures import DEFAULT_WEIGHTS, figures
 from gridgeo.evaluation.periods import Period
-from gridgeo.evaluation.query import Scope, period_sums, snapshot_sums
+from gridgeo.evaluation.query import Scope, snapshot_sums
 from gridgeo.incidents.policy import STATES
 from gridgeo.levels import Hierarchy
 
@@ -103,6 +104,7 @@ def evaluate(
     areas: tuple[str, ...] | None = None,
     names: bool = True,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    cache: SettledCache | None = None,
 ) -> dict[str, Any]:
     """The figures of each group and of them all for ``period``, ranked by score.
 
@@ -118,6 +120,7 @@ def evaluate(
         areas: the caller's areas (None: all).
         names: whether the caller sees names (else ``by='worker'`` is refused).
         weights: the score's weights.
+        cache: where the sums of settled periods are kept (:mod:`gridgeo.evaluation.cache`).
 
     Returns:
         ``{"period", "by", "level", "parent", "weights", "rows": [{"key", "name", "rank",
@@ -129,7 +132,7 @@ def evaluate(
     if by == "worker" and not names:
         raise Forbidden(NAMES_HIDDEN)
     scope, key_level = scope_of(hierarchy, by=by, level=level, parent=parent, areas=areas)
-    sums = period_sums(conn, scope, [period.start, period.end], now)
+    sums = sums_of(conn, scope, [period.start, period.end], now, medians=True, cache=cache)
     snap = snapshot_sums(conn, scope, now)
     labels = _labels(conn, scope, key_level)
     keys = (
@@ -165,11 +168,15 @@ def trend(
     parent: str | None = None,
     areas: tuple[str, ...] | None = None,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    cache: SettledCache | None = None,
 ) -> list[dict[str, Any]]:
-    """The figures of everything under ``parent`` in each of ``buckets`` (consecutive)."""
-    scope, _ = scope_of(hierarchy, by="category", level=None, parent=parent, areas=areas)
+    """The figures of everything under ``parent`` in each of ``buckets`` (consecutive).
+
+    Means, no medians; the settled buckets from ``cache`` (:mod:`gridgeo.evaluation.cache`).
+    """
+    scope, _ = scope_of(hierarchy, by="all", level=None, parent=parent, areas=areas)
     bounds = [b.start for b in buckets] + [buckets[-1].end]
-    sums = period_sums(conn, scope, bounds, now)
+    sums = sums_of(conn, scope, bounds, now, cache=cache)
     return [
         {"period": b.to_dict()} | figures(sums.get((None, k), {}), weights)
         for k, b in enumerate(buckets, start=1)

@@ -108,6 +108,7 @@ def workbook(
     names: bool = True,
     workers: bool = False,
     weights: dict[str, float] | None = None,
+    cache: Any = None,
 ) -> bytes:
     """The monthly workbook: a sheet per level, departments, categories, definitions.
 
@@ -125,7 +126,7 @@ def workbook(
     top = hierarchy.level_of_code(scope.parent) if scope.parent else hierarchy.levels[0]
     last = hierarchy.get(level) if level else hierarchy.levels[-1]
     common = {"period": period, "now": now, "parent": scope.parent or None, "areas": areas,
-              "names": names, "weights": w}  # fmt: skip
+              "names": names, "weights": w, "cache": cache}  # fmt: skip
     sheets = []
     for spec in hierarchy.levels[top.depth : last.depth + 1]:
         table = evaluate(conn, hierarchy, by="area", level=spec.key, **common)

@@ -37,6 +37,7 @@ KEYS = {
     # department dispatched to as a whole
     "worker": "i.assignee",
     "category": "i.category",
+    "all": "''",  # one group: the total
 }
 FILTERS = {
     "area": "true",
@@ -44,6 +45,7 @@ FILTERS = {
     "worker": "i.assignee IS NOT NULL AND i.assignee IS DISTINCT FROM "
     "(SELECT d.name FROM departments d WHERE d.id = i.department_id)",
     "category": "true",
+    "all": "true",
 }
 OPEN = sql_list(OPEN_STATES)
 
@@ -61,22 +63,22 @@ ANCHORS = (
     ("bad", "CASE WHEN i.accept_due <= :now OR i.accepted_at IS NOT NULL THEN i.accept_due END"),
     ("bset", f"CASE WHEN i.state NOT IN ({OPEN}) THEN i.resolved_at END"),  # resolved, stays so
 )
-# sums per cell (incidents sharing a group and a tuple of buckets)
-CELL_SUMS = {
-    "n": "count(*)",
-    "accept_s": "sum(accept_s)",
-    "resolve_s": "sum(resolve_s)",
-    "closed_now": "count(*) FILTER (WHERE closed)",
-    "on_time": "count(*) FILTER (WHERE closed AND on_time)",
-    "extended": "count(*) FILTER (WHERE extended)",
-    "accept_on_time": "count(*) FILTER (WHERE accept_on_time)",
-    "rated": "count(rating)",
-    "rating_sum": "sum(rating)",
-    "satisfied": "count(*) FILTER (WHERE rating >= 4)",
-    "in_grid": "count(*) FILTER (WHERE closed AND level = 0)",
-    "in_community": "count(*) FILTER (WHERE closed AND level <= :community_steps)",
+# what is summed over incidents: (aggregate, value, condition), e.g. count(*) FILTER (WHERE …)
+CELL_SUMS: dict[str, tuple[str, str, str | None]] = {
+    "n": ("count", "*", None),
+    "accept_s": ("sum", "accept_s", None),
+    "resolve_s": ("sum", "resolve_s", None),
+    "closed_now": ("count", "*", "closed"),
+    "on_time": ("count", "*", "closed AND on_time"),
+    "extended": ("count", "*", "extended"),
+    "accept_on_time": ("count", "*", "accept_on_time"),
+    "rated": ("count", "rating", None),
+    "rating_sum": ("sum", "rating", None),
+    "satisfied": ("count", "*", "rating >= 4"),
+    "in_grid": ("count", "*", "closed AND level = 0"),
+    "in_community": ("count", "*", "closed AND level <= :community_steps"),
 }
-# each sum of figures.SUMS: (cell sum, the bucket it is credited to)
+# each sum of figures.SUMS: (what is summed, the bucket of the time it counts by)
 CREDIT = {
     "reported": ("n", "br"), "accepted": ("n", "ba"), "accept_s": ("accept_s", "ba"),
     "dispatched": ("n", "bd"), "resolved": ("n", "bs"), "resolve_s": ("resolve_s", "bs"),
@@ -87,41 +89,39 @@ CREDIT = {
     "on_time": ("on_time", "bdue"), "extended": ("extended", "bdue"),
     "accept_due": ("n", "bad"), "accept_on_time": ("accept_on_time", "bad"),
 }  # fmt: skip
+OPEN_AT_END = "br <= {k} AND (bset IS NULL OR bset > {k})"  # reported by then, not resolved
 
-SQL = """
-WITH rel AS MATERIALIZED (
-    SELECT {key} AS key, {anchors},
-        extract(epoch FROM i.accepted_at - i.reported_at) AS accept_s,
-        extract(epoch FROM i.resolved_at - i.reported_at) AS resolve_s,
-        i.state = 'closed' AS closed, i.resolved_at <= i.resolve_due AS on_time,
-        i.extended_due IS NOT NULL AS extended, i.accepted_at <= i.accept_due AS accept_on_time,
-        i.rating, i.escalation_level AS level
-    FROM incidents i JOIN grids g ON g.id = i.grid_id
-    WHERE starts_with(g.code, :parent) AND {areas} AND {filter} AND (
-        (i.reported_at >= :lo AND i.reported_at < :hi)
-        OR (i.reported_at < :lo AND {life} >= :start AND {life} - i.reported_at > interval '30 days')
-        OR (i.reported_at < :lo AND i.state IN ({open})))
-),
-cells AS (
-    SELECT key, {buckets}, {cell_sums} FROM rel GROUP BY key, {buckets}
-),
-sums AS (
-    SELECT key, k, {credits},
-        sum(n) FILTER (WHERE br <= k AND (bset IS NULL OR bset > k)) AS open_at_end
-    FROM cells CROSS JOIN generate_series(1, :n) k
-    GROUP BY GROUPING SETS ((key, k), (k))
-),
-med_a AS (
-    SELECT key, ba AS k, percentile_cont(0.5) WITHIN GROUP (ORDER BY accept_s) AS m FROM rel
-    WHERE ba BETWEEN 1 AND :n GROUP BY GROUPING SETS ((key, ba), (ba))
-),
-med_r AS (
-    SELECT key, bs AS k, percentile_cont(0.5) WITHIN GROUP (ORDER BY resolve_s) AS m FROM rel
-    WHERE bs BETWEEN 1 AND :n GROUP BY GROUPING SETS ((key, bs), (bs))
-)
-SELECT s.*, a.m AS accept_median_s, r.m AS resolve_median_s FROM sums s
-LEFT JOIN med_a a ON a.key IS NOT DISTINCT FROM s.key AND a.k = s.k
-LEFT JOIN med_r r ON r.key IS NOT DISTINCT FROM s.key AND r.k = s.k
+# The incidents a period concerns, with the bucket of each of their times. An incident reported
+# in the 30 days before the first period counts only if it has a time or a limit from its start
+# on, or is open: the others settled before it (their last change and limits are earlier).
+REL = """
+SELECT {key} AS key, {anchors},
+    extract(epoch FROM i.accepted_at - i.reported_at) AS accept_s,
+    extract(epoch FROM i.resolved_at - i.reported_at) AS resolve_s,
+    i.state = 'closed' AS closed, i.resolved_at <= i.resolve_due AS on_time,
+    i.extended_due IS NOT NULL AS extended, i.accepted_at <= i.accept_due AS accept_on_time,
+    i.rating, i.escalation_level AS level
+FROM incidents i JOIN grids g ON g.id = i.grid_id
+WHERE starts_with(g.code, :parent) AND {areas} AND {filter} AND (
+    (i.reported_at >= :lo AND i.reported_at < :hi
+        AND (i.reported_at >= :start OR {life} >= :start OR i.state IN ({open})))
+    OR (i.reported_at < :lo AND {life} >= :start AND {life} - i.reported_at > interval '30 days')
+    OR (i.reported_at < :lo AND i.state IN ({open})))
+"""
+# One period: every sum straight from the incidents, with the medians, in one pass.
+ONE = """
+SELECT key, 1 AS k, {direct}, count(*) FILTER (WHERE {open_at_end}) AS open_at_end,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY accept_s) FILTER (WHERE ba = 1) AS accept_median_s,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY resolve_s) FILTER (WHERE bs = 1)
+        AS resolve_median_s
+FROM ({rel}) rel GROUP BY GROUPING SETS ((key), ())
+"""
+# Many periods (a trend, no medians): summed by group and tuple of buckets, then credited.
+MANY = """
+SELECT key, k, {credits}, sum(n) FILTER (WHERE {open_at_end}) AS open_at_end
+FROM (SELECT key, {buckets}, {cell_sums} FROM ({rel}) rel GROUP BY key, {buckets}) cells
+CROSS JOIN generate_series(1, :n) k
+GROUP BY GROUPING SETS ((key, k), (k))
 """
 
 SNAPSHOT = """
@@ -160,29 +160,43 @@ class Scope:
                 self.community_steps, "areas": None if self.areas is None else list(self.areas)}  # fmt: skip
 
 
-def _sql(scope: Scope) -> str:
-    if scope.by not in BY:
+def _agg(name: str, bucket: str | None = None, k: str = "1") -> str:
+    """The aggregate of CELL_SUMS[name], limited to the incidents whose ``bucket`` is ``k``."""
+    agg, value, cond = CELL_SUMS[name]
+    where = [c for c in (f"{bucket} = {k}" if bucket else None, cond) if c]
+    return f"{agg}({value})" + (f" FILTER (WHERE {' AND '.join(where)})" if where else "")
+
+
+def _sql(scope: Scope, n: int, medians: bool) -> str:
+    """The statement of ``scope`` over ``n`` periods (:data:`ONE` or :data:`MANY`)."""
+    if scope.by not in KEYS:
         raise InvalidInput(f"by must be one of {', '.join(BY)}", field="by")
-    names = [name for name, _ in ANCHORS]
-    return SQL.format(
+    rel = REL.format(
         key=KEYS[scope.by],
-        anchors=", ".join(
-            f"width_bucket({t}, CAST(:bounds AS timestamptz[])) AS {n}" for n, t in ANCHORS
-        ),  # fmt: skip
-        areas=AREAS,
-        filter=FILTERS[scope.by],
-        life=LIFE,
-        open=OPEN,
-        buckets=", ".join(names),
-        cell_sums=", ".join(f"{v} AS {k}" for k, v in CELL_SUMS.items()),
-        credits=", ".join(
-            f"sum({c}) FILTER (WHERE {b} = k) AS {s}" for s, (c, b) in CREDIT.items()
-        ),
-    )
+        anchors=", ".join(f"width_bucket({t}, CAST(:bounds AS timestamptz[])) AS {b}"
+                          for b, t in ANCHORS),  # fmt: skip
+        areas=AREAS, filter=FILTERS[scope.by], life=LIFE, open=OPEN,
+    )  # fmt: skip
+    if medians:
+        if n != 1:
+            raise ValueError("medians are for one period")
+        direct = ", ".join(f"{_agg(c, b)} AS {name}" for name, (c, b) in CREDIT.items())
+        return ONE.format(rel=rel, direct=direct, open_at_end=OPEN_AT_END.format(k=1))
+    return MANY.format(
+        rel=rel, buckets=", ".join(b for b, _ in ANCHORS),
+        cell_sums=", ".join(f"{_agg(name)} AS {name}" for name in CELL_SUMS),
+        credits=", ".join(f"sum({c}) FILTER (WHERE {b} = k) AS {s}" for s, (c, b) in CREDIT.items()),
+        open_at_end=OPEN_AT_END.format(k="k"),
+    )  # fmt: skip
 
 
 def period_sums(
-    conn: Connection, scope: Scope, bounds: Sequence[datetime], now: datetime
+    conn: Connection,
+    scope: Scope,
+    bounds: Sequence[datetime],
+    now: datetime,
+    *,
+    medians: bool = False,
 ) -> dict[tuple[str | None, int], dict[str, Any]]:
     """The sums of each group and period between consecutive ``bounds``.
 
@@ -191,6 +205,7 @@ def period_sums(
         scope: the grouping and the incidents that count.
         bounds: the periods' bounds, ascending (n periods: n + 1 bounds).
         now: the time of the evaluation.
+        medians: with the medians of the times (one period only; a trend shows means).
 
     Returns:
         (group key, period number from 1) → sums; the key None holds the scope's total.
@@ -201,7 +216,7 @@ def period_sums(
         "bounds": list(bounds), "n": len(bounds) - 1, "lo": bounds[0] - WINDOW,
         "hi": bounds[-1], "start": bounds[0], "now": now,
     }  # fmt: skip
-    rows = conn.execute(text(_sql(scope)), params).mappings()
+    rows = conn.execute(text(_sql(scope, len(bounds) - 1, medians)), params).mappings()
     return {(r["key"], int(r["k"])): dict(r) for r in rows}
 
 

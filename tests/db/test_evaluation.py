@@ -7,7 +7,7 @@ each figure, which incidents it counts — the working — and the answer.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from gridgeo.errors import Forbidden, InvalidInput
 from gridgeo.evaluation import evaluate, trend
@@ -132,7 +132,8 @@ def test_the_trend_agrees_with_the_months(conn, hierarchy):
     months = buckets(autumn, "month")
     assert [b.label for b in months] == ["2026-10", "2026-11", "2026-12"]
     got = trend(conn, hierarchy, buckets=months, now=NOW)
-    snapshot = ("open_now", "overdue_now")  # now, not of a period: not in a trend
+    # now, not of a period; and a trend shows means, not medians
+    snapshot = ("open_now", "overdue_now", "accept_hours_median", "resolve_hours_median")
     _close(got[1], {k: v for k, v in DISTRICT_NOVEMBER.items() if k not in snapshot})
     # October: 13 and 11 reported and accepted; 13 resolved, closed, due and on time; open at
     # its end: 11 (resolved 1 November), 14, 15
@@ -151,3 +152,29 @@ def test_a_scoped_caller_and_bad_scopes(conn, hierarchy):
         evaluate(conn, hierarchy, period=NOVEMBER, now=NOW, parent=COMM_A, level="street")
     with pytest.raises(InvalidInput, match="not the code of an area"):
         evaluate(conn, hierarchy, period=NOVEMBER, now=NOW, parent="1101")
+
+
+def test_settled_months_come_from_the_cache_until_the_past_changes(conn, hierarchy):
+    from gridgeo.accounts import Account
+    from gridgeo.evaluation.cache import SettledCache
+    from gridgeo.incidents.flow import transition
+    from gridgeo.incidents.report import Report, report
+
+    months = buckets(parse_period("2026Q4", CST), "month")  # October is settled at NOW
+    cache = SettledCache()
+    plain = trend(conn, hierarchy, buckets=months, now=NOW)
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=cache) == plain
+    assert (cache.hits, cache.misses) == (0, 1)
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=cache) == plain
+    assert cache.hits == 1  # October; November and December are summed again
+    # a report now leaves the settled past as it was
+    admin = Account(0, "admin", "admin", ())
+    report(conn, Report(116.35, 39.90, "sanitation"), account=admin, now=NOW)
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=cache)[0] == plain[0]
+    assert cache.hits == 2
+    # incident 13 (all October) reopened now: October's figures change, and are summed again
+    thirteen = conn.execute(text("SELECT id FROM incidents WHERE idempotency_key = 'h13'"))
+    transition(conn, thirteen.scalar_one(), account=admin, action="reopen", now=NOW, note="又坏了")
+    again = trend(conn, hierarchy, buckets=months, now=NOW, cache=cache)
+    assert again[0]["closed"] == 0 and plain[0]["closed"] == 1
+    assert again == trend(conn, hierarchy, buckets=months, now=NOW)
