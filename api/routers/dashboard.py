@@ -15,9 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.auth import PUBLIC, AnyAccount, area_filter, check_area
-from api.deps import ConnDep, HierarchyDep
-from api.routers.maps import bases
+from api.auth import area_filter, check_area
+from api.deps import PUBLIC, AnyAccount, Bases, ConnDep, HierarchyDep
 from gridgeo.errors import InvalidInput
 from gridgeo.evaluation.evaluate import scope_of
 from gridgeo.evaluation.figures import FIGURE
@@ -55,6 +54,7 @@ def dashboard_map(
     conn: ConnDep,
     hierarchy: HierarchyDep,
     account: AnyAccount,
+    bases: Bases,
     level: Annotated[str | None, Query(description="the level of the areas")] = None,
     parent: Annotated[str | None, Query(description="an area code")] = None,
     figure: Annotated[str, Query(description="a figure: " + ", ".join(SCALES))] = "score",
@@ -85,6 +85,6 @@ def dashboard_map(
         query=query,
         bounds=area_bounds(conn, scope.parent) if scope.parent else _extent(conn),
         lang=lang,
-        bases=bases(request),
+        bases=bases,
     )
     return HTMLResponse(render_page(fmap, lang))

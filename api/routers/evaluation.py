@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.auth import PUBLIC, AnyAccount, area_filter, check_area
-from api.deps import ConnDep, HierarchyDep
+from api.auth import area_filter, check_area
+from api.deps import PUBLIC, AnyAccount, ConnDep, HierarchyDep
 from api.evaluation_page import public_page
 from gridgeo.accounts import Account
 from gridgeo.errors import NotFound
