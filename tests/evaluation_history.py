@@ -57,7 +57,7 @@ def build_history(conn: Connection) -> dict[int, int]:
     def rep(n: int, grid: str, category: str, when: datetime) -> None:
         lon, lat = POINT[grid]
         r = Report(lon, lat, category, description=f"incident {n}", idempotency_key=f"h{n}")
-        ids[n], created = report(conn, r, account=ADMIN, now=when)
+        ids[n], created = report(conn, r, account=ADMIN, now=when, snap_m=200)
         assert created
 
     def act(n: int, action: str, when: datetime, **extra: object) -> None:

@@ -3,14 +3,15 @@
  * a click; departments and (for roles that see names) workers; where the overdue work is.
  *
  * Everything comes from the evaluation API (GET /evaluation, /evaluation/trend, /states,
- * /figures) through Shell.api (shell.js), so the page shows what the account may see. Charts:
+ * /figures) through the shared shell's api (api/shell_static/shell.js), so the page shows what
+ * the account may see. Charts:
  * Apache ECharts (vendored, offline). window.gridgeoDashboard holds what was drawn (tests).
  */
 (function () {
   "use strict";
 
-  var S = window.Shell;
-  S.words({
+  var S = window.gridgeoShell;
+  S.strings({ zh: {
     title: "网格化管理综合评价", nav_maps: "地图", nav_incidents: "事件地图", nav_desk: "调度台",
     period: "月份", ranking_level: "排名层级", workbook: "下载月度评价表", csv: "下载排名 CSV",
     trend: "近12个月趋势", by_category: "分类别", by_state: "本月上报事件的当前状态",
@@ -21,7 +22,7 @@
     note: "{from} 至 {to}；评分权重：{weights}；按期结案率以原定时限计，定义见 /evaluation/figures",
     reported_bar: "上报数", states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣",
       in_progress: "处置中", resolved: "已办结", verified: "已核查", closed: "已结案" }
-  }, {
+  }, en: {
     title: "Evaluation of the closed loop", nav_maps: "Maps", nav_incidents: "Incidents",
     nav_desk: "Desk", period: "Month", ranking_level: "Ranking level",
     workbook: "Download the month's workbook", csv: "Ranking as CSV",
@@ -36,7 +37,7 @@
     reported_bar: "reported", states: { reported: "reported", accepted: "accepted",
       dispatched: "dispatched", in_progress: "in progress", resolved: "resolved",
       verified: "verified", closed: "closed" }
-  });
+  } });
 
   var HEADLINE = ["score", "reported", "closure_rate", "on_time_rate", "rework_rate",
     "extension_rate", "mean_rating", "satisfied_share", "in_grid_rate", "in_community_rate",
@@ -305,11 +306,11 @@
 
   function render() {
     saveUrl(); crumbs(); levelChoices(); figureChoices(); S.apply();
-    $("error").textContent = "";
+    S.show($("error"), null);
     $("workbook").href = "/evaluation/workbook?" + q();
     $("csv").href = "/evaluation?" + q({ level: st.level, format: "csv" });
     mapFrame();
-    var fail = function (e) { $("error").textContent = e.message; };
+    var fail = function (e) { S.show($("error"), e); };
     var first = monthShift(st.period, -11) + "-01";
     var areas = S.api("/evaluation?" + q({ level: st.level }));
     var trend = S.api("/evaluation/trend?" + q({ from: first, to: lastDay(st.period), bucket: "month" }));
@@ -361,26 +362,27 @@
   });
   $("level").addEventListener("change", function () { st.level = $("level").value; render(); });
   $("figure").addEventListener("change", function () { st.figure = $("figure").value; mapFrame(); });
-  $("lang").addEventListener("change", function () { S.setLang($("lang").value); render(); });
+  S.onLang(function () { if (st.me) render(); });
   window.addEventListener("resize", function () {
     Object.keys(st.charts).forEach(function (k) { st.charts[k].resize(); });
   });
 
   /* --- start ---------------------------------------------------------------------------------- */
-  S.apply();
-  $("lang").value = S.lang;
-  Promise.all([S.me(), S.api("/levels"), S.api("/evaluation/figures"), S.api("/categories")])
-    .then(function (r) {
-      st.me = r[0]; st.levels = r[1]; st.weights = r[2].weights;
-      r[2].figures.forEach(function (f) { st.figures[f.key] = f; });
-      r[3].forEach(function (c) { st.categories[c.key] = c; });
-      $("who").textContent = st.me.name + " · " + st.me.role;
-      var url = new URLSearchParams(location.search);
-      var d = new Date(); d.setDate(1); d.setMonth(d.getMonth() - 1);  // last month by default
-      st.period = url.get("period") || (d.getFullYear() + "-" + (d.getMonth() < 9 ? "0" : "") + (d.getMonth() + 1));
-      $("period").value = st.period;
-      st.parent = url.get("area") || (st.me.areas.length === 1 ? st.me.areas[0] : "");
-      st.level = url.get("level");
-      render();
-    }).catch(function (e) { $("error").textContent = e.message; });
+  function ready(me) {
+    st.me = me;
+    return Promise.all([S.api("/levels"), S.api("/evaluation/figures"), S.api("/categories")])
+      .then(function (r) {
+        st.levels = r[0]; st.weights = r[1].weights;
+        r[1].figures.forEach(function (f) { st.figures[f.key] = f; });
+        r[2].forEach(function (c) { st.categories[c.key] = c; });
+        var url = new URLSearchParams(location.search);
+        var d = new Date(); d.setDate(1); d.setMonth(d.getMonth() - 1);  // last month by default
+        st.period = url.get("period") || (d.getFullYear() + "-" + (d.getMonth() < 9 ? "0" : "") + (d.getMonth() + 1));
+        $("period").value = st.period;
+        st.parent = url.get("area") || (st.me.areas.length === 1 ? st.me.areas[0] : "");
+        st.level = url.get("level");
+        render();
+      }).catch(function (e) { S.show($("error"), e); });
+  }
+  S.start({ ready: ready });
 })();

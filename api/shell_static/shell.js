@@ -28,7 +28,7 @@
  *
  * What the shell provides (gridgeoShell.*):
  *   i18n   t(key, vars) (dotted keys reach nested tables), label(group, key), lang, setLang(),
- *          strings(), onLang(f), time(value, opts). The language is ?lang=, else the stored
+ *          strings(), onLang(f), apply() (after drawing new data-i18n elements), time(value, opts). The language is ?lang=, else the stored
  *          choice, else the browser's; <html lang> follows it. Times are China time
  *          (Asia/Shanghai) whatever the browser's zone; t("shell.tz") is their label.
  *   auth   token(), me, logout(). One localStorage key for every page (gridgeo.token) and the
@@ -468,6 +468,7 @@
   S.lang = initialLang();
   Object.assign(S, {
     $: $, el: el, esc: esc, t: t, label: label, strings: strings, setLang: setLang, time: time,
+    apply: applyLang,
     onLang: function (f) { langListeners.push(f); }, describe: describe, show: show, say: say,
     hush: hush, fail: fail, token: token, send: send, request: request, api: api, errorOf: errorOf,
     logout: logout, start: start, ApiError: ApiError, AuthError: AuthError,

@@ -169,7 +169,7 @@ def test_settled_months_come_from_the_cache_until_the_past_changes(conn, hierarc
     assert cache.hits == 1  # October; November and December are summed again
     # a report now leaves the settled past as it was
     admin = Account(0, "admin", "admin", ())
-    report(conn, Report(116.35, 39.90, "sanitation"), account=admin, now=NOW)
+    report(conn, Report(116.35, 39.90, "sanitation"), account=admin, now=NOW, snap_m=200)
     assert trend(conn, hierarchy, buckets=months, now=NOW, cache=cache)[0] == plain[0]
     assert cache.hits == 2
     # incident 13 (all October) reopened now: October's figures change, and are summed again
