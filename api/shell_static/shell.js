@@ -159,15 +159,20 @@
     }
     return "zh";  // the cities' language
   }
-  function applyLang() {
-    document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
-    if (options.title) document.title = t(options.title);
+  /* The data-i18n texts and placeholders in the page's language (also for elements a page has
+   * just drawn: gridgeoShell.apply()). */
+  function applyTexts() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (e) {
       e.textContent = t(e.getAttribute("data-i18n"));
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-ph]"), function (e) {
       e.placeholder = t(e.getAttribute("data-i18n-ph"));
     });
+  }
+  function applyLang() {
+    document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
+    if (options.title) document.title = t(options.title);
+    applyTexts();
     if ($("lang")) $("lang").value = S.lang;
     renderWho();
     shown = shown.filter(function (e) { return e.isConnected && e.__shellShown !== undefined; });
@@ -468,7 +473,7 @@
   S.lang = initialLang();
   Object.assign(S, {
     $: $, el: el, esc: esc, t: t, label: label, strings: strings, setLang: setLang, time: time,
-    apply: applyLang,
+    apply: applyTexts,
     onLang: function (f) { langListeners.push(f); }, describe: describe, show: show, say: say,
     hush: hush, fail: fail, token: token, send: send, request: request, api: api, errorOf: errorOf,
     logout: logout, start: start, ApiError: ApiError, AuthError: AuthError,
