@@ -17,7 +17,9 @@ from api.limits import BodyLimit
 from api.nul_guard import RejectNul
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
+from api.routers import dashboard as dashboard_routes
 from api.routers import desk as desk_routes
+from api.routers import evaluation as evaluation_routes
 from api.routers import history as history_routes
 from api.routers import incident_admin as incident_admin_routes
 from api.routers import incidents as incident_routes
@@ -32,6 +34,7 @@ from api.statements import PoolStatements, Statements
 from gridgeo import __version__
 from gridgeo.clock import utcnow
 from gridgeo.db import Database, libpq_conninfo, open_database
+from gridgeo.evaluation.cache import SettledCache
 from gridgeo.settings import Settings, get_settings
 from maps.assets import STATIC_DIR, STATIC_URL
 
@@ -100,6 +103,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = utcnow
+    app.state.evaluation_cache = SettledCache()  # sums of settled periods (gridgeo/evaluation)
     install_error_handlers(app)
     app.include_router(incident_routes.report_router)  # first: the hot path (POST /incidents)
     app.include_router(core.router)
@@ -118,6 +122,8 @@ def create_app(
     app.include_router(incident_admin_routes.router)
     app.include_router(open311_routes.router)
     app.include_router(workload_routes.router)
+    app.include_router(evaluation_routes.router)
+    app.include_router(dashboard_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(plan_map_routes.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
@@ -135,6 +141,11 @@ def create_app(
         desk_routes.DESK_STATIC_URL,
         StaticFiles(directory=desk_routes.DESK_STATIC_DIR),
         name="desk-static",
+    )
+    app.mount(
+        dashboard_routes.DASHBOARD_STATIC_URL,
+        StaticFiles(directory=dashboard_routes.DASHBOARD_STATIC_DIR),
+        name="dashboard-static",
     )
     app.mount(
         plan_pages.EDITOR_STATIC_URL,

@@ -33,6 +33,7 @@ def load_demo_if_empty(
                 click.echo("gridgeo: the database already has grids; the demo city is not loaded")
             return None
     from gridgeo.demo.city import build_demo_city, load_demo
+    from gridgeo.demo.history_load import load_history
     from gridgeo.demo.incidents import seed_demo_incidents
 
     click.echo("gridgeo: empty database: generating the demo city (奎文区) …")
@@ -42,8 +43,10 @@ def load_demo_if_empty(
         counts = load_demo(conn, city)
         record(conn, "demo", "demo.load", "grids", None, **counts)
         accounts = add_demo_accounts(conn)
+        now = utcnow()
+        counts |= load_history(conn, now)  # a year of history, for the dashboard
         snap_m = settings.incidents.incident_snap_m
-        counts |= seed_demo_incidents(conn, utcnow(), snap_m=snap_m)
+        counts |= seed_demo_incidents(conn, now, snap_m=snap_m)
     took = time.perf_counter() - start
     shown = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     click.echo(f"gridgeo: demo city loaded in {took:.1f} s: {shown}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridgeo.errors import SettingsError
@@ -142,6 +142,43 @@ class WorkloadSettings(BaseSettings):
     households_per_worker: int = Field(300, ge=1)
 
 
+class EvaluationSettings(BaseSettings):
+    """The evaluation of the closed loop (综合评价).
+
+    Attributes:
+        evaluation_weights: the score's weights, ``closure=30,on_time=30,…`` (empty: the
+            defaults of :mod:`gridgeo.evaluation.figures`).
+        evaluation_timezone: the time zone whose days, weeks and months the evaluation counts.
+        public_evaluation: publish each community's grade and rates at /evaluation/public
+            (评价结果公开; aggregates only).
+    """
+
+    model_config = _FROM_ENV
+
+    evaluation_weights: str = ""
+    evaluation_timezone: str = "Asia/Shanghai"
+    public_evaluation: bool = False
+
+    @field_validator("evaluation_weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        from gridgeo.evaluation.figures import parse_weights
+
+        parse_weights(value)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("evaluation_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}'") from exc
+        return value
+
+
 CONCERNS: dict[str, type[BaseSettings]] = {
     "database": DatabaseSettings,
     "api": ApiSettings,
@@ -149,6 +186,7 @@ CONCERNS: dict[str, type[BaseSettings]] = {
     "incidents": IncidentSettings,
     "boundaries": BoundarySettings,
     "workload": WorkloadSettings,
+    "evaluation": EvaluationSettings,
 }
 # the concern of each field; a field's name is its variable's, so no two concerns share one
 _CONCERN_OF = {name: c for c, cls in CONCERNS.items() for name in cls.model_fields}
@@ -165,6 +203,7 @@ class Settings(BaseModel):
     incidents: IncidentSettings
     boundaries: BoundarySettings
     workload: WorkloadSettings
+    evaluation: EvaluationSettings
 
     @property
     def photo_dir(self) -> Path:

@@ -48,15 +48,23 @@ class HtmlControl(MacroElement):
         self.position = position
 
 
-def title_control(title: str, *, lang: str, other_href: str) -> HtmlControl:
-    """The map's title and a link to the same page in the other language."""
+DASHBOARD = {"zh": "综合评价", "en": "Evaluation"}
+
+
+def title_control(title: str, *, lang: str, other_href: str, dashboard: bool = True) -> HtmlControl:
+    """The map's title, a link to the same page in the other language and to the dashboard."""
     other = "English" if lang == "zh" else "中文"
     html = f"<h1>{escape(title)}</h1>"
-    if other_href:  # a standalone file has no other language to go to
+    if other_href:  # a standalone file has no other language (nor server) to go to
         html += (
             f'<a class="gridgeo-lang" hreflang="{"en" if lang == "zh" else "zh-CN"}" '
             f'href="{escape(other_href)}">{other}</a>'
         )
+        if dashboard:
+            suffix = "?lang=en" if lang == "en" else ""
+            html += (
+                f' · <a class="gridgeo-dashboard" href="/dashboard{suffix}">{DASHBOARD[lang]}</a>'
+            )
     return HtmlControl(html, css_class="gridgeo-title leaflet-bar", position="topleft")
 
 

@@ -100,9 +100,13 @@ def finish(
     search_url: str | None = "/maps/search",
     bounds: list[list[float]] | None = None,
     base_url: str = STATIC_URL,
+    dashboard: bool = True,
 ) -> folium.Map:
-    """Add the controls every page has, then the layer control; fit ``bounds``."""
-    title_control(title, lang=lang, other_href=other_href).add_to(fmap)
+    """Add the controls every page has, then the layer control; fit ``bounds``.
+
+    ``dashboard``: link the title to ``/dashboard`` (a served page that is not part of it).
+    """
+    title_control(title, lang=lang, other_href=other_href, dashboard=dashboard).add_to(fmap)
     if legend is not None:
         heading, fills, lines = legend
         legend_control(heading, fills, lines).add_to(fmap)

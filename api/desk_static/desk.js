@@ -25,14 +25,21 @@
       grid_worker: "{grid} 的网格员",
       assignee_f: "处置人", department_f: "处置单位", reporter: "上报人", description: "描述",
       accept_due: "受理时限", resolve_due: "办结时限", rating_f: "评价", overdue: "超时",
+      original: "原定时限", late: "逾期", on_time: "未逾期", extended_due: "延期至",
+      extension_requested: "延期申请待批", until: "时限至(延期)", need_until: "请填写新的时限",
+      need_rating_or_note: "请选择评价，或在说明中写明未评价的原因", q_extension: "延期申请",
+      dashboard: "综合评价",
       escalated: "已升级 {n} 件", total: "共 {n} 件",
       act: { accept: "受理", dispatch: "派遣", start: "开始处置", resolve: "办结", verify: "核查通过",
         close: "结案", reopen: "重新办理", mark_major: "标记重大", report: "上报",
-        escalate: "升级", photo: "补充照片", regrid: "调整网格" },
+        escalate: "升级", photo: "补充照片", regrid: "调整网格", move: "随网格调整",
+        request_extension: "申请延期", approve_extension: "批准延期", refuse_extension: "不予延期",
+        "return": "回退" },
       regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已处置", verified: "已核查", closed: "已结案" },
-      flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时" }
+      flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时",
+        late: "逾期", extension: "延期申请", extended: "已延期" }
     },
     en: {
       title: "Grid incident desk", queue: "Queue", q_dispatch: "Dispatch (not closed)",
@@ -49,15 +56,23 @@
       grid_worker: "the worker of {grid}",
       reporter: "Reporter", description: "Description", accept_due: "Accept by",
       resolve_due: "Resolve by", rating_f: "Rating", overdue: "overdue",
+      original: "Original limit", late: "late", on_time: "not late", extended_due: "Extended to",
+      extension_requested: "Extension asked", until: "New limit (extension)",
+      need_until: "a new limit is needed",
+      need_rating_or_note: "choose a rating, or say in the note why there is none",
+      q_extension: "Extension requests", dashboard: "Evaluation",
       escalated: "{n} escalated", total: "{n} in all",
       act: { accept: "Accept", dispatch: "Dispatch", start: "Start", resolve: "Resolve",
         verify: "Verify", close: "Close", reopen: "Reopen", mark_major: "Mark major",
-        report: "Report", escalate: "Escalate", photo: "Photos", regrid: "Move to grid" },
+        report: "Report", escalate: "Escalate", photo: "Photos", regrid: "Move to grid",
+        move: "Moved with its grid", request_extension: "Ask for more time",
+        approve_extension: "Approve extension", refuse_extension: "Refuse extension",
+        "return": "Return (not ours)" },
       regrid_to: "Grid", current: "current", need_grid: "choose a grid",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" },
       flag: { boundary: "boundary", duplicate: "duplicate", outside: "outside", major: "major",
-        overdue: "overdue" }
+        overdue: "overdue", late: "late", extension: "extension asked", extended: "extended" }
     }
   });
   var OPEN = ["reported", "accepted", "dispatched", "in_progress"];
@@ -79,6 +94,13 @@
     return !!i.due_at && new Date(i.due_at) <= now;
   }
   function post(path, data) { return shell.api(path, { method: "POST", body: data }); }
+  // Late against the original resolve limit (as the evaluation counts on time): resolved after
+  // it, or still open past it; an approved extension does not change that.
+  function late(i, now) {
+    if (!i.resolve_due) return false;
+    var end = OPEN.indexOf(i.state) >= 0 || !i.resolved_at ? now : new Date(i.resolved_at);
+    return end > new Date(i.resolve_due);
+  }
 
   /* --- signed in / out ------------------------------------------------------------------ */
   function ready(me) {
@@ -146,6 +168,9 @@
     (i.flags || []).forEach(function (f) { out.push(f); });
     if (i.major) out.push("major");
     if (overdue(i, now)) out.push("overdue");
+    if (late(i, now) && !overdue(i, now)) out.push("late");
+    if (i.extension_requested_at) out.push("extension");
+    if (i.extended_due) out.push("extended");
     return out;
   }
   function renderList() {
@@ -165,6 +190,9 @@
       var td = el("td", {}, i.due_at ? when(i.due_at) : "—");
       if (overdue(i, now)) td.className = "late";
       tr.appendChild(td);
+      var orig = el("td", { "class": "orig" }, when(i.resolve_due));
+      if (late(i, now)) { orig.className = "orig late"; orig.title = t("late"); }
+      tr.appendChild(orig);
       var fl = el("td", { "class": "flags" });
       badges(i, now).forEach(function (f) {
         fl.appendChild(el("span", { "class": "badge " + f }, flagName(f)));
@@ -245,8 +273,12 @@
     fact(dl, "department_f", i.department);
     if (OPEN.indexOf(i.state) >= 0) {
       fact(dl, "accept_due", i.state === "reported" ? dueAt(i.accept_due) : null);
-      fact(dl, "resolve_due", dueAt(i.resolve_due));
     }
+    var o = el("span", {}, dueAt(i.resolve_due) + " · " + (late(i, now) ? t("late") : t("on_time")));
+    if (late(i, now)) o.className = "late";
+    fact(dl, "original", o);
+    fact(dl, "extended_due", i.extended_due ? when(i.extended_due) : null);
+    fact(dl, "extension_requested", i.extension_requested_at ? when(i.extension_requested_at) : null);
     fact(dl, "rating_f", i.rating);
     renderMap(i);
     renderActions();
@@ -288,7 +320,9 @@
   function allowed(i) {
     return Object.keys(st.rules).filter(function (a) {
       var r = st.rules[a];
+      var pending = !!i.extension_requested_at;
       return r.from.indexOf(i.state) >= 0 && r.roles.indexOf(st.me.role) >= 0 &&
+        (r.pending === null || r.pending === undefined || r.pending === pending) &&
         !(a === "mark_major" && i.major) && !(a === "regrid" && (i.candidates || []).length < 2);
     });
   }
@@ -310,6 +344,8 @@
     $("act-dep-row").hidden = $("act-who-row").hidden = a !== "dispatch";
     $("act-rating-row").hidden = a !== "close";
     $("act-grid-row").hidden = a !== "regrid";
+    $("act-until-row").hidden = a !== "approve_extension" && a !== "request_extension";
+    $("act-until").value = "";
     var grid = $("act-grid");
     grid.innerHTML = "";
     (i.candidates || []).forEach(function (c) {
@@ -332,9 +368,16 @@
     var a = st.action, i = st.incident, note = $("act-note").value.trim();
     if (st.rules[a].needs_note && !note) { shell.show($("act-error"), { key: "need_note" }); return; }
     var data = { action: a, note: note };
-    if (a === "close") {
-      if (!$("act-rating").value) { shell.show($("act-error"), { key: "need_rating" }); return; }
-      data.rating = Number($("act-rating").value);
+    if (a === "close") {  // a rating, or a note saying why there is none
+      if (!$("act-rating").value && !note) {
+        shell.show($("act-error"), { key: "need_rating_or_note" }); return;
+      }
+      if ($("act-rating").value) data.rating = Number($("act-rating").value);
+    }
+    if (a === "approve_extension" || a === "request_extension") {
+      var until = $("act-until").value;  // local time, sent with the browser's offset
+      if (!until && a === "approve_extension") { shell.show($("act-error"), { key: "need_until" }); return; }
+      if (until) data.until = new Date(until).toISOString();
     }
     if (a === "regrid") {
       if (!$("act-grid").value) { shell.show($("act-error"), { key: "need_grid" }); return; }

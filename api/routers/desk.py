@@ -38,7 +38,8 @@ def desk_page() -> FileResponse:
 def incident_actions(_: AnyAccount) -> dict[str, Any]:
     """The states in order, and each action: from which states, to which, who, needs a note.
 
-    ``to`` is null for an action that leaves the state as it is (mark_major).
+    ``to`` is null for an action that leaves the state as it is (mark_major). ``pending``: the
+    action needs an extension request waiting (true), none (false), or either (null).
     """
     return {
         "states": list(STATES),
@@ -48,6 +49,7 @@ def incident_actions(_: AnyAccount) -> dict[str, Any]:
                 "to": r.target,
                 "roles": list(r.roles),
                 "needs_note": r.needs_note,
+                "pending": r.pending,
             }  # fmt: skip
             for name, r in RULES.items()
         },

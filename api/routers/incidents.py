@@ -112,6 +112,9 @@ class TransitionIn(BaseModel):
     grid: str | None = Field(
         None, description="regrid: the candidate grid to move the incident to (its own: confirm)"
     )
+    until: datetime | None = Field(
+        None, description="approve_extension: the new resolve limit (request: the one asked for)"
+    )
 
 
 def _default(value: Any) -> Any:
@@ -313,6 +316,7 @@ def post_transition(
         department=b.department,
         assignee=b.assignee,
         grid=b.grid,
+        until=b.until,
         photos=photos,
         store=_store(request),
     )

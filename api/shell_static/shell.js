@@ -29,7 +29,7 @@
  * What the shell provides (gridgeoShell.*):
  *   i18n   t(key, vars) (dotted keys reach nested tables), label(group, key), lang, setLang(),
  *          noteText(parts, note, lang?) (a timeline note the system wrote, from its parts),
- *          strings(), onLang(f), time(value, opts). The language is ?lang=, else the stored
+ *          strings(), onLang(f), apply() (after drawing new data-i18n elements), time(value, opts). The language is ?lang=, else the stored
  *          choice, else the browser's; <html lang> follows it. Times are China time
  *          (Asia/Shanghai) whatever the browser's zone; t("shell.tz") is their label.
  *   auth   token(), me, logout(). One localStorage key for every page (gridgeo.token) and the
@@ -205,15 +205,20 @@
     }
     return "zh";  // the cities' language
   }
-  function applyLang() {
-    document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
-    if (options.title) document.title = t(options.title);
+  /* The data-i18n texts and placeholders in the page's language (also for elements a page has
+   * just drawn: gridgeoShell.apply()). */
+  function applyTexts() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (e) {
       e.textContent = t(e.getAttribute("data-i18n"));
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-ph]"), function (e) {
       e.placeholder = t(e.getAttribute("data-i18n-ph"));
     });
+  }
+  function applyLang() {
+    document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
+    if (options.title) document.title = t(options.title);
+    applyTexts();
     if ($("lang")) $("lang").value = S.lang;
     renderWho();
     shown = shown.filter(function (e) { return e.isConnected && e.__shellShown !== undefined; });
@@ -518,6 +523,7 @@
   Object.assign(S, {
     $: $, el: el, esc: esc, t: t, label: label, noteText: noteText, strings: strings,
     setLang: setLang, time: time,
+    apply: applyTexts,
     onLang: function (f) { langListeners.push(f); }, describe: describe, show: show, say: say,
     hush: hush, fail: fail, token: token, send: send, request: request, api: api, errorOf: errorOf,
     logout: logout, start: start, ApiError: ApiError, AuthError: AuthError,

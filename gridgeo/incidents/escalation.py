@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 
 from gridgeo.audit import record
 from gridgeo.clock import Clock, utcnow
+from gridgeo.incidents.facts import set_sql
 from gridgeo.incidents.policy import ESCALATION_ACTOR, ESCALATION_DUE, missed_sql
 
 log = logging.getLogger("gridgeo.incidents.escalation")
@@ -46,7 +47,7 @@ moved AS (
             + make_interval(mins => d.accept_minutes) ELSE i.level_accept_due END,
         level_resolve_due = CASE WHEN d.why = 'resolve' THEN CAST(:now AS timestamptz)
             + make_interval(mins => d.resolve_minutes) ELSE i.level_resolve_due END,
-        updated_at = :now
+        updated_at = :now{facts}
     FROM due d WHERE i.id = d.id AND d.up_code IS DISTINCT FROM i.queue_area
     RETURNING i.id, i.state, i.queue_area, i.escalation_level, d.why
 ),
@@ -74,7 +75,7 @@ def escalate_overdue(
     Returns:
         (incident id, new queue area code, new level) of each escalated incident.
     """
-    sql = ESCALATE_SQL.format(why=missed_sql(), where=ESCALATION_DUE)
+    sql = ESCALATE_SQL.format(why=missed_sql(), where=ESCALATION_DUE, facts=set_sql("escalate"))
     rows = conn.execute(text(sql), {"now": now, "actor": actor, "reason_prefix": "overdue: "}).all()
     if rows:
         record(conn, actor, "incident.escalate", "incidents", None, ids=[r[0] for r in rows])
@@ -85,7 +86,9 @@ def escalate_one(
     conn: Connection, incident_id: int, *, actor: str, reason: str, now: datetime
 ) -> None:
     """Move one incident a level up at once (a major incident leaves the grid's queue)."""
-    sql = ESCALATE_SQL.format(why="CAST(:reason AS text)", where="i.id = :id")
+    sql = ESCALATE_SQL.format(
+        why="CAST(:reason AS text)", where="i.id = :id", facts=set_sql("escalate")
+    )
     params = {"now": now, "actor": actor, "id": incident_id, "reason": reason, "reason_prefix": ""}
     conn.execute(text(sql), params)
 

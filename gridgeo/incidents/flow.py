@@ -4,7 +4,8 @@ Who may take which action from which state is :data:`gridgeo.incidents.policy.RU
 module applies it: locks the incident, checks the rule and the action's own needs (a note, a
 rating, a department that handles the category, a candidate grid), changes the row and records
 the event (and the audit entry). A regrid moves the incident through
-:func:`gridgeo.incidents.moves.move_incidents`, as a plan commit does.
+:func:`gridgeo.incidents.moves.move_incidents`, as a plan commit does. The same ``UPDATE``
+writes the times the evaluation counts by (:func:`gridgeo.incidents.facts.set_sql`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,26 @@ from gridgeo.accounts import Account
 from gridgeo.audit import record
 from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound, denied
 from gridgeo.incidents.escalation import escalate_one
+from gridgeo.incidents.facts import set_sql
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
-from gridgeo.incidents.policy import ACTION_WORDS, RULES, STATE_WORDS
+from gridgeo.incidents.policy import ACTION_WORDS, RULES, STATE_WORDS, resolve_limit_sql
+
+
+def check_pending(action: str, pending: bool) -> None:
+    """Refuse an extension decision with no request waiting, or a second request.
+
+    Raises:
+        Conflict: the action needs a pending extension request and there is none, or the
+            other way round.
+    """
+    wanted = RULES[action].pending
+    if wanted is True and not pending:
+        raise Conflict(f"cannot {action}: no extension was asked for", field="action")
+    if wanted is False and pending:
+        raise Conflict(
+            f"cannot {action}: an extension request is waiting for a decision", field="action"
+        )
 
 
 def check_transition(action: str, state: str, role: str) -> str:
@@ -74,18 +92,27 @@ def add_event(
     return int(event_id)
 
 
+LOCK_SQL = (
+    "SELECT i.state, g.code, i.category, i.escalation_level, "  # noqa: S608 - constants
+    "i.extension_requested_at IS NOT NULL AS pending, "
+    f"{resolve_limit_sql('i')} AS resolve_limit FROM incidents i "
+    "JOIN grids g ON g.id = i.grid_id WHERE i.id = :i FOR UPDATE OF i"
+)
+
+
 def lock_incident(conn: Connection, incident_id: int, account: Account) -> Any:
-    """Lock an incident the account may act on; its state, grid code, category and level.
+    """Lock an incident the account may act on.
+
+    Returns:
+        A row of ``state``, ``code`` (of its grid), ``category``, ``escalation_level``,
+        ``pending`` (an extension request waits) and ``resolve_limit`` (in force).
 
     Raises:
         NotFound: no such incident (admin). Forbidden: outside the account's areas (or missing,
             for a scoped account, so that the answer gives nothing away).
     """
     row = conn.execute(
-        text(
-            "SELECT i.state, g.code, i.category, i.escalation_level FROM incidents i "
-            "JOIN grids g ON g.id = i.grid_id WHERE i.id = :i FOR UPDATE OF i"
-        ),
+        text(LOCK_SQL),
         {"i": incident_id},
     ).first()
     if row is None and account.role == "admin":
@@ -107,10 +134,14 @@ def transition(
     department: str | None = None,
     assignee: str | None = None,
     grid: str | None = None,
+    until: datetime | None = None,
     photos: Sequence[Photo] = (),
     store: PhotoStore | None = None,
 ) -> None:
     """Take ``action`` on an incident as ``account``, recording who, when and the note.
+
+    ``until`` is the new resolve limit of an approved extension (asked for, it is the limit
+    the handler proposes, recorded in the note).
 
     Photos (checked by :func:`gridgeo.incidents.photos.check_photos`) are stored in ``store`` and
     recorded on the action's timeline entry, e.g. the photo of a resolution.
@@ -118,12 +149,17 @@ def transition(
     Raises:
         Forbidden: the incident is outside the account's areas (or does not exist, for a
             scoped account), or the role may not take the action. NotFound: no such incident
-            (admin). Conflict: not allowed from the current state. InvalidInput: a missing
-            note or rating, an unknown department or one that does not handle the category,
-            a grid to regrid to that is not one of the incident's candidate grids.
+            (admin). Conflict: not allowed from the current state, or an extension decision
+            with no request waiting (a request with one). InvalidInput: a missing note, a
+            close with neither a rating nor a note, an unknown department or one that does
+            not handle the category, a grid to regrid to that is not one of the incident's
+            candidate grids, an extension approved without a new limit after the one in force
+            and after now.
     """
-    state, grid_code, category, level = lock_incident(conn, incident_id, account)
+    row = lock_incident(conn, incident_id, account)
+    state, grid_code, category, level = row[:4]
     target = check_transition(action, state, account.role)
+    check_pending(action, row.pending)
     if photos and store is None:
         raise ValueError("photos need a store")
     if RULES[action].needs_note and not note.strip():
@@ -134,13 +170,22 @@ def transition(
             field="note",
         )
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
-    sets = "state = :s, updated_at = :now, updated_by = :by"
+    sets = "state = :s, updated_at = :now, updated_by = :by" + set_sql(action)
     if action == "close":
-        if rating is None or not 1 <= rating <= 5:
+        # 评事: the resident's rating, or, when the resident could not be reached or would not
+        # rate, a note saying so (the evaluation counts the share rated at all)
+        if rating is None and not note.strip():
             raise InvalidInput(
-                "closing needs the resident's rating, 1 to 5",
+                "closing needs the resident's rating, 1 to 5, or a note saying why there is none",
                 code="rating_required",
-                zh="结案须填写群众评价（1 至 5）",
+                zh="结案须填写群众评价（1 至 5），或在说明中写明未评价的原因",
+                field="rating",
+            )
+        if rating is not None and not 1 <= rating <= 5:
+            raise InvalidInput(
+                "the resident's rating is 1 to 5",
+                code="rating_range",
+                zh="群众评价为 1 至 5",
                 field="rating",
             )
         sets += ", rating = :rating"
@@ -156,6 +201,18 @@ def transition(
     elif action == "regrid":
         new_grid = _regrid_target(conn, incident_id, grid, account)
         sets += ", flags = array_remove(flags, 'boundary')"
+    elif action == "request_extension":
+        sets += ", extension_requested_at = :now"
+        note = _with_limit(until, note)
+    elif action == "approve_extension":
+        _check_new_limit(until, row.resolve_limit, now)
+        sets += ", extended_due = :until, level_resolve_due = :until, extension_requested_at = NULL"
+        values["until"] = until
+        note = _with_limit(until, note)
+    elif action in ("refuse_extension", "resolve"):
+        sets += ", extension_requested_at = NULL"
+    elif action == "return":
+        sets += ", department_id = NULL, assignee = NULL, extension_requested_at = NULL"
     conn.execute(text(f"UPDATE incidents SET {sets} WHERE id = :i"), values)  # noqa: S608
     if action == "regrid":
         event_id = move_incidents(conn, {incident_id: new_grid}, actor=account.name,
@@ -167,6 +224,32 @@ def transition(
         attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
     if action == "mark_major" and level == 0:
         escalate_one(conn, incident_id, actor=account.name, reason="major", now=now)
+
+
+def _with_limit(until: datetime | None, note: str) -> str:
+    """The note of an extension: the limit asked for or granted, then the words given."""
+    if until is None:
+        return note
+    limit = f"→ {until.isoformat(timespec='minutes')}"
+    return f"{limit}: {note}" if note.strip() else limit
+
+
+def _check_new_limit(until: datetime | None, limit: datetime | None, now: datetime) -> None:
+    """An approved extension's limit: given, later than the limit in force and than now.
+
+    Raises:
+        InvalidInput: no limit, or one not later than both.
+    """
+    if until is None:
+        raise InvalidInput("'approve_extension' needs the new limit ('until')", field="until")
+    if until.tzinfo is None:
+        raise InvalidInput("'until' needs a time zone, e.g. 2026-12-01T18:00+08:00", field="until")
+    if until <= now or (limit is not None and until <= limit):
+        raise InvalidInput(
+            f"the new limit {until.isoformat()} must be later than now and than the limit in "
+            f"force ({limit.isoformat() if limit else 'none'})",
+            field="until",
+        )
 
 
 def _regrid_target(conn: Connection, incident_id: int, code: str | None, account: Account) -> int:

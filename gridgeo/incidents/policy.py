@@ -19,12 +19,13 @@ original limit stays overdue wherever it is queued.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 STATES = ("reported", "accepted", "dispatched", "in_progress", "resolved", "verified", "closed")
 OPEN_STATES = ("reported", "accepted", "dispatched", "in_progress")
+HANDLING = ("accepted", "dispatched", "in_progress")  # taken on, not yet resolved
 
 # The words people read for the states and actions, in Chinese and English: the maps, the desk
 # and the phone page say the same (tests/unit/test_state_words.py holds the pages' tables equal).
@@ -73,6 +74,8 @@ class Rule:
     target: str | None  # None: the state does not change
     roles: tuple[str, ...]
     needs_note: bool = False
+    # an extension request pending: needed (True), refused (False) or either (None)
+    pending: bool | None = None
 
 
 RULES: dict[str, Rule] = {
@@ -87,7 +90,15 @@ RULES: dict[str, Rule] = {
     # to another of the incident's candidate grids (its accuracy circle crossed a boundary),
     # or to its own grid to confirm it; either way the dispatcher has settled the question
     "regrid": Rule(OPEN_STATES, None, DESK),
+    # 延期: the handler asks with a reason; a dispatcher sets the new limit or refuses, saying why
+    "request_extension": Rule(HANDLING, None, ROLES_ON_SITE, True, pending=False),
+    "approve_extension": Rule(HANDLING, None, DESK, pending=True),
+    "refuse_extension": Rule(HANDLING, None, DESK, True, pending=True),
+    # 回退: a receiver sends a dispatched incident back to the dispatcher as not theirs
+    "return": Rule(("dispatched",), "accepted", ROLES_ON_SITE, True),
 }
+# The actions of the evaluation's figures, by the fact they set (gridgeo/incidents/facts.py).
+ACCEPTING = ("accept", "dispatch")  # the first of these ends the wait for acceptance
 
 
 def sees_names(role: str) -> bool:
@@ -103,30 +114,64 @@ def sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+def resolve_limit_sql(alias: str = "i") -> str:
+    """SQL of the resolve limit in force: the original, or the one an extension approved."""
+    return f"coalesce({alias}.extended_due, {alias}.resolve_due)"
+
+
+# Which limit runs in which states: the accept limit while reported, the resolve limit while
+# open (the earliest applies). due_sql and missed_sql render it as SQL, due and missed in
+# Python (the demo's generated history); tests hold the two renderings equal.
+LIMITS: dict[str, tuple[str, ...]] = {"accept": ("reported",), "resolve": OPEN_STATES}
+
+
+def _in(alias: str, states: tuple[str, ...]) -> str:
+    if len(states) == 1:
+        return f"{alias}.state = '{states[0]}'"
+    return f"{alias}.state IN ({sql_list(states)})"
+
+
 def due_sql(alias: str = "i", *, level: bool = False) -> str:
     """SQL of the limit an incident runs against now; NULL once it is resolved.
 
     While reported: the earlier of the accept and the resolve limit; while open: the resolve
-    limit. Past it, the incident is late. With ``level``, the limits of the level it is queued
-    at (what escalation acts on); else the original limits (what overdue means).
+    limit (:data:`LIMITS`). Past it, the incident is overdue. With ``level``, the limits of
+    the level it is queued at (what escalation acts on); else the original limits, the
+    resolve limit as an approved extension moved it (what overdue means).
     """
-    accept, resolve = ("level_accept_due", "level_resolve_due") if level else (
-        "accept_due", "resolve_due")  # fmt: skip
+    if level:
+        accept, resolve = f"{alias}.level_accept_due", f"{alias}.level_resolve_due"
+    else:
+        accept, resolve = f"{alias}.accept_due", resolve_limit_sql(alias)
+    # least() skips the NULL of a limit not running in the state; the resolve limit written
+    # once keeps the report statement, which answers with it, under psycopg's 4 KB cache limit
     return (
-        f"(CASE WHEN {alias}.state = 'reported' THEN least({alias}.{accept}, {alias}.{resolve}) "
-        f"WHEN {alias}.state IN ({sql_list(OPEN_STATES)}) THEN {alias}.{resolve} END)"
+        f"(CASE WHEN {_in(alias, LIMITS['resolve'])} THEN least(CASE WHEN "
+        f"{_in(alias, LIMITS['accept'])} THEN {accept} END, {resolve}) END)"
     )
+
+
+def due(state: str, limits: Mapping[str, datetime | None]) -> datetime | None:
+    """:func:`due_sql` in Python: the earliest of ``limits`` (by name) running in ``state``."""
+    running = [v for k, v in limits.items() if state in LIMITS[k] and v is not None]
+    return min(running) if running else None
 
 
 def missed_sql(alias: str = "i") -> str:
     """SQL naming the level limit an incident escalated by :func:`due_sql` missed."""
     return (
-        f"(CASE WHEN {alias}.state = 'reported' AND {alias}.level_accept_due <= :now "
+        f"(CASE WHEN {_in(alias, LIMITS['accept'])} AND {alias}.level_accept_due <= :now "
         "THEN 'accept' ELSE 'resolve' END)"
     )
 
 
-# Overdue: open and past an original limit at :now (queues, maps, desk, evaluation).
+def missed(state: str, level_accept_due: datetime | None, now: datetime) -> str:
+    """:func:`missed_sql` in Python: ``accept`` or ``resolve``."""
+    late = level_accept_due is not None and level_accept_due <= now
+    return "accept" if state in LIMITS["accept"] and late else "resolve"
+
+
+# Overdue: open and past a limit in force at :now (queues, maps, desk, evaluation).
 OVERDUE = f"{due_sql()} <= :now"
 # Due to escalate: open and past a limit of the level it is queued at, at :now.
 ESCALATION_DUE = f"{due_sql(level=True)} <= :now"

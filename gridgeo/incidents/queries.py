@@ -28,7 +28,7 @@ i.assignee, d.name AS department, i.reported_at, i.updated_at,
 ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY c.code)
     AS candidates,
 (SELECT e.note FROM incident_events e WHERE e.incident_id = i.id ORDER BY e.id DESC LIMIT 1)
-    AS last_note, i.media_url
+    AS last_note, i.media_url, i.extended_due, i.extension_requested_at, i.resolved_at
 FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
 """  # noqa: S608 - fixed fragments
 # A list's rows also name their grid and queue (a single incident names its chain instead, and
@@ -44,6 +44,7 @@ QUEUES = {
     "located": f"i.state IN ({sql_list(OPEN_STATES)})",
     "dispatch": "i.state <> 'closed'",
     "overdue": OVERDUE,
+    "extension": "i.extension_requested_at IS NOT NULL",  # requests waiting for a decision
 }
 
 
@@ -52,6 +53,9 @@ def shape(row: Any, names: bool = True) -> dict[str, Any]:
 
     ``due_at`` is the limit the incident runs against now: past it, it is overdue;
     ``level_due_at`` is when it escalates next if nobody acts (both None once resolved).
+    ``accept_due`` and ``resolve_due`` are the original limits, by which it is late (resolved,
+    as ``resolved_at`` says, or still open after them); ``extended_due`` the resolve limit an
+    approved extension set, ``extension_requested_at`` a request waiting for a decision.
     """
     out = dict(row)
     out["flags"] = list(out["flags"])
@@ -89,7 +93,8 @@ def list_incidents(
     ``areas``, whatever queue it sits in: a worker's list, escalated ones included),
     ``dispatch`` (not closed, the
     queue area within ``areas`` — escalated incidents leave a lower dispatcher's queue),
-    ``overdue`` (open and past an original time limit at ``now``, wherever it is queued).
+    ``overdue`` (open and past a time limit in force at ``now``, wherever it is queued),
+    ``extension`` (an extension request waits for a dispatcher).
 
     Raises:
         InvalidInput: an unknown state or queue.

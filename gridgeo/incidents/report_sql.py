@@ -141,5 +141,5 @@ REPORT_COLUMNS = (
     "escalation_level", "queue_area", "accept_due", "resolve_due", "due_at", "due_at:level_due_at",
     "rating", "reporter",
     "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
-    "media_url",
+    "media_url", "extended_due", "extension_requested_at", "resolved_at",
 )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Incidents, their categories, departments, timeline and photos (0001, 0005, 0008, 0010, 0013)."""
+"""Incidents, their categories, departments, timeline and photos (0001, 0005, 0008, 0010, 0013, 0014)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,17 @@ class Incident(Base):
     # the limits of the level it is queued at (migration 0013; gridgeo/incidents/policy.py)
     level_accept_due: Mapped[datetime | None]
     level_resolve_due: Mapped[datetime | None]
+    # extension (延期) and the timeline's facts the evaluation counts by (migration 0014;
+    # gridgeo/incidents/facts.py)
+    extended_due: Mapped[datetime | None]
+    extension_requested_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reopened_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint(
@@ -125,6 +136,18 @@ class Incident(Base):
         ),
         Index("ix_incidents_state", "state"),
         Index("ix_incidents_reported_at", "reported_at"),
+        Index(
+            "ix_incidents_long_lived",
+            text("greatest(updated_at, accept_due, resolve_due)"),
+            postgresql_where=text(
+                "greatest(updated_at, accept_due, resolve_due) - reported_at > interval '30 days'"
+            ),
+        ),
+        Index(
+            "ix_incidents_extension_pending",
+            "extension_requested_at",
+            postgresql_where=text("extension_requested_at IS NOT NULL"),
+        ),
     )
 
 

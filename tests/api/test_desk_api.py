@@ -23,6 +23,8 @@ def test_incident_actions_mirror_the_rules(client, conn):
     assert set(body["actions"]) == set(RULES)
     close = body["actions"]["close"]
     assert close == {"from": ["verified"], "to": "closed", "roles": ["dispatcher", "admin"],
-                     "needs_note": False}  # fmt: skip
+                     "needs_note": False, "pending": None}  # fmt: skip
     assert body["actions"]["mark_major"]["to"] is None
+    assert body["actions"]["approve_extension"]["pending"] is True
+    assert body["actions"]["request_extension"]["pending"] is False
     assert body["actions"]["resolve"]["needs_note"] is True

@@ -199,7 +199,9 @@ PATH = {
     "closed": ["accept", "dispatch", "start", "resolve", "verify", "close"],
 }
 EXTRA = {"resolve": {"note": "已清理"}, "close": {"rating": 5}, "reopen": {"note": "又堆了"},
-         "regrid": {"grid": GRID_A}}  # fmt: skip
+         "regrid": {"grid": GRID_A}, "request_extension": {"note": "需协调物业"},
+         "approve_extension": {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()},
+         "refuse_extension": {"note": "可按时完成"}, "return": {"note": "非本单位职责"}}  # fmt: skip
 
 
 def act(client, headers, incident_id, action, **extra):
@@ -207,10 +209,10 @@ def act(client, headers, incident_id, action, **extra):
     return client.post(f"/incidents/{incident_id}/transitions", json=data, headers=headers)
 
 
-def make_in_state(client, users, state):
+def make_in_state(client, users, state, pending=False):
     # by the boundary with A, its circle reaching B: a candidate grid, for regrid
     inc = post(client, users["patrol"], body(lon=116.3999, accuracy_m=50)).json()
-    for action in PATH[state]:
+    for action in PATH[state] + (["request_extension"] if pending else []):
         r = act(client, users["admin"], inc["id"], action)
         assert r.status_code == 200, r.text
     return inc["id"]
@@ -246,7 +248,7 @@ def test_the_closed_loop_with_timeline(client, users):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(RULES))
 def test_each_transition_by_role(client, users, action, role):
-    i = make_in_state(client, users, RULES[action].sources[-1])
+    i = make_in_state(client, users, RULES[action].sources[-1], bool(RULES[action].pending))
     r = act(client, users[role], i, action)
     if role in RULES[action].roles:
         assert r.status_code == 200, r.text

@@ -168,3 +168,22 @@ def test_start_view_fits_the_bounds():
     centre, zoom = start_view([[36.6, 117.0], [36.7, 117.1]])
     assert centre == [36.65, 117.05] and zoom == 12
     assert start_view(None) == (None, 2)
+
+
+def test_evaluation_page_builder():
+    from maps.evaluation_page import build_evaluation_page, legend
+
+    fmap = build_evaluation_page(
+        LEVELS, level="community", parent="370705001", figure="on_time_rate",
+        figure_label="按期结案率", query={"period": "2026-11"}, bounds=None,
+    )  # fmt: skip
+    html = normalise(render_page(fmap, "zh"))
+    assert '"dataUrl": "/evaluation?level=community&parent=370705001&period=2026-11"' in html
+    assert '"figure": "on_time_rate"' in html and '"breaks": [0.6, 0.75, 0.9, 0.97]' in html
+    assert '"hide": ["grid"]' in html and "gridgeo/evaluation.js" in html
+    assert "gridgeo-dashboard" not in html  # it is the dashboard's own map
+    _, rows, _ = legend("rework_rate", "返工率", "en")
+    assert rows[0] == ("#d7191c", "≥ 10%") and rows[-1][1] == "no data"  # worst first
+    with pytest.raises(ValueError, match="figure must be one of"):
+        build_evaluation_page(LEVELS, level="grid", parent="", figure="colour", figure_label="",
+                              query={}, bounds=None)  # fmt: skip
