@@ -51,6 +51,11 @@ ACTION_WORDS = {
     "escalate": ("超时升级", "escalate"),
     "regrid": ("调整网格", "move to another grid"),
     "photo": ("补充照片", "add photos"),
+    "move": ("随网格调整", "moved with its grid"),
+    "request_extension": ("申请延期", "ask for more time"),
+    "approve_extension": ("批准延期", "approve the extension"),
+    "refuse_extension": ("不予延期", "refuse the extension"),
+    "return": ("回退", "return"),
 }
 
 ROLES_ON_SITE = ("patrol", "dispatcher", "admin")  # who works an incident on the ground
