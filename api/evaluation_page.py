@@ -51,7 +51,7 @@ def public_page(table: dict[str, Any], lang: str = "zh") -> str:
         rows.append(f"<tr><td>{r['rank'] or '—'}</td><td>{escape(r['name'])}</td>{cells}</tr>")
     weights = ", ".join(f"{escape(k)} {v:g}" for k, v in table["weights"].items())
     period = table["period"]
-    other = "?lang=en" if lang == "zh" else "?lang=zh"
+    other = f"?period={period['label']}&lang={'en' if lang == 'zh' else 'zh'}"
     return f"""<!doctype html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -2,7 +2,8 @@
 
 Tens of thousands of incidents cannot go through the real path one by one in the few seconds
 the first ``serve`` has, so each incident's life is simulated here and its rows are written in
-bulk (COPY) — under the same rules, taken from the policy, not restated:
+bulk (COPY, gridgeo/demo/history_load.py) — under the same rules, taken from the policy, not
+restated (gridgeo/demo/lives.py):
 
 - every action is checked by :func:`gridgeo.incidents.flow.check_transition` and
   :func:`~gridgeo.incidents.flow.check_pending` (the policy's ``RULES``) before it is recorded,
@@ -27,15 +28,13 @@ escalated, most are closed with a rating that follows how well they were handled
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, text
 
-from gridgeo.incidents.flow import check_pending, check_transition
-from gridgeo.incidents.policy import ESCALATION_ACTOR, due, missed
+from gridgeo.demo.lives import Life, Simulator
 
 DAYS = 365
 PER_DAY = 75  # reports on an average day (about 27,000 a year)
@@ -53,99 +52,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
          "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "建国", "文", "红", "玉兰",
          "海燕", "志强", "丹", "萍", "鹏", "辉", "玲", "斌", "宁", "雪", "琳", "浩", "晓东")  # fmt: skip
-
-
-@dataclass
-class Life:
-    """One incident being simulated: its row and its timeline."""
-
-    k: int
-    building: int
-    grid: int
-    category: str
-    reported_at: datetime
-    accept_due: datetime
-    resolve_due: datetime
-    reporter: str
-    state: str = "reported"
-    level: int = 0
-    major: bool = False
-    level_accept_due: datetime | None = None
-    level_resolve_due: datetime | None = None
-    extended_due: datetime | None = None
-    extension_requested_at: datetime | None = None
-    department: int | None = None
-    assignee: str | None = None
-    rating: int | None = None
-    events: list[tuple[datetime, str, str, str | None, str | None, str]] = field(
-        default_factory=list
-    )
-
-
-class Simulator:
-    """Applies actions to lives as the real flow would, escalating on the way."""
-
-    def __init__(self, chains: dict[int, list[str]], limits: dict[str, tuple[int, int]]) -> None:
-        """``chains``: grid id → its codes from the top; ``limits``: category → minutes."""
-        self.chains = chains
-        self.limits = limits
-
-    def escalate_until(self, life: Life, t: datetime) -> None:
-        """Escalate ``life`` at every level limit that passes before ``t`` (the job's rule)."""
-        top = len(self.chains[life.grid]) - 1
-        while life.level < top:
-            limits = {"accept": life.level_accept_due, "resolve": life.level_resolve_due}
-            when = due(life.state, limits)
-            if when is None or when > t:
-                return
-            # a limit that passed while the incident was not open (before a reopen) is acted
-            # on by the job's first run after it opened again
-            when = max(when, life.events[-1][0])
-            why = missed(life.state, life.level_accept_due, when)
-            self._up(life, when, why, "overdue: ")
-
-    def _up(self, life: Life, when: datetime, why: str, prefix: str) -> None:
-        accept, resolve = self.limits[life.category]
-        life.level += 1
-        if why == "accept":
-            life.level_accept_due = when + timedelta(minutes=accept)
-        elif why == "resolve":
-            life.level_resolve_due = when + timedelta(minutes=resolve)
-        chain = self.chains[life.grid]
-        queue = chain[len(chain) - 1 - life.level]
-        note = f"{prefix}{why} → level {life.level} queue {queue}"
-        life.events.append((when, ESCALATION_ACTOR, "escalate", life.state, life.state, note))
-
-    def major(self, life: Life) -> None:
-        """A major incident leaves the grid's queue at its report (escalate_one, 'major')."""
-        life.major = True
-        self._up(life, life.reported_at, "major", "")
-
-    def act(self, life: Life, action: str, t: datetime, actor: str, role: str, note: str = "",
-            **extra: Any) -> None:  # fmt: skip
-        """Take ``action`` at ``t`` as the flow does, after any escalation due before it."""
-        self.escalate_until(life, t)
-        target = check_transition(action, life.state, role)
-        check_pending(action, life.extension_requested_at is not None)
-        if action == "dispatch":
-            life.department = extra.get("department")
-            life.assignee = extra["assignee"]
-        elif action == "close":
-            life.rating = extra.get("rating")
-        elif action == "reopen":
-            life.rating = None
-        elif action == "request_extension":
-            life.extension_requested_at = t
-        elif action == "approve_extension":
-            life.extended_due = life.level_resolve_due = extra["until"]
-            life.extension_requested_at = None
-        elif action in ("refuse_extension", "resolve"):
-            life.extension_requested_at = None
-        elif action == "return":
-            life.department = life.assignee = None
-            life.extension_requested_at = None
-        life.events.append((t, actor, action, life.state, target, note))
-        life.state = target
 
 
 def _names(n: int, rng: np.random.Generator) -> list[str]:

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from gridgeo.audit import record
-from gridgeo.demo.history import DESCRIPTIONS, Life, simulate
+from gridgeo.demo.history import DESCRIPTIONS, simulate
+from gridgeo.demo.lives import Life
 from gridgeo.incidents.facts import FACTS
 
 COLUMNS = (
