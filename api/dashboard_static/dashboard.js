@@ -280,6 +280,10 @@
       if (drill) { tr.className = "drill"; tr.addEventListener("click", function () { drill(r); }); }
       body.appendChild(tr);
     });
+    if (!rows.length) {  // nothing to list (no overdue work, say): said, not a bare header
+      var none = el("td", { colspan: String(cols.length + 2), "class": "muted" }, S.t("none"));
+      var tr0 = el("tr"); tr0.appendChild(none); body.appendChild(tr0);
+    }
     tbl.appendChild(body);
   }
 

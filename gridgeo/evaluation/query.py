@@ -216,6 +216,10 @@ def period_sums(
         "bounds": list(bounds), "n": len(bounds) - 1, "lo": bounds[0] - WINDOW,
         "hi": bounds[-1], "start": bounds[0], "now": now,
     }  # fmt: skip
+    # Planned for each call (the rest of the transaction too): the best plan for a month and
+    # for a year differ, and a prepared statement's generic plan, chosen after a few months,
+    # made a year's trend three times slower (bench/evaluation.py).
+    conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = conn.execute(text(_sql(scope, len(bounds) - 1, medians)), params).mappings()
     return {(r["key"], int(r["k"])): dict(r) for r in rows}
 

@@ -150,6 +150,7 @@ def test_a_leader_reads_the_month_and_drills_down(browser, server, history_engin
         page.wait_for_function(f"() => document.querySelector('#ranking tbody tr')"
                                f" && document.querySelector('#ranking tbody tr').dataset.key"
                                f".startsWith('{first}')")  # fmt: skip
+        _drawn(page)
         page.screenshot(path=str(ARTIFACTS / "dashboard-community.png"), full_page=True)
         # the month's workbook
         href = page.get_attribute("#workbook", "href")
