@@ -12,14 +12,11 @@ from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import folium
-from branca.element import MacroElement
-from folium.elements import JSCSSMixin
-from jinja2 import Template
 
-from maps.assets import STATIC_URL, vendored
+from maps.assets import STATIC_URL
 from maps.basemaps import BLANK, BaseMap
 from maps.frame import check_lang, finish, new_map
-from maps.vector_layer import LevelLayer, outline
+from maps.vector_layer import FilledLevels, LevelLayer, outline
 
 # what a map can be coloured by: breaks (ascending) of five classes, and whether high is good
 SCALES: dict[str, tuple[tuple[float, ...], bool]] = {
@@ -40,29 +37,11 @@ NO_DATA = "#d9d9d9"
 TITLE = {"zh": "综合评价地图", "en": "Evaluation map"}
 
 
-class EvaluationLayer(JSCSSMixin, MacroElement):
+class EvaluationLayer(FilledLevels):
     """Levels down to the chosen one from the tiles, the chosen one filled by a figure."""
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        gridgeo.evaluationMap({{ this._parent.get_name() }}, {{ this.config|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, config: dict[str, object], base_url: str = STATIC_URL) -> None:
-        """See ``gridgeo.evaluationMap`` for ``config``."""
-        super().__init__()
-        self._name = "EvaluationLayer"
-        self.config = config
-        links = vendored(base_url)
-        self.default_js = [
-            ("mvt", links["mvt_js"]),
-            ("gridmap", links["gridmap_js"]),
-            ("evaluation", f"{base_url}/gridgeo/evaluation.js"),
-        ]
-        self.default_css = [("gridmap_css", links["gridmap_css"])]
+    function = "evaluationMap"
+    scripts = (("evaluation", "gridgeo/evaluation.js"),)
 
 
 def legend(figure: str, label: str, lang: str) -> tuple[str, list[tuple[str, str]], list]:

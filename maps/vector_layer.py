@@ -138,3 +138,32 @@ def add_levels(
     for level in levels:
         LevelToggle(tiles, level.key, name=level.label(lang)).add_to(fmap)
     return tiles
+
+
+class FilledLevels(JSCSSMixin, MacroElement):
+    """Levels down to a chosen one from the vector tiles, the chosen one filled by figures.
+
+    A subclass names the page script's function (``gridgeo.<function>(map, config)``) and any
+    script of its own; the tiles and the grid-map scripts are shared.
+    """
+
+    function = ""  # gridgeo.<function> draws the layer
+    scripts: tuple[tuple[str, str], ...] = ()  # (name, path under the static URL)
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gridgeo.{{ this.function }}({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict[str, object], base_url: str = STATIC_URL) -> None:
+        """See the page script's ``gridgeo.<function>`` for ``config``."""
+        super().__init__()
+        self._name = type(self).__name__
+        self.config = config
+        links = vendored(base_url)
+        self.default_js = [("mvt", links["mvt_js"]), ("gridmap", links["gridmap_js"])]
+        self.default_js += [(name, f"{base_url}/{path}") for name, path in self.scripts]
+        self.default_css = [("gridmap_css", links["gridmap_css"])]

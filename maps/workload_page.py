@@ -11,42 +11,21 @@ from collections.abc import Sequence
 from html import escape
 
 import folium
-from branca.element import MacroElement
-from folium.elements import JSCSSMixin
-from jinja2 import Template
 
-from maps.assets import STATIC_URL, vendored
+from maps.assets import STATIC_URL
 from maps.basemaps import BLANK, BaseMap
 from maps.controls import HtmlControl
 from maps.frame import check_lang, finish, new_map
 from maps.grids_page import load_heading, status_labels
-from maps.vector_layer import LevelLayer, outline
+from maps.vector_layer import FilledLevels, LevelLayer, outline
 
 TITLE = {"zh": "工作量地图", "en": "Workload map"}
 
 
-class WorkloadLayer(JSCSSMixin, MacroElement):
+class WorkloadLayer(FilledLevels):
     """Levels down to the chosen one from the tiles, the chosen one filled by its figures."""
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        gridgeo.workloadMap({{ this._parent.get_name() }}, {{ this.config|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, config: dict[str, object], base_url: str = STATIC_URL) -> None:
-        """See ``gridgeo.workloadMap`` for ``config``."""
-        super().__init__()
-        self._name = "WorkloadLayer"
-        self.config = config
-        links = vendored(base_url)
-        self.default_js = [
-            ("mvt", links["mvt_js"]),
-            ("gridmap", links["gridmap_js"]),
-        ]
-        self.default_css = [("gridmap_css", links["gridmap_css"])]
+    function = "workloadMap"
 
 
 def level_picker(levels: Sequence[LevelLayer], chosen: str, lang: str) -> HtmlControl:
