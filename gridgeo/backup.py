@@ -20,9 +20,11 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,10 +219,77 @@ def _is_empty(data_dir: Path) -> bool:
     return not data_dir.exists() or not any(data_dir.iterdir())
 
 
+def _beside(data_dir: Path, what: str) -> Path:
+    return data_dir.with_name(f".{data_dir.name}.{what}")
+
+
+def _end_server(pgdata: Path) -> None:
+    """End whatever server a killed restore left on ``pgdata``, which is about to be deleted.
+
+    Killed during ``initdb``, the folder holds a single-user server's lock file, which
+    ``pg_ctl stop`` refuses to act on; so the process named in ``postmaster.pid`` is ended
+    directly (SIGQUIT: stop at once, then SIGKILL) and waited for.
+    """
+    lock = pgdata / "postmaster.pid"
+    try:
+        pid = abs(int(lock.read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return
+    try:  # a server long gone may have left its number to another process
+        if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return
+    except OSError:
+        return
+    for sig in (signal.SIGQUIT, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+def recover_interrupted(data_dir: Path, *, pg_bin: Path | None = None) -> list[str]:
+    """Undo what a restore killed part-way left beside ``data_dir``; say what was undone.
+
+    A restore builds the new store in ``.NAME.restoring`` beside the data folder and swaps it
+    in with renames; a replaced store waits in ``.NAME.replaced`` until the new one is in
+    place. Killed before the swap, the half-built folder (and the server it started, which
+    outlives a killed parent) is removed; killed between the two renames, the replaced store
+    goes back. Either way the data folder is as it was before the restore began.
+    """
+    said: list[str] = []
+    staging, replaced = _beside(data_dir, "restoring"), _beside(data_dir, "replaced")
+    if staging.exists():
+        cluster = EmbeddedCluster(staging, pg_bin)
+        _end_server(cluster.pgdata)
+        shutil.rmtree(cluster.socket_dir, ignore_errors=True)
+        shutil.rmtree(staging)
+        said.append(f"removed the unfinished restore {staging}")
+    if replaced.exists():
+        if _is_empty(data_dir):
+            if data_dir.exists():
+                data_dir.rmdir()
+            replaced.rename(data_dir)
+            said.append(f"put back {data_dir}, which an interrupted restore had moved aside")
+        else:
+            shutil.rmtree(replaced)
+            said.append(f"removed {replaced}, left by a restore that had finished")
+    return said
+
+
 def restore(
     archive: Path, data_dir: Path, *, force: bool = False, pg_bin: Path | None = None
 ) -> BackupReport:
     """Restore a backup into the data folder ``data_dir`` (an embedded cluster and photos).
+
+    The store is built in a folder beside ``data_dir`` and renamed into place only when it is
+    whole and its row counts match the manifest: a restore that fails or is killed leaves the
+    data folder as it was (:func:`recover_interrupted` tidies up on the next run).
 
     Args:
         archive: a file written by :func:`backup`.
@@ -233,6 +302,7 @@ def restore(
         BackupError: a damaged archive, a failed pg_restore, or row counts unlike the manifest's.
     """
     data_dir = Path(data_dir).absolute()
+    recover_interrupted(data_dir, pg_bin=pg_bin)
     if not _is_empty(data_dir) and not force:
         raise InvalidInput(
             f"{data_dir} is not empty: restore into an empty data folder (or --force to "
@@ -240,33 +310,42 @@ def restore(
             field="data_dir",
         )
     manifest = read_manifest(archive)
-    cluster = EmbeddedCluster(data_dir, pg_bin)
-    if force and data_dir.exists():
-        if cluster.is_initialized() and cluster.is_running():
-            raise BackupError(f"{data_dir}: its cluster is running; stop gridgeo first")
-        shutil.rmtree(cluster.pgdata, ignore_errors=True)
-        shutil.rmtree(data_dir / PHOTOS, ignore_errors=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if force and EmbeddedCluster(data_dir, pg_bin).is_running():
+        raise BackupError(f"{data_dir}: its cluster is running; stop gridgeo first")
+    staging = _beside(data_dir, "restoring")
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    cluster = EmbeddedCluster(staging, pg_bin)
     pg_restore = str(find_pg_bin(pg_bin) / "pg_restore")
-    url = cluster.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="gridgeo-restore-") as tmp:
-            with tarfile.open(archive, "r") as tar:
-                tar.extractall(tmp, filter="data")
-            _restore_dump(pg_restore, Path(tmp) / DUMP, libpq_conninfo(url))
-            if (Path(tmp) / PHOTOS).exists():
-                shutil.copytree(Path(tmp) / PHOTOS, data_dir / PHOTOS, dirs_exist_ok=True)
-        engine = make_engine(url, pool_size=1)
+        url = cluster.start()
         try:
-            counts = row_counts(engine)
+            with tempfile.TemporaryDirectory(prefix="gridgeo-restore-") as tmp:
+                with tarfile.open(archive, "r") as tar:
+                    tar.extractall(tmp, filter="data")
+                _restore_dump(pg_restore, Path(tmp) / DUMP, libpq_conninfo(url))
+                if (Path(tmp) / PHOTOS).exists():
+                    shutil.copytree(Path(tmp) / PHOTOS, staging / PHOTOS, dirs_exist_ok=True)
+            engine = make_engine(url, pool_size=1)
+            try:
+                counts = row_counts(engine)
+            finally:
+                engine.dispose()
         finally:
-            engine.dispose()
-    finally:
-        cluster.stop()
-    differ = {t: (n, counts.get(t)) for t, n in manifest["tables"].items() if counts.get(t) != n}
-    if differ:
-        raise BackupError(
-            f"restored row counts differ from the backup's (backed up, restored): {differ}"
-        )
+            cluster.stop()
+        differ = {
+            t: (n, counts.get(t)) for t, n in manifest["tables"].items() if counts.get(t) != n
+        }
+        if differ:
+            raise BackupError(
+                f"restored row counts differ from the backup's (backed up, restored): {differ}"
+            )
+    except BaseException:
+        recover_interrupted(data_dir, pg_bin=pg_bin)
+        raise
+    shutil.rmtree(cluster.socket_dir, ignore_errors=True)
+    if data_dir.exists():
+        data_dir.rename(_beside(data_dir, "replaced"))
+    staging.rename(data_dir)
+    recover_interrupted(data_dir, pg_bin=pg_bin)  # the replaced store, now superseded
     size = sum(int(f["size"]) for f in manifest["files"].values())
     return BackupReport(Path(archive), counts, len(manifest["files"]), size)

@@ -120,6 +120,11 @@ def open_database(settings: DatabaseSettings, migrate: bool = True) -> Database:
     cluster = None
     url = settings.database_url
     if not url:
+        from gridgeo.backup import recover_interrupted  # backup builds on this module
+
+        # a restore killed between its two renames has moved the store aside: put it back
+        # before anything could initialise an empty cluster in its place
+        recover_interrupted(Path(settings.data_dir).absolute(), pg_bin=settings.pg_bin)
         cluster = EmbeddedCluster(settings.data_dir, settings.pg_bin)
         url = cluster.start()
     engine = make_engine(url, settings.pool_size)

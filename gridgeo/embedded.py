@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -234,6 +235,10 @@ class EmbeddedCluster:
                     str(self.pgdata),
                     "-l",
                     str(self.log_file),
+                    # the socket follows the folder, so a cluster moved into place (a
+                    # restore is built beside its target and renamed) listens where it is
+                    "-o",
+                    f"-k {shlex.quote(str(self.socket_dir))}",
                     "-w",
                     "-t",
                     "120",
