@@ -150,6 +150,9 @@ def bench_queries(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
     def ours_trend() -> Any:
         return trend(conn, h, buckets=year, now=now, parent=district, cache=cache)
 
+    def ours_trend_restarted() -> Any:  # a new process: settled months from the table
+        return trend(conn, h, buckets=year, now=now, parent=district, cache=SettledCache())
+
     def ours_trend_uncached() -> Any:
         return trend(conn, h, buckets=year, now=now, parent=district)
 
@@ -171,6 +174,7 @@ def bench_queries(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
     out["month_ours"] = timed(ours_month, runs)
     out["month_anchor"] = timed(anchor_month, runs)
     out["trend_ours"] = timed(ours_trend, runs)
+    out["trend_ours_restarted"] = timed(ours_trend_restarted, runs)
     out["trend_ours_uncached"] = timed(ours_trend_uncached, runs)
     out["trend_anchor"] = timed(anchor_trend, runs)
     conn.execute(text("CREATE INDEX bench_events_at ON incident_events USING brin (at)"))
@@ -233,10 +237,14 @@ def main(argv: list[str] | None = None) -> int:
                     "WHERE l.depth = 0 ORDER BY g.code LIMIT 1")).scalar_one()  # fmt: skip
                 add_user(conn, name=VIEWER[0], role="viewer", areas=[district],
                          password=VIEWER[1], actor="bench")  # fmt: skip
+        with db.engine.begin() as conn:  # nothing kept from an earlier run
+            conn.execute(text("DELETE FROM evaluation_settled"))
         with db.engine.connect() as conn:
-            queries = bench_queries(conn, now, args.runs)
+            queries = bench_queries(conn, now, args.runs)  # rolled back: keeps nothing
         with api_server(db.url) as base:
             dashboard = bench_dashboard(base, queries["month"], max(3, args.runs // 2))
+        with api_server(db.url) as base:  # restarted: settled months from the table
+            dashboard["restarted"] = bench_dashboard(base, queries["month"], 1)
         result = {
             "incidents": args.incidents, "history": history, "queries": queries,
             "dashboard": dashboard, "server": server_facts(db.engine),
@@ -249,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{q['month_events']:,} events")  # fmt: skip
         cold = q["trend_ours"]["first_ms"]
         uncached = q["trend_ours_uncached"]["median_ms"]
+        restarted = q["trend_ours_restarted"]["median_ms"]
         print(f" trend: the first (settled months summed and kept) {cold:.0f} ms; "
+              f"in a new process (settled months from the table) median {restarted:.0f} ms; "
               f"never cached, median {uncached:.0f} ms")  # fmt: skip
         for name, target in (("month", 300), ("trend", 500)):
             ours, anchor, brin = (q[f"{name}_ours"], q[f"{name}_anchor"],
@@ -259,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"with a BRIN index {brin['median_ms']:.1f} ms "
                   f"({ours['median_ms'] / brin['median_ms']:.2f}×)")  # fmt: skip
         print(f"/dashboard drawn: first {dashboard['first_ms']:.0f} ms, then median "
-              f"{dashboard['median_ms']:.0f} ms (target ≤ 2000)")  # fmt: skip
+              f"{dashboard['median_ms']:.0f} ms (target ≤ 2000); first after a restart "
+              f"{dashboard['restarted']['first_ms']:.0f} ms")  # fmt: skip
     finally:
         db.close(keep=args.keep)
     return 0

@@ -167,7 +167,7 @@ def _agg(name: str, bucket: str | None = None, k: str = "1") -> str:
     return f"{agg}({value})" + (f" FILTER (WHERE {' AND '.join(where)})" if where else "")
 
 
-def _sql(scope: Scope, n: int, medians: bool) -> str:
+def sql_of(scope: Scope, n: int, medians: bool) -> str:
     """The statement of ``scope`` over ``n`` periods (:data:`ONE` or :data:`MANY`)."""
     if scope.by not in KEYS:
         raise InvalidInput(f"by must be one of {', '.join(BY)}", field="by")
@@ -220,7 +220,7 @@ def period_sums(
     # for a year differ, and a prepared statement's generic plan, chosen after a few months,
     # made a year's trend three times slower (bench/evaluation.py).
     conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = conn.execute(text(_sql(scope, len(bounds) - 1, medians)), params).mappings()
+    rows = conn.execute(text(sql_of(scope, len(bounds) - 1, medians)), params).mappings()
     return {(r["key"], int(r["k"])): dict(r) for r in rows}
 
 

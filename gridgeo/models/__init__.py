@@ -24,6 +24,7 @@ from __future__ import annotations
 from gridgeo.models.accounts import AuditEntry, LoginFailure, Token, User, UserArea
 from gridgeo.models.areas import Grid, GridPart, Household, HouseholdGrid, Level
 from gridgeo.models.base import Base
+from gridgeo.models.evaluation import EvaluationSettled
 from gridgeo.models.incidents import (
     Department,
     Incident,
@@ -37,6 +38,7 @@ from gridgeo.models.workload import Worker, WorkloadConfig
 
 __all__ = [
     "Base",
+    "EvaluationSettled",
     "Level",
     "Grid",
     "GridPart",

@@ -178,3 +178,38 @@ def test_settled_months_come_from_the_cache_until_the_past_changes(conn, hierarc
     again = trend(conn, hierarchy, buckets=months, now=NOW, cache=cache)
     assert again[0]["closed"] == 0 and plain[0]["closed"] == 1
     assert again == trend(conn, hierarchy, buckets=months, now=NOW)
+
+
+def test_settled_sums_outlive_the_process_and_move_only_with_their_past(conn, hierarchy):
+    """A new cache (a restart, another worker) reads settled months from the table; an action
+    on an old incident renews only the months that incident lived in."""
+    from gridgeo.accounts import Account
+    from gridgeo.evaluation.cache import SettledCache, period_versions
+    from gridgeo.incidents.flow import transition
+
+    months = buckets(parse_period("2026Q3", CST), "month") + buckets(
+        parse_period("2026Q4", CST), "month"
+    )  # July … December; July to October are settled at NOW
+    plain = trend(conn, hierarchy, buckets=months, now=NOW)
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=SettledCache()) == plain
+    restarted = SettledCache()
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=restarted) == plain
+    assert (restarted.hits, restarted.misses, restarted.stored_hits) == (0, 4, 4)
+    month_table = evaluate(conn, hierarchy, period=months[3], now=NOW)
+    evaluate(conn, hierarchy, period=months[3], now=NOW, cache=SettledCache())  # medians kept
+    again = SettledCache()
+    assert evaluate(conn, hierarchy, period=months[3], now=NOW, cache=again) == month_table
+    assert again.stored_hits == 1
+
+    periods = [(m.start, m.end) for m in months[:4]]
+    before = period_versions(conn, periods)
+    admin = Account(0, "admin", "admin", ())
+    thirteen = conn.execute(text("SELECT id FROM incidents WHERE idempotency_key = 'h13'"))
+    transition(conn, thirteen.scalar_one(), account=admin, action="reopen", now=NOW, note="又坏了")
+    after = period_versions(conn, periods)
+    assert after[:3] == before[:3] and after[3] != before[3]  # incident 13 lived in October
+    fresh = SettledCache()
+    assert trend(conn, hierarchy, buckets=months, now=NOW, cache=fresh) == trend(
+        conn, hierarchy, buckets=months, now=NOW
+    )
+    assert fresh.stored_hits == 3  # July to September from the table, October summed again
