@@ -22,6 +22,7 @@ from api.routers import desk as desk_routes
 from api.routers import evaluation as evaluation_routes
 from api.routers import history as history_routes
 from api.routers import incident_admin as incident_admin_routes
+from api.routers import incident_export as incident_export_routes
 from api.routers import incidents as incident_routes
 from api.routers import ogc as ogc_routes
 from api.routers import open311 as open311_routes
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
+    app.include_router(incident_export_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(incident_admin_routes.router)
     app.include_router(open311_routes.router)

@@ -9,12 +9,12 @@ import click
 from boundaries.export import export_grids
 from cli.db import transaction
 from gridgeo.levels import load_hierarchy
-from gridgeo.versions import parse_instant
+from gridgeo.versions import parse_instant, parse_until
 
 
 @click.group("export")
 def export_group() -> None:
-    """Export grids to GeoJSON, GeoPackage or Shapefile."""
+    """Export grids (GeoJSON, GeoPackage, Shapefile) or incidents (CSV, GeoJSON, GPKG, GeoParquet)."""
 
 
 @export_group.command("grids")
@@ -33,3 +33,39 @@ def export_grids_cmd(level: str, out: Path, crs: str, at: str | None) -> None:
         when = parse_instant(at, "--at") if at is not None else None
         n = export_grids(conn, load_hierarchy(conn), level, out, crs=int(crs), at=when)
     click.echo(f"{n:,} {level} areas written to {out} (EPSG:{crs})")
+
+
+@export_group.command("incidents")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write: .csv, .geojson, .gpkg or .parquet.",
+)
+@click.option(
+    "--from", "start", default=None, help="Reported at or after (China time unless offset)."
+)
+@click.option("--to", "end", default=None, help="Reported at or before; a date: the whole day.")
+@click.option("--state", default=None)
+@click.option("--category", default=None)
+@click.option("--area", default=None, help="An area code (and everything below).")
+def export_incidents_cmd(
+    out: Path, start: str | None, end: str | None, state: str | None, category: str | None,
+    area: str | None,
+) -> None:  # fmt: skip
+    """Write incidents to OUT with their category's classification code (category_code).
+
+    导出事件(含分类编码)。Times in China time with their offset; the state as its key and in
+    words.
+    """
+    from gridgeo.clock import utcnow
+    from gridgeo.incidents.export import export_incidents
+
+    with transaction() as conn:
+        n = export_incidents(
+            conn, out, areas=None, names=True, now=utcnow(),
+            since=parse_instant(start, "--from") if start else None,
+            until=parse_until(end, "--to") if end else None,
+            state=state, category=category, area=area,
+        )  # fmt: skip
+    click.echo(f"已导出 {n:,} 件事件 {n:,} incidents written to {out}")

@@ -325,6 +325,14 @@ def parse_instant(value: str, field: str = "at") -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA)
 
 
+def parse_until(value: str, field: str = "to") -> datetime:
+    """An upper bound, inclusive: a bare date means the end of that day (China time)."""
+    at = parse_instant(value, field)
+    if len(value.strip()) == 10:  # 2026-11-30: the whole day
+        at += timedelta(days=1, microseconds=-1)
+    return at
+
+
 def parse_period(value: str, field: str = "datetime") -> Period:
     """Parse an OGC API ``datetime``: an instant, or ``start/end`` with ``..`` or empty open.
 
