@@ -8,6 +8,7 @@ assignment go through ``gridgeo_place`` (migration 0018, :mod:`gridgeo.rules`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -64,3 +65,29 @@ def place_of(conn: Connection, building: str, unit: str | None = None) -> Place:
         int(row["grid_id"]) if row["grid_id"] is not None else None,
         row["code"],
     )
+
+
+CHAIN_SQL = text(
+    """
+SELECT c.code, c.name, c.level, c.depth FROM gridgeo_chain(:g) c ORDER BY c.depth
+"""
+)
+
+
+def place_chain(conn: Connection, building: str | None, unit: str | None) -> list[Any]:
+    """The chain (code, name, level, depth) of the grid holding a building's unit; [] if none.
+
+    Raises:
+        InvalidInput: a unit without a building, an unknown building or unit.
+    """
+    if building is None:
+        raise InvalidInput(
+            "a unit needs its building: send building with unit",
+            code="unit_without_building",
+            zh="填写单元时须同时填写楼栋",
+            field="building",
+        )
+    place = place_of(conn, building, unit)
+    if place.grid_id is None:
+        return []
+    return list(conn.execute(CHAIN_SQL, {"g": place.grid_id}).all())
