@@ -112,7 +112,7 @@ def import_buildings(
             dtype=object,
         )
     problems: list[Problem] = [
-        Problem(i, None, "bad_value", "the building has no code (and no number to make one)")
+        Problem(int(i), None, "bad_value", "the building has no code (and no number to make one)")
         for i in np.flatnonzero(codes == "")
     ]
     geoms = np.asarray(gdf.geometry.values, dtype=object)

@@ -117,9 +117,9 @@ def locate(
     if building is not None or unit is not None:
         from gridgeo.buildings.place import place_chain
 
-        rows = place_chain(conn, building, unit)
-        if rows:
-            return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in rows))
+        held = place_chain(conn, building, unit)
+        if held:
+            return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in held))
     rows = conn.execute(LOCATE_SQL, {"lon": lon, "lat": lat}).all()
     if rows:
         return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in rows))

@@ -97,7 +97,7 @@ def op_move_units(conn: Connection, draft: Draft, a: dict[str, Any]) -> tuple[st
             field="building",
         )
     ids = [int(by_number[n]["id"]) for n in numbers]
-    before = dict(
+    before: dict[int, str] = dict(
         conn.execute(
             text(
                 "SELECT unit_id, grid_code FROM plan_units WHERE plan_id = :p AND unit_id = ANY(:u)"
