@@ -126,3 +126,7 @@ def test_planner_splits_a_tower_by_unit_and_a_report_follows(
     assert wl.status_code == 200, wl.text
     rows = {r["code"]: r["households"] for r in wl.json()}
     assert rows[A] == 100 + 120 and rows[B] == 100 + 63
+    # the grids' own figures (GET /grids, the source of the map and exports) agree
+    feats = client.get(f"/grids?parent={C}", headers=planner).json()["features"]
+    by_code = {f["properties"]["code"]: f["properties"]["households"] for f in feats}
+    assert by_code[A] == 220 and by_code[B] == 163
