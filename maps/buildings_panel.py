@@ -76,14 +76,18 @@ def buildings_html(data: dict[str, Any], grid: str, lang: str) -> str:
 
 
 def add_building_markers(fmap: folium.Map, data: dict[str, Any], lang: str) -> None:
-    """Markers at the buildings, with their households in the tooltip."""
+    """Markers at the buildings, with their households in the tooltip.
+
+    The count is ``building_households`` (not ``households``, the spots' property), so the
+    aggregated spots stay the page's one count of households.
+    """
     t = T[lang]
     fc = {
         "type": "FeatureCollection",
         "features": [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [b["lon"], b["lat"]]},
              "properties": {"name": b["name"] or b["number"] or b["code"], "code": b["code"],
-                            "households": b["households"], "units": b["units_count"]}}
+                            "building_households": b["households"], "units": b["units_count"]}}
             for b in data["buildings"]
         ],
     }  # fmt: skip
@@ -96,7 +100,7 @@ def add_building_markers(fmap: folium.Map, data: dict[str, Any], lang: str) -> N
             radius=5, color="#3f007d", fill=True, fill_opacity=0.8, weight=1
         ),
         tooltip=folium.GeoJsonTooltip(
-            fields=["name", "households", "units"],
+            fields=["name", "building_households", "units"],
             aliases=[t["layer"], t["households"], t["unit"]],
         ),
     ).add_to(fmap)
