@@ -381,26 +381,14 @@ def import_addresses(
                 for i, b, _, uid, a, at in out
             ],
         )  # fmt: skip
+        # every household of those buildings, by the rule (placing one again changes nothing)
         new = list(
             conn.execute(
-                text("SELECT id FROM households WHERE building_id = ANY(:b) AND id > :after"),
-                {"b": sorted({int(o[1]["id"]) for o in out}) or [0],
-                 "after": _max_before(conn, len(out))},
+                text("SELECT id FROM households WHERE building_id = ANY(:b)"),
+                {"b": sorted({int(o[1]["id"]) for o in out}) or [0]},
             ).scalars()
-        )  # fmt: skip
+        )
         place_households(conn, [int(x) for x in new])
     report.committed = True
     report.written = len(out)
     return report
-
-
-def _max_before(conn: Connection, k: int) -> int:
-    """The id before the ``k`` rows just written (they have the highest ids)."""
-    return int(
-        conn.execute(
-            text(
-                "SELECT coalesce(min(id) - 1, 0) FROM (SELECT id FROM households ORDER BY id DESC LIMIT :k) s"
-            ),
-            {"k": max(k, 1)},
-        ).scalar_one()
-    )
