@@ -32,7 +32,14 @@ from boundaries.report import ERROR, WARNING, ImportRejected, ImportReport, Prob
 from boundaries.validate import as_strings, duplicate_problems, integer_values
 from gridgeo.buildings.address import Address, parse_address
 from gridgeo.buildings.rules import place_households
-from gridgeo.buildings.store import BuildingRows, UnitRows, carrier_id, copy_rows, write_buildings
+from gridgeo.buildings.store import (
+    BuildingRows,
+    UnitRows,
+    carrier_id,
+    copy_rows,
+    write_buildings,
+    write_heads,
+)
 from gridgeo.errors import InvalidInput
 
 FIELD_NAMES = {
@@ -45,6 +52,8 @@ FIELD_NAMES = {
     "households": ("households", "户数", "household_count"),
     "address": ("address", "地址", "住址", "门牌"),
     "external_id": ("external_id", "户编号", "id"),
+    "head": ("head", "楼长", "building_head"),
+    "head_phone": ("head_phone", "楼长电话", "building_head_phone"),
 }
 
 COMMUNITY_OF = """
@@ -84,7 +93,8 @@ def import_buildings(
         conn: a connection in the caller's transaction.
         path: GeoJSON, GeoPackage or Shapefile of polygons or points.
         fields: field names for ``code``, ``number``, ``name``, ``compound``, ``floors``,
-            ``units``, ``households`` (default: a field with a usual name, see ``FIELD_NAMES``).
+            ``units``, ``households``, ``head`` (the 楼长's name, part-time) and ``head_phone``
+            (default: a field with a usual name, see ``FIELD_NAMES``).
         community: the community code of every building (default: found from the grids).
         commit: write (all or nothing); otherwise only report.
         layer: layer of a multi-layer file.
@@ -98,7 +108,8 @@ def import_buildings(
     available = [str(c) for c in gdf.columns.drop(gdf.geometry.name)]
     given = fields or {}
     f = {k: _field(available, k, given.get(k)) for k in
-         ("code", "number", "name", "compound", "floors", "units", "households")}  # fmt: skip
+         ("code", "number", "name", "compound", "floors", "units", "households", "head",
+          "head_phone")}  # fmt: skip
     n = len(gdf)
 
     def col(key: str) -> np.ndarray:
@@ -158,6 +169,7 @@ def import_buildings(
         plan={
             "insert": {"buildings": n, "units": int(units.sum())},
             "household_count": int(households.sum()),
+            "building_heads": int((col("head") != "").sum()),
             "fields": f,
         },
     )
@@ -189,6 +201,10 @@ def import_buildings(
     with conn.begin_nested():
         bid, _ = write_buildings(conn, b, u, actor=actor)
         conn.execute(text(COMMUNITY_OF), {"ids": bid.tolist()})
+        heads, phones = col("head"), col("head_phone")
+        named = np.flatnonzero(heads != "")
+        write_heads(conn, "building_head", bid[named].tolist(), list(heads[named]),
+                    [p or None for p in phones[named]])  # fmt: skip
         new = list(
             conn.execute(
                 text("SELECT id FROM households WHERE building_id = ANY(:b)"), {"b": bid.tolist()}

@@ -35,7 +35,8 @@ def _good(tmp_path: Path) -> Path:
     return _file(
         tmp_path,
         [
-            _feature({"编号": "XF-3", "楼号": "3", "小区": "幸福小区", "层数": 30, "单元数": 4, "户数": 240},
+            _feature({"编号": "XF-3", "楼号": "3", "小区": "幸福小区", "层数": 30, "单元数": 4, "户数": 240,
+                      "楼长": "王建国", "楼长电话": "13800000000"},
                      {"type": "Polygon", "coordinates": _rect(A, 0.6, 0.4)}),
             _feature({"编号": "XF-5", "楼号": "5", "小区": "幸福小区", "层数": 6, "单元数": 2, "户数": 25},
                      {"type": "Polygon", "coordinates": _rect(B, 0.6, 0.4)}),
@@ -66,6 +67,11 @@ def test_buildings_dry_run_then_commit(conn: Connection, tmp_path: Path) -> None
         ("XF-3", "4", 60, 30, C),
         ("XF-5", "1", 13, 6, C), ("XF-5", "2", 12, 6, C),
     ]  # fmt: skip
+    head = conn.execute(
+        text("SELECT h.name, h.phone, h.full_time, b.code FROM building_heads h "
+             "JOIN buildings b ON b.id = h.building_id")
+    ).all()  # fmt: skip
+    assert [tuple(r) for r in head] == [("王建国", "13800000000", False, "XF-3")]
     # one carrier row per unit, placed by the rule: counts per grid stay right
     assert households_of(conn, A) == 100 + 240 and households_of(conn, B) == 125
     assert households_of(conn, E) == 110
