@@ -3,8 +3,9 @@
 One writer for the demo city and the import of building files. How counts are kept
 (migration 0018): a unit with a declared count gets one ``households`` row carrying it
 (``external_id`` ``unit:<building code>:<unit number>``, at the unit's point), so every figure
-that sums ``households.household_count`` counts it once; a building with a count but no units
-gets one row for the building (``building:<code>``).
+that sums ``households.household_count`` counts it once. (The import makes a building with a
+count but no units one unit "1"; :func:`carrier_id` also names a unit-less building's row,
+``building:<code>``, which an address import replaces as it does a unit's.)
 """
 
 from __future__ import annotations

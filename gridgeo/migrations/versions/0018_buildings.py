@@ -11,9 +11,9 @@ Tables:
 - ``households`` gain ``building_id``, ``unit_id``, ``floor``, ``room``. How counts per unit
   are kept: every figure sums ``households.household_count``. Data with one row per household
   gives one row each (count 1); data with counts per unit gives **one carrier row per unit**
-  (``external_id`` ``unit:<building code>:<unit number>``, at the building's point, carrying the
-  unit's count); data with a count per building only gives one row for the building
-  (``unit_id`` NULL). An address list imported for a unit replaces its carrier row, so a unit
+  (``external_id`` ``unit:<building code>:<unit number>``, at the unit's point, carrying the
+  unit's count); data with a count per building only is made one unit "1" with that count.
+  An address list imported for a unit replaces its carrier row, so a unit
   is never counted twice.
 - ``unit_grids``: the explicit, versioned record "unit U belongs to grid G" for units assigned
   to a grid other than the one that geometrically holds their building. Rows are closed
