@@ -28,6 +28,7 @@ from api.routers import open311 as open311_routes
 from api.routers import plan_maps as plan_map_routes
 from api.routers import plans as plan_routes
 from api.routers import report as report_routes
+from api.routers import residents as resident_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
 from api.statements import PoolStatements, Statements
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(balance_routes.router)
     app.include_router(report_routes.router)
     app.include_router(desk_routes.router)
+    app.include_router(resident_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
@@ -136,6 +138,11 @@ def create_app(
         report_routes.REPORT_STATIC_URL,
         StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
         name="report-static",
+    )
+    app.mount(
+        resident_routes.RESIDENT_STATIC_URL,
+        StaticFiles(directory=resident_routes.RESIDENT_STATIC_DIR),
+        name="resident-static",
     )
     app.mount(
         desk_routes.DESK_STATIC_URL,

@@ -10,7 +10,7 @@ writes the times the evaluation counts by (:func:`gridgeo.incidents.facts.set_sq
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,14 @@ from gridgeo.incidents.escalation import escalate_one
 from gridgeo.incidents.facts import set_sql
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
-from gridgeo.incidents.policy import ACTION_WORDS, RULES, STATE_WORDS, resolve_limit_sql
+from gridgeo.incidents.policy import (
+    ACTION_WORDS,
+    MATTER_STATE_WORDS,
+    RULES,
+    STATE_WORDS,
+    Rule,
+    resolve_limit_sql,
+)
 
 
 def check_pending(action: str, pending: bool) -> None:
@@ -42,30 +49,36 @@ def check_pending(action: str, pending: bool) -> None:
         )
 
 
-def check_transition(action: str, state: str, role: str) -> str:
-    """The state after ``action`` from ``state`` by ``role``.
+def check_transition(
+    action: str, state: str, role: str, rules: Mapping[str, Rule] = RULES
+) -> str:
+    """The state after ``action`` from ``state`` by ``role`` (under ``rules``: the incidents').
 
     Raises:
         InvalidInput: an unknown action. Forbidden: the role may not take it.
         Conflict: the action is not allowed from the current state.
     """
-    rule = RULES.get(action)
+    rule = rules.get(action)
     if rule is None:
         raise InvalidInput(
-            f"unknown action '{action}'; actions are: {', '.join(RULES)}", field="action"
+            f"unknown action '{action}'; actions are: {', '.join(rules)}", field="action"
         )
     if role not in rule.roles:
         raise denied()
     if state not in rule.sources:
-        zh = "、".join(STATE_WORDS[x][0] for x in rule.sources)
+        zh = "、".join(_word(x) for x in rule.sources)
         raise Conflict(
             f"cannot {action} an incident that is {state}; allowed from: {', '.join(rule.sources)}",
             code="wrong_state",
-            zh=f"事件{STATE_WORDS[state][0]}，不能{ACTION_WORDS[action][0]}；只能在{zh}时进行",
+            zh=f"事件{_word(state)}，不能{ACTION_WORDS[action][0]}；只能在{zh}时进行",
             field="action",
             state=state,
         )
     return rule.target or state
+
+
+def _word(state: str) -> str:
+    return (STATE_WORDS.get(state) or MATTER_STATE_WORDS[state])[0]
 
 
 def add_event(

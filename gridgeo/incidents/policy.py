@@ -104,14 +104,54 @@ RULES: dict[str, Rule] = {
 }
 # The actions of the evaluation's figures, by the fact they set (gridgeo/incidents/facts.py).
 ACCEPTING = ("accept", "dispatch")  # the first of these ends the wait for acceptance
+# a reopen by the desk, or a resident's "not fixed": either is rework (返工) in the evaluation
+REOPENING = ("reopen", "not_fixed")
+
+# --- Residents' matters (居民提事·评事, gridgeo/residents/) ------------------------------------
+# A resident's report is a *matter* until a dispatcher decides on it: ``submitted`` (待受理) in
+# the desk's queue, then accepted (it became an incident of its grid), merged (into an open
+# incident, which the resident then follows) or rejected (with a reason the resident reads).
+# It is not an incident row before acceptance, so nothing a resident sends can reach a map, a
+# list or a public answer of incidents before a dispatcher has read it.
+MATTER_STATES = ("submitted", "accepted", "merged", "rejected")
+MATTER_STATE_WORDS = {
+    "submitted": ("待受理", "awaiting acceptance"),
+    "accepted": ("已受理", "accepted"),
+    "merged": ("已合并", "merged"),
+    "rejected": ("不予受理", "not accepted"),
+}
+RESIDENT = "resident"  # the pseudo-role of whoever holds a matter's private link
+RESIDENT_ACTOR = "resident:"  # + the tracking number: the actor of a resident's steps
+MATTER_RULES: dict[str, Rule] = {
+    "accept": Rule(("submitted",), "accepted", DESK),
+    "merge": Rule(("submitted",), "merged", DESK),
+    "reject": Rule(("submitted",), "rejected", DESK, True),
+}
+# What a resident does on the incident a matter became, by its private link (not in RULES:
+# no account holds the role). "Not fixed" reopens a closed incident within the window.
+RESIDENT_RULES: dict[str, Rule] = {
+    "not_fixed": Rule(("closed",), "accepted", (RESIDENT,), True),
+    "rate": Rule(("closed",), None, (RESIDENT,)),
+}
+RESIDENT_WORDS = {
+    "submit": ("居民提事", "raised by a resident"),
+    "merge": ("合并居民来件", "a resident's report merged in"),
+    "reject": ("不予受理", "not accepted"),
+    "not_fixed": ("居民反映未解决", "not fixed, says the resident"),
+    "rate": ("居民评价", "rated by the resident"),
+}
+ACTION_WORDS.update(RESIDENT_WORDS)  # one table of action words for every timeline
+NOT_FIXED_WINDOW = timedelta(days=7)  # a resident may say "not fixed" this long after closing
+RESIDENT_MAX_PHOTOS = 3
 
 
 def sees_names(role: str) -> bool:
     """Whether an account of ``role`` sees reporters', workers' and actors' names.
 
-    Viewers (leaders reading the maps) see what happened, not who reported or did it.
+    Viewers (leaders reading the maps) see what happened, not who reported or did it; nor do
+    volunteers, who see the requests open to them.
     """
-    return role != "viewer"
+    return role not in ("viewer", "volunteer")
 
 
 def sql_list(values: Iterable[str]) -> str:

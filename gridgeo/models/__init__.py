@@ -32,6 +32,7 @@ from gridgeo.models.incidents import (
     IncidentPhoto,
 )
 from gridgeo.models.lines import Line
+from gridgeo.models.residents import MeetingDecision, ResidentMatter, ResidentMatterPhoto
 from gridgeo.models.versions import Change, GridVersion, Plan, PlanEdit, PlanGrid
 from gridgeo.models.workload import Worker, WorkloadConfig
 
@@ -60,4 +61,7 @@ __all__ = [
     "PlanGrid",
     "PlanEdit",
     "Line",
+    "ResidentMatter",
+    "ResidentMatterPhoto",
+    "MeetingDecision",
 ]
