@@ -24,7 +24,8 @@
  *     (again after each new login), signedOut() when the login form shows, onLang() when the
  *     language changes (to redraw the page's own text). offline: true starts the page with the
  *     last account when the server cannot be reached (the phone's outbox works offline);
- *     ask: true shows the login form even with a kept token (/login, whose job is the cookie).
+ *     ask: true shows the login form even with a kept token (/login, whose job is the cookie);
+ *     public: true never asks for a login (the residents' page /resident: anyone, no account).
  *
  * What the shell provides (gridgeoShell.*):
  *   i18n   t(key, vars) (dotted keys reach nested tables), label(group, key), lang, setLang(),
@@ -514,6 +515,12 @@
   function start(opts) {
     options = Object.assign(options, opts || {});
     buildHeader();
+    if (options.public) {  // a page for anyone (/resident): no login, no account
+      applyLang();
+      if ($("app")) $("app").hidden = false;
+      if (options.ready) options.ready(null);
+      return;
+    }
     buildLogin();
     applyLang();
     if (token() && !options.ask) enter(); else showLogin();
