@@ -67,7 +67,7 @@ def view(conn: Connection, token: str, now: datetime) -> dict[str, Any]:
     out["lon"], out["lat"] = coarsen(m["lon"], m["lat"]) if m["lon"] is not None else (None, None)
     steps: list[dict[str, Any]] = [{"at": m["submitted_at"], "action": "submit",
                                     "to_state": "submitted"}]  # fmt: skip
-    if m["state"] != "submitted":
+    if m["state"] in ("merged", "rejected"):  # an accepted one: the incident's accept says it
         steps.append({"at": m["decided_at"], "action": m["state"], "to_state": m["state"]})
     if m["incident_id"] is not None:
         events = timelines(conn, [int(m["incident_id"])], names=False, notes=False)
