@@ -28,6 +28,7 @@ from api.routers import open311 as open311_routes
 from api.routers import plan_maps as plan_map_routes
 from api.routers import plans as plan_routes
 from api.routers import report as report_routes
+from api.routers import community as community_routes
 from api.routers import residents as resident_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
@@ -117,6 +118,7 @@ def create_app(
     app.include_router(report_routes.router)
     app.include_router(desk_routes.router)
     app.include_router(resident_routes.router)
+    app.include_router(community_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)

@@ -11,10 +11,15 @@ access log): ``GET /resident/matter``, ``POST /resident/matter/rating``,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -29,11 +34,52 @@ from gridgeo.residents.decide import decide, matter_photo, queue
 from gridgeo.residents.follow import not_fixed, rate, view
 from gridgeo.residents.matters import Limits, MatterIn, communities, public_categories, raise_matter
 from gridgeo.residents.public_map import matters_map
+from gridgeo.residents.purge import purge_personal_data
 
 RESIDENT_STATIC_DIR = Path(__file__).resolve().parent.parent / "resident_static"
 RESIDENT_STATIC_URL = "/resident-static"
 
-router = APIRouter(tags=["residents"])
+PURGE_INTERVAL_S = 3600.0
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Purge residents' expired personal data once an hour while the app serves.
+
+    Off when the escalation job is (``GRIDGEO_ESCALATION_INTERVAL_S=0``): both are the served
+    app's maintenance. The first round runs an interval after start.
+    """
+    settings = app.state.settings
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(PURGE_INTERVAL_S)
+
+            def purge() -> None:
+                with app.state.engine.begin() as conn:
+                    purge_personal_data(
+                        conn, now=app.state.clock(), commit=True,
+                        retention_days=app.state.settings.residents.resident_phone_retention_days,
+                    )  # fmt: skip
+
+            try:
+                await run_in_threadpool(purge)
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
+                logging.getLogger(__name__).exception("purge of residents' personal data failed")
+
+    task = None
+    if settings.incidents.escalation_interval_s > 0:
+        task = asyncio.create_task(loop(), name="gridgeo-resident-purge")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+router = APIRouter(tags=["residents"], lifespan=lifespan)
 Token = Annotated[str, Header(alias="X-Matter-Token", description="the private link's token")]
 
 

@@ -185,6 +185,7 @@ def transition(
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
     sets = "state = :s, updated_at = :now, updated_by = :by" + set_sql(action)
     if action == "close":
+        _check_no_open_tasks(conn, incident_id)
         # 评事: the resident's rating, or, when the resident could not be reached or would not
         # rate, a note saying so (the evaluation counts the share rated at all)
         if rating is None and not note.strip():
@@ -237,6 +238,23 @@ def transition(
         attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
     if action == "mark_major" and level == 0:
         escalate_one(conn, incident_id, actor=account.name, reason="major", now=now)
+
+
+def _check_no_open_tasks(conn: Connection, incident_id: int) -> None:
+    """Refuse to close a decided matter while a linked task (联动办事) is open."""
+    left = conn.execute(
+        text("SELECT array_agg(id ORDER BY id) FROM incidents WHERE parent_id = :i "
+             "AND state <> 'closed'"),
+        {"i": incident_id},
+    ).scalar()  # fmt: skip
+    if left:
+        ids = ", ".join(f"#{i}" for i in left)
+        raise Conflict(
+            f"the linked tasks {ids} are not closed yet; close them first",
+            code="tasks_open",
+            zh=f"联动任务 {ids} 尚未结案，须先结案",
+            field="action",
+        )
 
 
 def _with_limit(until: datetime | None, note: str) -> str:

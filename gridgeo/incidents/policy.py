@@ -140,6 +140,34 @@ RESIDENT_WORDS = {
     "not_fixed": ("居民反映未解决", "not fixed, says the resident"),
     "rate": ("居民评价", "rated by the resident"),
 }
+# 网格议事 · 会议定事 · 联动办事 (gridgeo/residents/deliberation.py): a matter that needs deciding
+# is marked for deliberation, the grid discusses it (notes, who took part), a community meeting
+# records its decision, linked tasks (incidents with the matter as parent) carry it out; the
+# matter closes only when they are closed. The state does not change on these steps.
+DELIBERATION_RULES: dict[str, Rule] = {
+    "deliberate": Rule(OPEN_STATES, None, DESK),
+    "discuss": Rule(OPEN_STATES, None, ROLES_ON_SITE, True),
+    "decide": Rule(OPEN_STATES, None, DESK),
+    "link_task": Rule(OPEN_STATES, None, DESK),
+}
+# 党员领单 (gridgeo/residents/volunteers.py): the desk opens an accepted request to the
+# volunteers of its community; one claims it (it is in progress, theirs) and reports it done.
+VOLUNTEER = "volunteer"
+VOLUNTEER_RULES: dict[str, Rule] = {
+    "open_to_volunteers": Rule(("accepted",), None, DESK),
+    "claim": Rule(("accepted",), "in_progress", (VOLUNTEER,)),
+    "volunteer_done": Rule(("in_progress",), "resolved", (VOLUNTEER,), True),
+}
+RESOLVING = ("resolve", "volunteer_done")  # either sets the resolution the evaluation counts
+RESIDENT_WORDS.update({
+    "deliberate": ("标为议事", "marked for deliberation"),
+    "discuss": ("网格议事", "discussed in the grid"),
+    "decide": ("会议定事", "decided by the community meeting"),
+    "link_task": ("联动办事", "linked task"),
+    "open_to_volunteers": ("开放党员领单", "opened to volunteers"),
+    "claim": ("党员领单", "claimed by a volunteer"),
+    "volunteer_done": ("志愿者办结", "done by the volunteer"),
+})  # fmt: skip
 ACTION_WORDS.update(RESIDENT_WORDS)  # one table of action words for every timeline
 NOT_FIXED_WINDOW = timedelta(days=7)  # a resident may say "not fixed" this long after closing
 RESIDENT_MAX_PHOTOS = 3
