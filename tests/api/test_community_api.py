@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from gridgeo.accounts import add_user
 from gridgeo.tokens import issue
-from tests.api.incident_city import COMM_A, GRID_A, INSIDE_A, make_users
+from tests.api.incident_city import GRID_A, INSIDE_A, make_users
 from tests.api.test_residents_api import (  # noqa: F401 - fixtures
     T0,
     at,
@@ -30,7 +30,7 @@ from tests.api.test_residents_api import (  # noqa: F401 - fixtures
 @pytest.fixture
 def users(conn):
     out = make_users(conn)
-    for name, areas in (("volunteer", [COMM_A]), ("volunteer_b", ["110101002001"])):
+    for name, areas in (("volunteer_b", ["110101002001"]),):
         acc = add_user(conn, name=name, role="volunteer", areas=areas, password="pw-12345678",
                        actor="t")  # fmt: skip
         out[name] = {"Authorization": f"Bearer {issue(conn, acc.id, 'session', timedelta(minutes=5)).token}"}
