@@ -17,6 +17,7 @@ from api.limits import BodyLimit
 from api.nul_guard import RejectNul
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
+from api.routers import community as community_routes
 from api.routers import dashboard as dashboard_routes
 from api.routers import desk as desk_routes
 from api.routers import evaluation as evaluation_routes
@@ -28,7 +29,6 @@ from api.routers import open311 as open311_routes
 from api.routers import plan_maps as plan_map_routes
 from api.routers import plans as plan_routes
 from api.routers import report as report_routes
-from api.routers import community as community_routes
 from api.routers import residents as resident_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes

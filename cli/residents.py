@@ -22,8 +22,10 @@ def residents_group() -> None:
               help="Purge as of this time (default: now), ISO 8601, China time without offset.")  # fmt: skip
 @click.option("--commit", is_flag=True, help="Remove the data (default: a dry run).")
 def purge_cmd(at: datetime | None, commit: bool) -> None:
-    """Remove the phone numbers and client addresses of matters closed (or rejected) longer
-    than GRIDGEO_RESIDENT_PHONE_RETENTION_DAYS ago."""
+    """Remove the phone numbers and client addresses of matters closed long enough ago.
+
+    Closed (or rejected) more than GRIDGEO_RESIDENT_PHONE_RETENTION_DAYS ago.
+    """
     now = at if at is not None else utcnow().replace(microsecond=0)
     days = load_settings().residents.resident_phone_retention_days
     with database() as db, db.engine.begin() as conn:

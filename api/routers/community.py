@@ -1,6 +1,6 @@
-"""The community's own work on matters: deliberation (网格议事 · 会议定事 · 联动办事) and
-volunteers claiming requests (党员领单).
+"""The community's own work on matters: deliberation and volunteers.
 
+Deliberation is 网格议事 · 会议定事 · 联动办事; volunteers claiming requests is 党员领单.
 ``POST /incidents/{id}/deliberation/{step}`` takes one step of a matter's deliberation (mark,
 discuss, decide, link a task; :data:`gridgeo.incidents.policy.DELIBERATION_RULES`) and
 ``GET /incidents/{id}/deliberation`` reads them back. ``GET /volunteer/requests`` lists the

@@ -29,7 +29,7 @@ from api.incident_body import Body, body_of, openapi_body
 from api.statements import in_transaction
 from gridgeo.errors import NotFound
 from gridgeo.incidents.photos import Photo, PhotoStore, check_photos
-from gridgeo.incidents.policy import MAX_DESCRIPTION, RESIDENT_MAX_PHOTOS
+from gridgeo.incidents.policy import MAX_DESCRIPTION
 from gridgeo.residents.decide import decide, matter_photo, queue
 from gridgeo.residents.follow import not_fixed, rate, view
 from gridgeo.residents.matters import Limits, MatterIn, communities, public_categories, raise_matter
@@ -64,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
             try:
                 await run_in_threadpool(purge)
-            except Exception:  # noqa: BLE001 - logged; the next round tries again
+            except Exception:
                 logging.getLogger(__name__).exception("purge of residents' personal data failed")
 
     task = None

@@ -49,9 +49,7 @@ def check_pending(action: str, pending: bool) -> None:
         )
 
 
-def check_transition(
-    action: str, state: str, role: str, rules: Mapping[str, Rule] = RULES
-) -> str:
+def check_transition(action: str, state: str, role: str, rules: Mapping[str, Rule] = RULES) -> str:
     """The state after ``action`` from ``state`` by ``role`` (under ``rules``: the incidents').
 
     Raises:

@@ -16,15 +16,20 @@ from sqlalchemy import text
 from gridgeo.accounts import add_user
 from gridgeo.tokens import issue
 from tests.api.incident_city import GRID_A, INSIDE_A, make_users
-from tests.api.test_residents_api import (  # noqa: F401 - fixtures
+from tests.api.test_residents_api import (
     T0,
     at,
-    client,
     close_loop,
     follow,
     queued,
     raise_one,
+    resident_client,
 )
+
+
+@pytest.fixture
+def client(engine, conn, tmp_path):
+    yield from resident_client(engine, conn, tmp_path)
 
 
 @pytest.fixture
@@ -33,7 +38,9 @@ def users(conn):
     for name, areas in (("volunteer_b", ["110101002001"]),):
         acc = add_user(conn, name=name, role="volunteer", areas=areas, password="pw-12345678",
                        actor="t")  # fmt: skip
-        out[name] = {"Authorization": f"Bearer {issue(conn, acc.id, 'session', timedelta(minutes=5)).token}"}
+        out[name] = {
+            "Authorization": f"Bearer {issue(conn, acc.id, 'session', timedelta(minutes=5)).token}"
+        }
     return out
 
 
@@ -53,8 +60,12 @@ def test_a_matter_is_deliberated_decided_carried_out_and_rated(client, users, co
     r = step(client, users, matter, "discuss", "patrol", participants=["楼长", "住户代表"],
              notes="多数住户同意，一楼有顾虑")  # fmt: skip
     assert r.status_code == 200, r.text
-    assert step(client, users, matter, "link_task", category="facilities",
-                description="安装").status_code == 409  # no decision yet
+    assert (
+        step(
+            client, users, matter, "link_task", category="facilities", description="安装"
+        ).status_code
+        == 409
+    )  # no decision yet
     r = step(client, users, matter, "decide", held_on="2026-05-03", attendance=30, votes_for=31,
              votes_against=0, abstain=0, decision="x")  # fmt: skip
     assert r.status_code == 400 and r.json()["field"] == "attendance"
@@ -107,7 +118,8 @@ def test_a_volunteer_claims_and_completes_a_request(client, users, conn):
     assert client.post(f"/incidents/{inc}/transitions", json={"action": "accept"},
                        headers=users["patrol"]).status_code == 200  # fmt: skip
     vol = lambda action, who="volunteer", **b: client.post(  # noqa: E731
-        f"/volunteer/requests/{inc}/{action}", json=b, headers=users[who])
+        f"/volunteer/requests/{inc}/{action}", json=b, headers=users[who]
+    )
     assert vol("claim").status_code == 409  # not open to volunteers yet
     assert vol("open_to_volunteers").status_code == 403  # the desk opens it
     assert vol("open_to_volunteers", "dispatcher").status_code == 200

@@ -24,7 +24,9 @@ from tests.api.incident_city import COMM_A, GRID_A, GRID_B, INSIDE_A, count, mak
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 PHONE = "13800138000"
-NAME = "王小明"  # a name the resident writes: never in a public answer unless the category is public
+NAME = (
+    "王小明"  # a name the resident writes: never in a public answer unless the category is public
+)
 
 
 def jpeg(color=(200, 40, 40)) -> bytes:
@@ -33,13 +35,18 @@ def jpeg(color=(200, 40, 40)) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def client(engine, conn, tmp_path) -> Iterator[TestClient]:
+def resident_client(engine, conn, tmp_path) -> Iterator[TestClient]:
+    """The app in the test's transaction, photos in ``tmp_path``, small limits, clock at T0."""
     app = app_in_transaction(engine, conn, data_dir=str(tmp_path), resident_per_address_per_day=5,
                              resident_per_phone_per_day=3)  # fmt: skip
     app.state.clock = lambda: T0
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def client(engine, conn, tmp_path) -> Iterator[TestClient]:
+    yield from resident_client(engine, conn, tmp_path)
 
 
 @pytest.fixture
@@ -52,8 +59,13 @@ def at(client, when):
 
 
 def raise_one(client, key="k1", phone=PHONE, photo=True, **fields):
-    data = {"category": "sanitation", "description": f"{NAME}家门口垃圾堆放",
-            "lon": str(INSIDE_A[0]), "lat": str(INSIDE_A[1]), "accuracy_m": "12"} | fields
+    data = {
+        "category": "sanitation",
+        "description": f"{NAME}家门口垃圾堆放",
+        "lon": str(INSIDE_A[0]),
+        "lat": str(INSIDE_A[1]),
+        "accuracy_m": "12",
+    } | fields
     if phone:
         data["phone"] = phone
     data = {k: v for k, v in data.items() if v is not None}

@@ -52,9 +52,7 @@ def upgrade() -> None:
         sa.Column("decided_at", TS),
         sa.Column("decided_by", sa.Text),
         sa.Column("reason", sa.Text),
-        sa.Column(
-            "incident_id", sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="SET NULL")
-        ),
+        sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="SET NULL")),
         sa.Column("rating", sa.SmallInteger),
         sa.Column("comment", sa.Text),
         sa.Column("rated_at", TS),
@@ -109,9 +107,7 @@ def upgrade() -> None:
     )
     op.add_column(
         "incidents",
-        sa.Column(
-            "parent_id", sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="SET NULL")
-        ),
+        sa.Column("parent_id", sa.BigInteger, sa.ForeignKey("incidents.id", ondelete="SET NULL")),
     )
     op.add_column(
         "incidents",
