@@ -264,3 +264,13 @@ def public_map(conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
     if not settings.residents.public_map_of_matters:
         raise NotFound("the public map of matters is off (GRIDGEO_PUBLIC_MAP_OF_MATTERS)")
     return matters_map(conn)
+
+
+@router.get("/resident/map", dependencies=[PUBLIC], response_class=FileResponse,
+            summary="The public map of matters (HTML; GRIDGEO_PUBLIC_MAP_OF_MATTERS)")  # fmt: skip
+def public_map_page(settings: SettingsDep) -> FileResponse:
+    """404 unless the public map is on."""
+    if not settings.residents.public_map_of_matters:
+        raise NotFound("the public map of matters is off (GRIDGEO_PUBLIC_MAP_OF_MATTERS)")
+    return FileResponse(RESIDENT_STATIC_DIR / "map.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})  # fmt: skip

@@ -16,7 +16,7 @@ import httpx
 from PIL import Image
 from sqlalchemy import text
 
-from tests.e2e.conftest import ARTIFACTS, token
+from tests.e2e.conftest import ARTIFACTS, serve_app, token
 from tests.e2e.test_report_page import GRID, PHONE, _inside
 
 
@@ -127,3 +127,27 @@ def test_a_resident_raises_follows_and_rates_on_a_phone(
     assert row.rating == 3 and row.resident_rating == 5 and row.reporter == f"resident:{tracking}"
     assert errors == [], errors
     ctx.close()
+
+
+def test_the_public_map_shows_accepted_matters_without_personal_data(browser, demo_engine):
+    lon, lat = _inside(demo_engine, GRID)
+    with serve_app(demo_engine, public_map_of_matters=True) as url:
+        r = httpx.post(url + "/resident/matters", json={"category": "sanitation", "lon": lon,
+                       "lat": lat, "description": "王某家门口污水", "phone": "13611112222"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        tracking = r.json()["tracking"]
+        auth = {"Authorization": "Bearer " + token(url, "dispatcher", "dispatcher-demo-2026")}
+        [m] = [x for x in httpx.get(url + "/resident/queue", headers=auth).json()["matters"]
+               if x["tracking"] == tracking]  # fmt: skip
+        httpx.post(f"{url}/resident/queue/{m['id']}/decision", json={"action": "accept"},
+                   headers=auth)  # fmt: skip
+        ctx = browser.new_context(viewport=PHONE, is_mobile=True, locale="zh-CN")
+        page = ctx.new_page()
+        page.goto(url + "/resident/map")
+        page.wait_for_selector("#map .leaflet-interactive")
+        page.wait_for_selector("#legend li")
+        assert "环境卫生 · 已受理" in page.text_content("#legend")
+        said = page.content() + httpx.get(url + "/resident/map.geojson").text
+        assert "13611112222" not in said and "王某" not in said and tracking not in said
+        page.screenshot(path=str(ARTIFACTS / "resident-public-map-360.png"))
+        ctx.close()
