@@ -151,3 +151,35 @@ def test_the_public_map_shows_accepted_matters_without_personal_data(browser, de
         assert "13611112222" not in said and "王某" not in said and tracking not in said
         page.screenshot(path=str(ARTIFACTS / "resident-public-map-360.png"))
         ctx.close()
+
+
+def test_raised_offline_it_waits_on_the_phone_and_is_sent_once_back_online(
+    live_server, browser, demo_engine
+):
+    url = live_server
+    lon, lat = _inside(demo_engine, GRID)
+    tag = f"offline-{uuid.uuid4().hex[:8]}"
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-US",
+                              permissions=["geolocation"],
+                              geolocation={"longitude": lon, "latitude": lat, "accuracy": 20})  # fmt: skip
+    page = ctx.new_page()
+    page.goto(url + "/resident?lang=en")
+    page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+    assert page.text_content("#shell-title") == "Tell your community"
+    page.click("#use-gps")
+    page.wait_for_function("document.getElementById('fix').textContent.indexOf('accuracy') >= 0")
+    ctx.set_offline(True)
+    page.select_option("#category", "sanitation")
+    page.fill("#description", f"{tag} broken bench")
+    page.click("#submit")
+    page.wait_for_selector("#follow", state="visible")
+    assert "not sent yet" in page.text_content("#f-timeline")
+    assert page.get_attribute(".outbox-item", "data-state") == "queued"
+    ctx.set_offline(False)  # the 'online' event sends it, with the same key
+    page.wait_for_function("document.getElementById('f-tracking').textContent.startsWith('R')")
+    assert page.text_content("#f-state") == "awaiting acceptance"
+    with demo_engine.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM resident_matters WHERE description LIKE :t"),
+                      {"t": f"{tag}%"}).scalar_one()  # fmt: skip
+    assert n == 1
+    ctx.close()
