@@ -29,19 +29,22 @@ from gridgeo.residents.volunteers import act, requests
 VOLUNTEER_STATIC_DIR = Path(__file__).resolve().parent.parent / "resident_static"
 router = APIRouter(tags=["community"])
 OnSite = Annotated[Account, Depends(require(*ROLES_ON_SITE))]
+MAX_PEOPLE = 1_000_000  # a meeting's counts (the column is an integer)
 
 
 class StepIn(BaseModel):
     """One step of a deliberation; the fields its step needs."""
 
     note: str = Field("", description="deliberate: why")
-    participants: list[str] = Field(default_factory=list, description="discuss: who took part")
+    participants: list[str] = Field(
+        default_factory=list, max_length=200, description="discuss: who took part"
+    )
     notes: str = Field("", description="discuss: what was said")
     held_on: date | None = Field(None, description="decide: the meeting's date")
-    attendance: int = Field(0, description="decide: people present")
-    votes_for: int = 0
-    votes_against: int = 0
-    abstain: int = 0
+    attendance: int = Field(0, ge=0, le=MAX_PEOPLE, description="decide: people present")
+    votes_for: int = Field(0, ge=0, le=MAX_PEOPLE)
+    votes_against: int = Field(0, ge=0, le=MAX_PEOPLE)
+    abstain: int = Field(0, ge=0, le=MAX_PEOPLE)
     decision: str = Field("", description="decide: the decision")
     category: str = Field("", description="link_task: the task's category")
     description: str = Field("", description="link_task: what to do")

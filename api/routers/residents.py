@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import PUBLIC, ConnDep, Desk, Now, SettingsDep
 from api.incident_body import Body, body_of, openapi_body
+from api.openapi_limits import stated
 from api.statements import in_transaction
 from gridgeo.errors import NotFound
 from gridgeo.incidents.photos import Photo, PhotoStore, check_photos
@@ -102,14 +103,14 @@ class MatterBody(BaseModel):
 class RatingIn(BaseModel):
     """The resident's rating of a closed matter (评事)."""
 
-    rating: int = Field(description="1–5")
-    comment: str = ""
+    rating: int = Field(description="1–5", json_schema_extra=stated(minimum=1, maximum=5))
+    comment: str = Field("", max_length=MAX_DESCRIPTION)
 
 
 class NotFixedIn(BaseModel):
     """What is still wrong (reopens the matter within 7 days of closing)."""
 
-    note: str
+    note: str = Field(max_length=MAX_DESCRIPTION)
 
 
 class DecisionIn(BaseModel):
