@@ -98,6 +98,7 @@
     shell.api("resident/queue/" + li.getAttribute("data-id") + "/decision",
       { method: "POST", body: body }).then(function () {
       shell.say({ key: "r_done", vars: { tracking: li.getAttribute("data-tracking") } }, "ok");
+      if (shell.deskReload) shell.deskReload();  // an accepted matter is an incident now
       return load();
     }).catch(function (e) { shell.show($("r-error"), e); b.disabled = false; });
   }

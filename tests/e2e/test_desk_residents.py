@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import text
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_desk import DESK, _desk_as_dispatcher
@@ -46,6 +47,10 @@ def test_dispatcher_rejects_and_accepts_residents_matters(browser, live_server, 
     page.screenshot(path=str(ARTIFACTS / "desk-residents.png"))
     page.click(f'{row2} button[data-act="accept"]')
     page.wait_for_selector(row2, state="detached")
+    with demo_engine.connect() as c:
+        incident = c.execute(text("SELECT incident_id FROM resident_matters WHERE tracking = :t"),
+                             {"t": two["tracking"]}).scalar_one()  # fmt: skip
+    page.wait_for_selector(f'#list tbody tr[data-id="{incident}"]')  # the list is reloaded
     rejected, accepted = _follow(url, one["token"]), _follow(url, two["token"])
     assert rejected["state"] == "rejected" and rejected["reason"] == "请拨打 12345 热线反映"
     assert accepted["state"] == "accepted" and accepted["incident_state"] == "accepted"
