@@ -18,6 +18,7 @@ from api.nul_guard import RejectNul
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
 from api.routers import buildings as building_routes
+from api.routers import community as community_routes
 from api.routers import dashboard as dashboard_routes
 from api.routers import desk as desk_routes
 from api.routers import evaluation as evaluation_routes
@@ -30,6 +31,7 @@ from api.routers import open311 as open311_routes
 from api.routers import plan_maps as plan_map_routes
 from api.routers import plans as plan_routes
 from api.routers import report as report_routes
+from api.routers import residents as resident_routes
 from api.routers import tiles as tile_routes
 from api.routers import workload as workload_routes
 from api.statements import PoolStatements, Statements
@@ -118,6 +120,8 @@ def create_app(
     app.include_router(balance_routes.router)
     app.include_router(report_routes.router)
     app.include_router(desk_routes.router)
+    app.include_router(resident_routes.router)
+    app.include_router(community_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(ogc_routes.router)
     app.include_router(history_routes.router)
@@ -140,6 +144,11 @@ def create_app(
         report_routes.REPORT_STATIC_URL,
         StaticFiles(directory=report_routes.REPORT_STATIC_DIR),
         name="report-static",
+    )
+    app.mount(
+        resident_routes.RESIDENT_STATIC_URL,
+        StaticFiles(directory=resident_routes.RESIDENT_STATIC_DIR),
+        name="resident-static",
     )
     app.mount(
         desk_routes.DESK_STATIC_URL,

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
 from api.statements import statements
-from gridgeo.accounts import ROLES, Account
+from gridgeo.accounts import ROLES, STAFF, Account
 from gridgeo.errors import Unauthorized, denied
 from gridgeo.tokens import RESOLVE_SQL, resolve_params, resolved
 
@@ -109,11 +109,11 @@ def check_role(account: Account | None, allowed: tuple[str, ...]) -> Account:
 
 
 def known_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
-    """The roles given (all roles when none are), each checked to exist."""
+    """The roles given (every staff role when none are: not volunteers), each checked."""
     for role in roles:
         if role not in ROLES:
             raise ValueError(f"unknown role {role}")
-    return roles or tuple(ROLES)
+    return roles or tuple(STAFF)
 
 
 def check_area(account: Account | None, code: str) -> None:

@@ -30,8 +30,8 @@ from api.auth import (
     found_account,
     known_roles,
 )
-from gridgeo.accounts import ROLES, Account
-from gridgeo.incidents.policy import REPORTERS
+from gridgeo.accounts import ROLES, STAFF, Account
+from gridgeo.incidents.policy import DESK, REPORTERS
 from gridgeo.levels import Hierarchy, load_hierarchy
 from gridgeo.settings import Settings
 from gridgeo.tokens import resolve
@@ -136,7 +136,7 @@ def public_maps_or(*roles: str) -> Callable[..., Awaitable[Account | None]]:
             return None
         return check_role(account, allowed)
 
-    setattr(dependency, AUTH_ATTR, ("anonymous-if-public_maps", *(roles or ROLES)))
+    setattr(dependency, AUTH_ATTR, ("anonymous-if-public_maps", *(roles or STAFF)))
     return dependency
 
 
@@ -149,11 +149,14 @@ PUBLIC = Depends(_public)
 
 # The role groups: who may call a route (a test walks the routes: each declares its callers).
 PLANNERS = ("planner", "admin")  # plans, balancing, staff and the standard, exports
-AnyAccount = Annotated[Account, Depends(require())]
+AnyAccount = Annotated[Account, Depends(require())]  # staff: every role but volunteers
+AnyRole = Annotated[Account, Depends(require(*ROLES))]  # volunteers too (/auth/me)
+Volunteer = Annotated[Account, Depends(require("volunteer", "dispatcher", "admin"))]
 Admin = Annotated[Account, Depends(require("admin"))]
 Planner = Annotated[Account, Depends(require(*PLANNERS))]
 HouseholdReader = Annotated[Account, Depends(require("planner", "patrol"))]
 WorkloadReader = Annotated[Account, Depends(require("viewer", "planner", "dispatcher", "admin"))]
 PlanViewer = Annotated[Account, Depends(require("viewer", "planner", "admin"))]
 Reporter = Annotated[Account, Depends(require(*REPORTERS))]
+Desk = Annotated[Account, Depends(require(*DESK))]
 MapViewer = Annotated[Account | None, Depends(public_maps_or())]

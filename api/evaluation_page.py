@@ -13,7 +13,7 @@ from gridgeo.evaluation.export import GRADE_FILLS
 from gridgeo.evaluation.figures import FIGURE
 
 COLUMNS = ("grade", "score", "closure_rate", "on_time_rate", "mean_rating", "satisfied_share",
-           "in_grid_rate", "reported")  # fmt: skip
+           "resident_rated_share", "in_grid_rate", "reported")  # fmt: skip
 TEXT = {
     "zh": {"title": "网格化管理综合评价结果公开", "area": "社区", "rank": "排名",
            "note": "按期结案率以原定处置时限计；评分权重", "other": "English", "none": "—"},

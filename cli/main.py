@@ -113,8 +113,10 @@ from cli.backup import backup_cmd, restore_cmd  # noqa: E402
 main.add_command(backup_cmd)
 main.add_command(restore_cmd)
 from cli.evaluation import evaluation_cmd  # noqa: E402
+from cli.residents import residents_group  # noqa: E402
 
 main.add_command(evaluation_cmd)
 from cli.buildings import buildings_cmd  # noqa: E402
 
 main.add_command(buildings_cmd)
+main.add_command(residents_group)

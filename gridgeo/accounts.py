@@ -12,7 +12,10 @@ from sqlalchemy import Connection, text
 from gridgeo.audit import record
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 
-ROLES = ("admin", "planner", "dispatcher", "patrol", "viewer")
+STAFF = ("admin", "planner", "dispatcher", "patrol", "viewer")
+# volunteers (志愿者/党员, 0019) see only the requests open to volunteers in their community:
+# a route admits them only by naming the role (api.auth.known_roles: none named, staff only)
+ROLES = (*STAFF, "volunteer")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()

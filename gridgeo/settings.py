@@ -179,6 +179,27 @@ class EvaluationSettings(BaseSettings):
         return value
 
 
+class ResidentSettings(BaseSettings):
+    """Residents' matters (居民提事·评事, ``/resident``): abuse limits and personal data.
+
+    Attributes:
+        resident_per_address_per_day: matters one client address may raise in 24 hours.
+        resident_per_phone_per_day: matters one phone number may raise in 24 hours.
+        resident_phone_retention_days: days after a matter is closed (or rejected) before its
+            phone number and client address are removed (``gridgeo residents purge``; the
+            escalation job runs the purge too).
+        public_map_of_matters: an anonymous map of accepted matters by category and state at
+            ``/resident/map`` (no text that identifies anyone; FixMyStreet's public map).
+    """
+
+    model_config = _FROM_ENV
+
+    resident_per_address_per_day: int = Field(20, ge=1)
+    resident_per_phone_per_day: int = Field(5, ge=1)
+    resident_phone_retention_days: int = Field(30, ge=0)
+    public_map_of_matters: bool = False
+
+
 CONCERNS: dict[str, type[BaseSettings]] = {
     "database": DatabaseSettings,
     "api": ApiSettings,
@@ -187,6 +208,7 @@ CONCERNS: dict[str, type[BaseSettings]] = {
     "boundaries": BoundarySettings,
     "workload": WorkloadSettings,
     "evaluation": EvaluationSettings,
+    "residents": ResidentSettings,
 }
 # the concern of each field; a field's name is its variable's, so no two concerns share one
 _CONCERN_OF = {name: c for c, cls in CONCERNS.items() for name in cls.model_fields}
@@ -204,6 +226,7 @@ class Settings(BaseModel):
     boundaries: BoundarySettings
     workload: WorkloadSettings
     evaluation: EvaluationSettings
+    residents: ResidentSettings
 
     @property
     def photo_dir(self) -> Path:

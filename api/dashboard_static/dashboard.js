@@ -40,8 +40,8 @@
   } });
 
   var HEADLINE = ["score", "reported", "closure_rate", "on_time_rate", "rework_rate",
-    "extension_rate", "mean_rating", "satisfied_share", "in_grid_rate", "in_community_rate",
-    "resolve_hours_median", "overdue_now"];
+    "extension_rate", "mean_rating", "satisfied_share", "resident_rated_share", "in_grid_rate",
+    "in_community_rate", "resolve_hours_median", "overdue_now"];  // residents' share: issue 21
   var LOWER_IS_BETTER = { rework_rate: 1, extension_rate: 1, overdue_now: 1, open_at_end: 1,
     resolve_hours_median: 1, resolve_hours_mean: 1, accept_hours_median: 1, accept_hours_mean: 1 };
   var NEUTRAL = { reported: 1 };  // more reports is neither better nor worse

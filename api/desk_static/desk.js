@@ -34,7 +34,9 @@
         close: "结案", reopen: "重新办理", mark_major: "标记重大", report: "上报",
         escalate: "升级", photo: "补充照片", regrid: "调整网格", move: "随网格调整",
         request_extension: "申请延期", approve_extension: "批准延期", refuse_extension: "不予延期",
-        "return": "回退" },
+        "return": "回退", merge: "合并居民来件", not_fixed: "居民反映未解决", rate: "居民评价",
+        deliberate: "标为议事", discuss: "网格议事", decide: "会议定事", link_task: "联动办事",
+        open_to_volunteers: "开放党员领单", claim: "党员领单", volunteer_done: "志愿者办结" },
       regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已处置", verified: "已核查", closed: "已结案" },
@@ -67,7 +69,12 @@
         report: "Report", escalate: "Escalate", photo: "Photos", regrid: "Move to grid",
         move: "Moved with its grid", request_extension: "Ask for more time",
         approve_extension: "Approve extension", refuse_extension: "Refuse extension",
-        "return": "Return (not ours)" },
+        "return": "Return (not ours)", merge: "A resident's report merged in",
+        not_fixed: "Not fixed, says the resident", rate: "Rated by the resident",
+        deliberate: "Marked for deliberation", discuss: "Discussed in the grid",
+        decide: "Decided by the community meeting", link_task: "Linked task",
+        open_to_volunteers: "Opened to volunteers", claim: "Claimed by a volunteer",
+        volunteer_done: "Done by the volunteer" },
       regrid_to: "Grid", current: "current", need_grid: "choose a grid",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" },
@@ -112,6 +119,7 @@
         st.categories = r[1]; st.departments = r[2];
         fillFilters();
         load(false);
+        if (shell.deskResidents) shell.deskResidents.load();  // desk-static/residents.js
       }).catch(function (e) { shell.show($("list-error"), e); });
   }
   function signedOut() {
@@ -423,5 +431,6 @@
   }
 
   shell.onLang(redraw);
+  shell.deskReload = function () { if (st.me && st.rules) load(false); };  // residents.js
   shell.start({ ready: ready, signedOut: signedOut });
 })();

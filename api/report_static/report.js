@@ -1,5 +1,7 @@
 /* The phone reporting page of gridgeo: log in, locate, report, queue offline, my grid.
  *
+ * The outbox is the shell's (shell-static/outbox.js, shared with the residents' page /resident);
+ * this page says where its items go and when a transition counts as acknowledged.
  * Outbox: every report is stored in localStorage first ("queued") with a client-generated
  * Idempotency-Key, then POSTed ("sent") when the phone is online; a 201 (new) or 200
  * (Idempotent-Replayed) answer marks it "acknowledged" with the incident id. A network error or
@@ -25,8 +27,8 @@
   var shell = window.gridgeoShell, $ = shell.$, t = shell.t, esc = shell.esc;
   var KEYS = { queue: "gridgeo.report.outbox", cats: "gridgeo.report.categories" };
   var RETRY_MS = 15000;
-  var MAX_SIDE = 1600, QUALITY = 0.8, MAX_PHOTOS = 6;
-  var IDB_NAME = "gridgeo-report", IDB_STORE = "photos";
+  var MAX_PHOTOS = 6;
+  var IDB_NAME = "gridgeo-report";
   var NEXT = { reported: "accept", accepted: "start", dispatched: "start", in_progress: "resolve" };
   var TARGET = { accept: "accepted", start: "in_progress", resolve: "resolved" };
   var MAX_DESCRIPTION = 4000;  // gridgeo.incidents.policy.MAX_DESCRIPTION (tests hold them equal)
@@ -87,14 +89,6 @@
   var state = { gps: null, pos: null, manual: false, grid: null, categories: [], mine: [],
     flushing: false, map: null, pin: null, circle: null, outline: null, outlineCode: null };
 
-  function uuid() {
-    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));  // insecure contexts lack randomUUID
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); });
-    return h.slice(0, 4).join("") + "-" + h.slice(4, 6).join("") + "-" + h.slice(6, 8).join("") +
-      "-" + h.slice(8, 10).join("") + "-" + h.slice(10).join("");
-  }
   function online() { return navigator.onLine !== false; }
   function token() { return shell.token(); }
   function user() { return shell.me ? shell.me.name : ""; }
@@ -290,111 +284,33 @@
     if (keep) sel.value = keep;
   }
 
-  /* ---- photos: resized on the phone, kept in IndexedDB until acknowledged ---- */
-  var idbOpening = null;
-  function idb() {
-    if (!idbOpening) {
-      idbOpening = new Promise(function (resolve, reject) {
-        if (!window.indexedDB) { reject(new Error("IndexedDB unavailable")); return; }
-        var req = indexedDB.open(IDB_NAME, 1);
-        req.onupgradeneeded = function () { req.result.createObjectStore(IDB_STORE); };
-        req.onsuccess = function () { resolve(req.result); };
-        req.onerror = function () { reject(req.error); };
-      });
-    }
-    return idbOpening;
-  }
-  function idbDo(mode, fn) {
-    return idb().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var tx = db.transaction(IDB_STORE, mode), result;
-        var req = fn(tx.objectStore(IDB_STORE));
-        req.onsuccess = function () { result = req.result; };
-        tx.oncomplete = function () { resolve(result); };
-        tx.onerror = tx.onabort = function () { reject(tx.error); };
-      });
-    });
-  }
-  function putPhotos(key, blobs) {
-    return idbDo("readwrite", function (st) { return st.put(blobs, key); });
-  }
-  function getPhotos(key) {
-    return idbDo("readonly", function (st) { return st.get(key); }).then(function (b) {
-      return b || [];
-    });
-  }
-  function dropPhotos(key) {
-    return idbDo("readwrite", function (st) { return st.delete(key); }).catch(noteError);
-  }
-  function decode(file) {
-    function viaImg() {
-      return new Promise(function (resolve, reject) {
-        var url = URL.createObjectURL(file), img = new Image();
-        img.onload = function () { URL.revokeObjectURL(url); resolve(img); };
-        img.onerror = function () {
-          URL.revokeObjectURL(url); reject(new Error(t("photo_error") + " " + file.name));
-        };
-        img.src = url;
-      });
-    }
-    if (!window.createImageBitmap) return viaImg();
-    return createImageBitmap(file, { imageOrientation: "from-image" }).catch(viaImg);
-  }
-  function resize(file) {  // a JPEG Blob, longest side at most MAX_SIDE
-    return decode(file).then(function (img) {
-      var k = Math.min(1, MAX_SIDE / Math.max(img.width, img.height));
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.round(img.width * k));
-      canvas.height = Math.max(1, Math.round(img.height * k));
-      canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-      if (img.close) img.close();
-      return new Promise(function (resolve, reject) {
-        canvas.toBlob(function (b) {
-          if (b) resolve(b); else reject(new Error(t("photo_error") + " " + file.name));
-        }, "image/jpeg", QUALITY);
-      });
-    });
-  }
-  function pickedFiles(inputId) {
-    return Array.prototype.slice.call($(inputId).files || []);
-  }
-  function renderPreviews(listId, files) {
-    var ul = $(listId);
-    Array.prototype.forEach.call(ul.querySelectorAll("img"), function (img) {
-      URL.revokeObjectURL(img.src);
-    });
-    ul.innerHTML = "";
-    files.forEach(function (f) {
-      var li = document.createElement("li"), img = document.createElement("img");
-      img.src = URL.createObjectURL(f); img.alt = f.name; li.appendChild(img); ul.appendChild(li);
-    });
-  }
-  /* Resize and keep the photos, then queue the item; resolves when it is queued. */
-  function enqueue(item, files) {
-    if (files.length > MAX_PHOTOS) return Promise.reject(new Error(t("too_many_photos")));
-    return Promise.all(files.map(resize)).then(function (blobs) {
-      if (!blobs.length) return 0;
-      return putPhotos(item.key, blobs).then(function () { return blobs.length; });
-    }).then(function (n) {
-      var q = loadQueue();
-      q.push(Object.assign({ user: user(), state: "queued", created: Date.now(), attempts: 0,
-        id: null, error: null, photos: n }, item));
-      saveQueue(q);
-      renderQueue();
-      flush();
-    });
-  }
+  /* ---- the outbox (shell-static/outbox.js, shared with /resident) ---- */
+  var box = shell.outbox({
+    queueKey: KEYS.queue, idbName: IDB_NAME, maxPhotos: MAX_PHOTOS, tooMany: "too_many_photos",
+    owner: user,
+    canSend: function () { return online() && !!token(); },
+    target: function (item) {
+      return item.kind === "transition" ? ["incidents/" + item.incident + "/transitions", {}]
+        : ["incidents", { "Idempotency-Key": item.key }];
+    },
+    acknowledged: function (item, res) {
+      var body = res.body || {};
+      if (res.status === 200 || res.status === 201 ||
+          (res.status === 409 && item.target && body.state === item.target)) {
+        return { id: body.id || item.incident };
+      }
+      return null;
+    },
+    changed: function () { renderQueue(); },
+    flushed: function () { loadMine(); }
+  });
+  function enqueue(item, files) { return box.enqueue(item, files); }
+  function flush() { return box.flush(); }
+  function pickedFiles(id) { return shell.pickedFiles(id); }
+  function renderPreviews(id, files) { shell.renderPreviews(id, files); }
+  function refusal(error) { return shell.refusal(error); }
+  function clearDone() { box.clearDone(); }
 
-  /* ---- the outbox ---- */
-  function loadQueue() {
-    try { return JSON.parse(localStorage.getItem(KEYS.queue) || "[]"); } catch (e) { return []; }
-  }
-  function saveQueue(q) { localStorage.setItem(KEYS.queue, JSON.stringify(q)); }
-  function update(key, changes) {
-    var q = loadQueue();
-    q.forEach(function (item) { if (item.key === key) Object.assign(item, changes); });
-    saveQueue(q); renderQueue();
-  }
   function submitReport(ev) {
     ev.preventDefault();
     shell.show($("form-error"), null);
@@ -417,14 +333,14 @@
       return;
     }
     $("submit").disabled = true;
-    enqueue({ key: uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
+    enqueue({ key: shell.uuid(), kind: "report", body: body }, pickedFiles("photo")).then(function () {
       $("description").value = ""; $("photo").value = ""; renderPreviews("photo-previews", []);
     }).catch(function (e) {
       shell.show($("form-error"), e);
     }).then(function () { $("submit").disabled = false; });
   }
   function act(incident, action, note, files) {
-    return enqueue({ key: uuid(), kind: "transition", incident: incident, target: TARGET[action],
+    return enqueue({ key: shell.uuid(), kind: "transition", incident: incident, target: TARGET[action],
       body: { action: action, note: note || "" } }, files || []);
   }
   function openResolve(incident) {
@@ -456,71 +372,8 @@
     if (action === "resolve") openResolve(id);
     else act(id, action).catch(noteError);
   }
-  function flush() {
-    if (state.flushing || !online() || !token()) return Promise.resolve();
-    var pending = loadQueue().filter(function (i) {
-      return i.user === user() && (i.state === "queued" || i.state === "sent");
-    });
-    if (!pending.length) return Promise.resolve();
-    state.flushing = true;
-    var chain = Promise.resolve(true);
-    pending.forEach(function (item) {
-      chain = chain.then(function (go) { return go ? send(item) : false; });
-    });
-    return chain.then(function () { state.flushing = false; loadMine(); },
-      function () { state.flushing = false; });
-  }
-  function request(item) {  // the fetch of an outbox item: JSON, or a form with its photos
-    var transition = item.kind === "transition";
-    var path = transition ? "incidents/" + item.incident + "/transitions" : "incidents";
-    var headers = transition ? {} : { "Idempotency-Key": item.key };
-    if (!item.photos) {  // the shell sends a plain object as JSON
-      return Promise.resolve([path, { method: "POST", body: item.body, headers: headers }]);
-    }
-    return getPhotos(item.key).then(function (blobs) {
-      if (blobs.length !== item.photos) throw new Error(t("photos_lost"));
-      var form = new FormData();
-      Object.keys(item.body).forEach(function (k) {
-        var v = item.body[k];
-        if (v !== null && v !== undefined) form.append(k, String(v));
-      });
-      blobs.forEach(function (b, n) { form.append("photo", b, "photo-" + (n + 1) + ".jpg"); });
-      return [path, { method: "POST", body: form, headers: headers }];
-    });
-  }
-  function finish(item, changes) {
-    update(item.key, changes);
-    if (item.photos) dropPhotos(item.key);
-    return true;
-  }
-  function send(item) {  // resolves to whether to go on with the next item
-    if (!online()) return Promise.resolve(false);
-    update(item.key, { state: "sent", attempts: (item.attempts || 0) + 1, error: null });
-    return request(item).then(function (req) {
-      return shell.request(req[0], req[1]);
-    }, function (e) {
-      finish(item, { state: "rejected", error: e.message || String(e) });
-      return null;
-    }).then(function (res) {
-      if (res === null) return true;
-      var body = res.body || {}, refusal = { status: res.status, body: res.body };
-      if (res.status === 200 || res.status === 201 ||
-          (res.status === 409 && item.target && body.state === item.target)) {
-        return finish(item, { state: "acknowledged", id: body.id || item.incident,
-          acked: Date.now() });
-      }
-      if (res.status >= 500 || res.status === 408 || res.status === 429) {
-        update(item.key, { state: "queued", error: refusal });
-        return false;
-      }
-      return finish(item, { state: "rejected", error: refusal });
-    }, function (e) {  // no connection (NetworkError) or signed out (AuthError): stays queued
-      update(item.key, { state: "queued", error: e instanceof shell.AuthError ? null : "network" });
-      return false;
-    });
-  }
   function renderQueue() {
-    var q = loadQueue().filter(function (i) { return i.user === user(); });
+    var q = box.items();
     q.sort(function (a, b) { return b.created - a.created; });
     $("queue").innerHTML = q.length ? q.map(function (i) {
       var when = shell.time(i.created, { year: false });
@@ -537,19 +390,6 @@
         "</li>";
     }).join("") : '<li class="muted">' + esc(t("empty_outbox")) + "</li>";
   }
-  /* A kept refusal in the page's language: {status, body} of the answer, or a sentence. */
-  function refusal(error) {
-    return typeof error === "string" ? error : shell.describe(error.status, error.body);
-  }
-  function clearDone() {
-    saveQueue(loadQueue().filter(function (i) {
-      var keep = i.user !== user() || (i.state !== "acknowledged" && i.state !== "rejected");
-      if (!keep && i.photos) dropPhotos(i.key);
-      return keep;
-    }));
-    renderQueue();
-  }
-
   /* ---- my grid ---- */
   function metres(a, b) {
     var r = Math.PI / 180, dlat = (b.lat - a.lat) * r, dlon = (b.lon - a.lon) * r;

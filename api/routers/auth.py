@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.auth import COOKIE
-from api.deps import PUBLIC, AnyAccount, ConnDep, SettingsDep
+from api.deps import PUBLIC, AnyAccount, AnyRole, ConnDep, SettingsDep
 from gridgeo.tokens import RateLimit, login, revoke
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -69,13 +69,13 @@ def token(
 
 
 @router.get("/me", summary="The calling account")
-def me(account: AnyAccount) -> dict[str, Any]:
+def me(account: AnyRole) -> dict[str, Any]:
     """Name, role and areas of the caller."""
     return {"name": account.name, "role": account.role, "areas": list(account.areas)}
 
 
 @router.post("/logout", summary="Revoke the token used for this request")
-def logout(request: Request, conn: ConnDep, account: AnyAccount) -> JSONResponse:
+def logout(request: Request, conn: ConnDep, account: AnyRole) -> JSONResponse:
     """The token (or key) that authenticated this request stops working at once."""
     revoke(conn, request.state.token_id, account)
     response = JSONResponse({"status": "revoked"})

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from api.auth import AUTH_ATTR, area_filter
 from api.deps import PUBLIC, ConnDep, Now, OptionalAccount, SettingsDep
 from api.openapi_limits import XML, answers
-from gridgeo.accounts import ROLES, Account
+from gridgeo.accounts import STAFF, Account
 from gridgeo.errors import InvalidInput, Unauthorized, denied
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos
 from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, sees_names
@@ -122,7 +122,7 @@ def open311_reader(
     return account
 
 
-setattr(open311_reader, AUTH_ATTR, ("api_key", "anonymous-if-open311_public", *ROLES))
+setattr(open311_reader, AUTH_ATTR, ("api_key", "anonymous-if-open311_public", *STAFF))
 Reader = Annotated[Account | None, Depends(open311_reader)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="requests per page")]
 

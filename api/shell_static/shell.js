@@ -24,7 +24,8 @@
  *     (again after each new login), signedOut() when the login form shows, onLang() when the
  *     language changes (to redraw the page's own text). offline: true starts the page with the
  *     last account when the server cannot be reached (the phone's outbox works offline);
- *     ask: true shows the login form even with a kept token (/login, whose job is the cookie).
+ *     ask: true shows the login form even with a kept token (/login, whose job is the cookie);
+ *     public: true never asks for a login (the residents' page /resident: anyone, no account).
  *
  * What the shell provides (gridgeoShell.*):
  *   i18n   t(key, vars) (dotted keys reach nested tables), label(group, key), lang, setLang(),
@@ -66,7 +67,7 @@
           429: "请求过于频繁，请稍后再试", 503: "服务暂不可用", "4xx": "请求被拒绝",
           "5xx": "服务器错误" },
         role: { admin: "管理员", planner: "规划员", dispatcher: "调度员", patrol: "网格员",
-          viewer: "查看员" },
+          viewer: "查看员", volunteer: "志愿者" },
         note: { escalated: "{why}，升至第 {level} 级队列 {queue}", overdue_accept: "超时未受理",
           overdue_resolve: "超时未处置", major: "重大事件", accept: "未受理", resolve: "未处置",
           moved: "网格 {from} → {to}", queue_moved: "队列 {from} → {to}",
@@ -90,7 +91,7 @@
           429: "Too many requests; try again later", 503: "Service unavailable",
           "4xx": "Refused", "5xx": "Server error" },
         role: { admin: "admin", planner: "planner", dispatcher: "dispatcher", patrol: "grid worker",
-          viewer: "viewer" },
+          viewer: "viewer", volunteer: "volunteer" },
         note: { escalated: "{why}: up to the level {level} queue {queue}",
           overdue_accept: "not accepted in time", overdue_resolve: "not resolved in time",
           major: "major incident", accept: "not accepted", resolve: "not resolved",
@@ -514,6 +515,12 @@
   function start(opts) {
     options = Object.assign(options, opts || {});
     buildHeader();
+    if (options.public) {  // a page for anyone (/resident): no login, no account
+      applyLang();
+      if ($("app")) $("app").hidden = false;
+      if (options.ready) options.ready(null);
+      return;
+    }
     buildLogin();
     applyLang();
     if (token() && !options.ask) enter(); else showLogin();

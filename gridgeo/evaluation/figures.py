@@ -26,6 +26,13 @@ Which incidents each sum counts (the period is ``[start, end)``, evaluated at ``
   and to last resolution (over ``resolved``); the medians come with them.
 - ``rated``, ``rating_sum``, ``satisfied`` (rated 4 or 5), ``in_grid`` (never left the grid's
   queue: escalation level 0), ``in_community`` (never above the community): over ``closed``.
+  An incident's rating is its residents' (the mean of the ratings given by the private links of
+  the matters that follow it, :mod:`gridgeo.residents.follow`) where there is one, else the
+  dispatcher's at closing (the rating of the verification); ``resident_rated`` counts the
+  closed incidents rated by residents, so the figures say which ratings they rest on.
+- ``decided``: closed matters for deliberation with a recorded meeting decision (会议定事,
+  :mod:`gridgeo.residents.deliberation`); ``decided_rated``, ``decided_rating_sum``: their
+  ratings.
 - ``open_now``, ``overdue_now``: now, whatever the period (open and past a limit in force).
 """
 
@@ -40,6 +47,7 @@ SUMS = (
     "returned", "open_at_end", "due", "due_closed", "on_time", "extended", "accept_due",
     "accept_on_time", "accept_s", "resolve_s", "accept_median_s", "resolve_median_s", "rated",
     "rating_sum", "satisfied", "in_grid", "in_community", "open_now", "overdue_now",
+    "resident_rated", "decided", "decided_rated", "decided_rating_sum",
 )  # fmt: skip
 
 
@@ -84,9 +92,16 @@ FIGURES: tuple[Figure, ...] = (
            "mean of last resolution − report, over resolved"),
     Figure("resolve_hours_median", "处置时长中位数(时)", "median hours to resolve", "hours",
            "median of last resolution − report, over resolved"),
-    Figure("mean_rating", "平均评价", "mean rating", "rating", "rating_sum / rated (1–5)"),
+    Figure("mean_rating", "平均评价", "mean rating", "rating",
+           "rating_sum / rated (1–5); residents' ratings where there are any, else the dispatcher's"),
     Figure("satisfied_share", "满意率", "share rated 4–5", "rate", "rated 4 or 5 / rated"),
     Figure("rated_share", "参评率", "share rated", "rate", "rated / closed"),
+    Figure("resident_rated_share", "居民评价占比", "share rated by residents", "rate",
+           "rated by residents / rated (the rest: the dispatcher's rating at closing)"),
+    Figure("decided", "会议定事数", "matters decided", "count",
+           "closed matters for deliberation with a meeting decision"),
+    Figure("decided_mean_rating", "定事平均评价", "mean rating of decided matters", "rating",
+           "rating sum / rated, over the matters decided"),
     Figure("in_grid_rate", "小事不出网格率", "settled in the grid", "rate",
            "closed, never escalated (level 0) / closed"),
     Figure("in_community_rate", "大事不出社区率", "settled in the community", "rate",
@@ -172,10 +187,10 @@ def figures(sums: Mapping[str, Any], weights: Mapping[str, float] = DEFAULT_WEIG
     rated is scored on the rest), × 100; None when none is.
     """
     s = {k: sums.get(k) for k in SUMS}
-    n = {k: int(s[k] or 0) for k in SUMS if not k.endswith("_s") and k != "rating_sum"}
+    n = {k: int(s[k] or 0) for k in SUMS if not k.endswith(("_s", "rating_sum"))}
     out: dict[str, Any] = {k: n[k] for k in (
         "reported", "accepted", "dispatched", "resolved", "closed", "reopened", "escalated",
-        "returned", "open_at_end", "open_now", "overdue_now", "due")}  # fmt: skip
+        "returned", "open_at_end", "open_now", "overdue_now", "due", "decided")}  # fmt: skip
     out["closure_rate"] = _ratio(n["due_closed"], n["due"])
     out["on_time_rate"] = _ratio(n["on_time"], n["due"])
     out["on_time_accept_rate"] = _ratio(n["accept_on_time"], n["accept_due"])
@@ -188,6 +203,8 @@ def figures(sums: Mapping[str, Any], weights: Mapping[str, float] = DEFAULT_WEIG
     out["mean_rating"] = _ratio(s["rating_sum"], n["rated"])
     out["satisfied_share"] = _ratio(n["satisfied"], n["rated"])
     out["rated_share"] = _ratio(n["rated"], n["closed"])
+    out["resident_rated_share"] = _ratio(n["resident_rated"], n["rated"])
+    out["decided_mean_rating"] = _ratio(s["decided_rating_sum"], n["decided_rated"])
     out["in_grid_rate"] = _ratio(n["in_grid"], n["closed"])
     out["in_community_rate"] = _ratio(n["in_community"], n["closed"])
     total = weight = 0.0

@@ -75,6 +75,10 @@ CELL_SUMS: dict[str, tuple[str, str, str | None]] = {
     "rated": ("count", "rating", None),
     "rating_sum": ("sum", "rating", None),
     "satisfied": ("count", "*", "rating >= 4"),
+    "resident_rated": ("count", "*", "by_residents"),
+    "decided": ("count", "*", "closed AND decided"),
+    "decided_rated": ("count", "rating", "closed AND decided"),
+    "decided_rating_sum": ("sum", "rating", "closed AND decided"),
     "in_grid": ("count", "*", "closed AND level = 0"),
     "in_community": ("count", "*", "closed AND level <= :community_steps"),
 }
@@ -84,6 +88,8 @@ CREDIT = {
     "dispatched": ("n", "bd"), "resolved": ("n", "bs"), "resolve_s": ("resolve_s", "bs"),
     "closed": ("n", "bc"), "rated": ("rated", "bc"), "rating_sum": ("rating_sum", "bc"),
     "satisfied": ("satisfied", "bc"), "in_grid": ("in_grid", "bc"),
+    "resident_rated": ("resident_rated", "bc"), "decided": ("decided", "bc"),
+    "decided_rated": ("decided_rated", "bc"), "decided_rating_sum": ("decided_rating_sum", "bc"),
     "in_community": ("in_community", "bc"), "reopened": ("n", "bo"), "escalated": ("n", "be"),
     "returned": ("n", "bt"), "due": ("n", "bdue"), "due_closed": ("closed_now", "bdue"),
     "on_time": ("on_time", "bdue"), "extended": ("extended", "bdue"),
@@ -100,7 +106,10 @@ SELECT {key} AS key, {anchors},
     extract(epoch FROM i.resolved_at - i.reported_at) AS resolve_s,
     i.state = 'closed' AS closed, i.resolved_at <= i.resolve_due AS on_time,
     i.extended_due IS NOT NULL AS extended, i.accepted_at <= i.accept_due AS accept_on_time,
-    i.rating, i.escalation_level AS level
+    coalesce(i.resident_rating, i.rating) AS rating, i.resident_rating IS NOT NULL AS by_residents,
+    i.deliberation AND EXISTS (SELECT FROM meeting_decisions m WHERE m.incident_id = i.id)
+        AS decided,
+    i.escalation_level AS level
 FROM incidents i JOIN grids g ON g.id = i.grid_id
 WHERE starts_with(g.code, :parent) AND {areas} AND {filter} AND (
     (i.reported_at >= :lo AND i.reported_at < :hi

@@ -18,15 +18,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
-from gridgeo.incidents.policy import ACCEPTING, sql_list
+from gridgeo.incidents.policy import ACCEPTING, REOPENING, RESOLVING, sql_list
 
 # column → (which action counts: "first" or "last", the actions that set it)
 FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "accepted_at": ("first", ACCEPTING),  # the end of the wait for acceptance
     "dispatched_at": ("first", ("dispatch",)),
-    "resolved_at": ("last", ("resolve",)),  # after a reopen, the resolution that stood
+    "resolved_at": ("last", RESOLVING),  # after a reopen, the resolution that stood
     "closed_at": ("last", ("close",)),
-    "reopened_at": ("last", ("reopen",)),
+    "reopened_at": ("last", REOPENING),  # rework: the desk's reopen or a resident's "not fixed"
     "escalated_at": ("last", ("escalate",)),
     "returned_at": ("last", ("return",)),
 }

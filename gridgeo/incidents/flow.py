@@ -10,7 +10,7 @@ writes the times the evaluation counts by (:func:`gridgeo.incidents.facts.set_sq
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,14 @@ from gridgeo.incidents.escalation import escalate_one
 from gridgeo.incidents.facts import set_sql
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
-from gridgeo.incidents.policy import ACTION_WORDS, RULES, STATE_WORDS, resolve_limit_sql
+from gridgeo.incidents.policy import (
+    ACTION_WORDS,
+    MATTER_STATE_WORDS,
+    RULES,
+    STATE_WORDS,
+    Rule,
+    resolve_limit_sql,
+)
 
 
 def check_pending(action: str, pending: bool) -> None:
@@ -42,30 +49,34 @@ def check_pending(action: str, pending: bool) -> None:
         )
 
 
-def check_transition(action: str, state: str, role: str) -> str:
-    """The state after ``action`` from ``state`` by ``role``.
+def check_transition(action: str, state: str, role: str, rules: Mapping[str, Rule] = RULES) -> str:
+    """The state after ``action`` from ``state`` by ``role`` (under ``rules``: the incidents').
 
     Raises:
         InvalidInput: an unknown action. Forbidden: the role may not take it.
         Conflict: the action is not allowed from the current state.
     """
-    rule = RULES.get(action)
+    rule = rules.get(action)
     if rule is None:
         raise InvalidInput(
-            f"unknown action '{action}'; actions are: {', '.join(RULES)}", field="action"
+            f"unknown action '{action}'; actions are: {', '.join(rules)}", field="action"
         )
     if role not in rule.roles:
         raise denied()
     if state not in rule.sources:
-        zh = "、".join(STATE_WORDS[x][0] for x in rule.sources)
+        zh = "、".join(_word(x) for x in rule.sources)
         raise Conflict(
             f"cannot {action} an incident that is {state}; allowed from: {', '.join(rule.sources)}",
             code="wrong_state",
-            zh=f"事件{STATE_WORDS[state][0]}，不能{ACTION_WORDS[action][0]}；只能在{zh}时进行",
+            zh=f"事件{_word(state)}，不能{ACTION_WORDS[action][0]}；只能在{zh}时进行",
             field="action",
             state=state,
         )
     return rule.target or state
+
+
+def _word(state: str) -> str:
+    return (STATE_WORDS.get(state) or MATTER_STATE_WORDS[state])[0]
 
 
 def add_event(
@@ -172,6 +183,7 @@ def transition(
     values: dict[str, object] = {"i": incident_id, "s": target, "now": now, "by": account.name}
     sets = "state = :s, updated_at = :now, updated_by = :by" + set_sql(action)
     if action == "close":
+        _check_no_open_tasks(conn, incident_id)
         # 评事: the resident's rating, or, when the resident could not be reached or would not
         # rate, a note saying so (the evaluation counts the share rated at all)
         if rating is None and not note.strip():
@@ -224,6 +236,23 @@ def transition(
         attach(conn, store, incident_id, event_id, photos, taken_by=account.name, at=now)
     if action == "mark_major" and level == 0:
         escalate_one(conn, incident_id, actor=account.name, reason="major", now=now)
+
+
+def _check_no_open_tasks(conn: Connection, incident_id: int) -> None:
+    """Refuse to close a decided matter while a linked task (联动办事) is open."""
+    left = conn.execute(
+        text("SELECT array_agg(id ORDER BY id) FROM incidents WHERE parent_id = :i "
+             "AND state <> 'closed'"),
+        {"i": incident_id},
+    ).scalar()  # fmt: skip
+    if left:
+        ids = ", ".join(f"#{i}" for i in left)
+        raise Conflict(
+            f"the linked tasks {ids} are not closed yet; close them first",
+            code="tasks_open",
+            zh=f"联动任务 {ids} 尚未结案，须先结案",
+            field="action",
+        )
 
 
 def _with_limit(until: datetime | None, note: str) -> str:

@@ -104,14 +104,82 @@ RULES: dict[str, Rule] = {
 }
 # The actions of the evaluation's figures, by the fact they set (gridgeo/incidents/facts.py).
 ACCEPTING = ("accept", "dispatch")  # the first of these ends the wait for acceptance
+# a reopen by the desk, or a resident's "not fixed": either is rework (返工) in the evaluation
+REOPENING = ("reopen", "not_fixed")
+
+# --- Residents' matters (居民提事·评事, gridgeo/residents/) ------------------------------------
+# A resident's report is a *matter* until a dispatcher decides on it: ``submitted`` (待受理) in
+# the desk's queue, then accepted (it became an incident of its grid), merged (into an open
+# incident, which the resident then follows) or rejected (with a reason the resident reads).
+# It is not an incident row before acceptance, so nothing a resident sends can reach a map, a
+# list or a public answer of incidents before a dispatcher has read it.
+MATTER_STATES = ("submitted", "accepted", "merged", "rejected")
+MATTER_STATE_WORDS = {
+    "submitted": ("待受理", "awaiting acceptance"),
+    "accepted": ("已受理", "accepted"),
+    "merged": ("已合并", "merged"),
+    "rejected": ("不予受理", "not accepted"),
+}
+RESIDENT = "resident"  # the pseudo-role of whoever holds a matter's private link
+RESIDENT_ACTOR = "resident:"  # + the tracking number: the actor of a resident's steps
+MATTER_RULES: dict[str, Rule] = {
+    "accept": Rule(("submitted",), "accepted", DESK),
+    "merge": Rule(("submitted",), "merged", DESK),
+    "reject": Rule(("submitted",), "rejected", DESK, True),
+}
+# What a resident does on the incident a matter became, by its private link (not in RULES:
+# no account holds the role). "Not fixed" reopens a closed incident within the window.
+RESIDENT_RULES: dict[str, Rule] = {
+    "not_fixed": Rule(("closed",), "accepted", (RESIDENT,), True),
+    "rate": Rule(("closed",), None, (RESIDENT,)),
+}
+RESIDENT_WORDS = {
+    "submit": ("居民提事", "raised by a resident"),
+    "merge": ("合并居民来件", "a resident's report merged in"),
+    "reject": ("不予受理", "not accepted"),
+    "not_fixed": ("居民反映未解决", "not fixed, says the resident"),
+    "rate": ("居民评价", "rated by the resident"),
+}
+# 网格议事 · 会议定事 · 联动办事 (gridgeo/residents/deliberation.py): a matter that needs deciding
+# is marked for deliberation, the grid discusses it (notes, who took part), a community meeting
+# records its decision, linked tasks (incidents with the matter as parent) carry it out; the
+# matter closes only when they are closed. The state does not change on these steps.
+DELIBERATION_RULES: dict[str, Rule] = {
+    "deliberate": Rule(OPEN_STATES, None, DESK),
+    "discuss": Rule(OPEN_STATES, None, ROLES_ON_SITE, True),
+    "decide": Rule(OPEN_STATES, None, DESK),
+    "link_task": Rule(OPEN_STATES, None, DESK),
+}
+# 党员领单 (gridgeo/residents/volunteers.py): the desk opens an accepted request to the
+# volunteers of its community; one claims it (it is in progress, theirs) and reports it done.
+VOLUNTEER = "volunteer"
+VOLUNTEER_RULES: dict[str, Rule] = {
+    "open_to_volunteers": Rule(("accepted",), None, DESK),
+    "claim": Rule(("accepted",), "in_progress", (VOLUNTEER,)),
+    "volunteer_done": Rule(("in_progress",), "resolved", (VOLUNTEER,), True),
+}
+RESOLVING = ("resolve", "volunteer_done")  # either sets the resolution the evaluation counts
+RESIDENT_WORDS.update({
+    "deliberate": ("标为议事", "marked for deliberation"),
+    "discuss": ("网格议事", "discussed in the grid"),
+    "decide": ("会议定事", "decided by the community meeting"),
+    "link_task": ("联动办事", "linked task"),
+    "open_to_volunteers": ("开放党员领单", "opened to volunteers"),
+    "claim": ("党员领单", "claimed by a volunteer"),
+    "volunteer_done": ("志愿者办结", "done by the volunteer"),
+})  # fmt: skip
+ACTION_WORDS.update(RESIDENT_WORDS)  # one table of action words for every timeline
+NOT_FIXED_WINDOW = timedelta(days=7)  # a resident may say "not fixed" this long after closing
+RESIDENT_MAX_PHOTOS = 3
 
 
 def sees_names(role: str) -> bool:
     """Whether an account of ``role`` sees reporters', workers' and actors' names.
 
-    Viewers (leaders reading the maps) see what happened, not who reported or did it.
+    Viewers (leaders reading the maps) see what happened, not who reported or did it; nor do
+    volunteers, who see the requests open to them.
     """
-    return role != "viewer"
+    return role not in ("viewer", "volunteer")
 
 
 def sql_list(values: Iterable[str]) -> str:

@@ -41,6 +41,7 @@ from gridgeo.models.incidents import (
     IncidentPhoto,
 )
 from gridgeo.models.lines import Line
+from gridgeo.models.residents import MeetingDecision, ResidentMatter, ResidentMatterPhoto
 from gridgeo.models.versions import Change, GridVersion, Plan, PlanEdit, PlanGrid
 from gridgeo.models.workload import Worker, WorkloadConfig
 
@@ -76,4 +77,7 @@ __all__ = [
     "UnitGrid",
     "PlanUnit",
     "BuildingHead",
+    "ResidentMatter",
+    "ResidentMatterPhoto",
+    "MeetingDecision",
 ]

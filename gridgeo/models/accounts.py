@@ -34,7 +34,9 @@ class User(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "role IN ('admin', 'planner', 'dispatcher', 'patrol', 'viewer')", name="users_role"
+            # volunteer: 0019
+            "role IN ('admin', 'planner', 'dispatcher', 'patrol', 'viewer', 'volunteer')",
+            name="users_role",
         ),
         CheckConstraint("name ~ '^[A-Za-z0-9_.@-]{1,64}$'", name="users_name"),
     )

@@ -1,4 +1,4 @@
-"""Incidents, their categories, departments, timeline and photos (0001, 0005, 0008, 0010, 0013, 0014)."""
+"""Incidents, their categories, departments, timeline and photos (0001, 0005, 0008, 0010, 0013, 0014, 0019)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,14 @@ class Incident(Base):
     unit_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("building_units.id", ondelete="SET NULL")
     )
+    # residents' mean rating (评事), deliberation (议事), linked tasks, volunteers (0019)
+    resident_rating: Mapped[float | None]
+    deliberation: Mapped[bool] = mapped_column(server_default=false())
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("incidents.id", ondelete="SET NULL")
+    )
+    volunteer_open: Mapped[bool] = mapped_column(server_default=false())
+    volunteer: Mapped[str | None]
 
     __table_args__ = (
         CheckConstraint(
@@ -125,6 +133,7 @@ class Incident(Base):
             name="incidents_state",
         ),
         CheckConstraint("rating BETWEEN 1 AND 5", name="incidents_rating"),
+        CheckConstraint("resident_rating BETWEEN 1 AND 5", name="incidents_resident_rating"),
         CheckConstraint(
             "coord_system IN ('wgs84', 'gcj02', 'bd09')", name="incidents_coord_system"
         ),
@@ -150,6 +159,10 @@ class Incident(Base):
                 "greatest(updated_at, accept_due, resolve_due) - reported_at > interval '30 days'"
             ),
         ),
+        Index(
+            "ix_incidents_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")
+        ),
+        Index("ix_incidents_volunteer_open", "id", postgresql_where=text("volunteer_open")),
         Index(
             "ix_incidents_extension_pending",
             "extension_requested_at",

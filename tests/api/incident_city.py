@@ -39,6 +39,7 @@ PLAN = {
     "viewer": [STREET_A],
     "patrol_b": [GRID_B],
     "dispatcher_comm": [COMM_A],
+    "volunteer": [COMM_A],  # 志愿者/党员 (issue 21): no incident action of RULES is theirs
 }
 
 

@@ -28,7 +28,9 @@ def test_report_script_sends_idempotency_key_and_token(client):
     assert "shell.request(" in body  # the shared shell adds the bearer token
     shell = client.get("/shell-static/shell.js").text
     assert "Authorization" in shell and "Bearer " in shell
-    assert "randomUUID" in body
+    # the outbox (its keys, its retries) is the shared shell's, also the residents' page's
+    outbox = client.get("/shell-static/outbox.js").text
+    assert "randomUUID" in outbox and "shell.outbox(" in body and "shell.uuid()" in body
     assert 'addEventListener("online"' in body
     for key in ("zh:", "en:", "queued", "sent", "acknowledged"):
         assert key in body

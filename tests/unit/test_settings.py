@@ -37,6 +37,10 @@ VARIABLES = {
     "GRIDGEO_PLAN_SNAP_M": ("boundaries", "plan_snap_m", "0.25"),
     "GRIDGEO_EDGE_TOLERANCE_M": ("boundaries", "edge_tolerance_m", "2"),
     "GRIDGEO_HOUSEHOLDS_PER_WORKER": ("workload", "households_per_worker", "250"),
+    "GRIDGEO_RESIDENT_PER_ADDRESS_PER_DAY": ("residents", "resident_per_address_per_day", "9"),
+    "GRIDGEO_RESIDENT_PER_PHONE_PER_DAY": ("residents", "resident_per_phone_per_day", "2"),
+    "GRIDGEO_RESIDENT_PHONE_RETENTION_DAYS": ("residents", "resident_phone_retention_days", "7"),
+    "GRIDGEO_PUBLIC_MAP_OF_MATTERS": ("residents", "public_map_of_matters", "true"),
 }
 
 

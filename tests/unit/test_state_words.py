@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [
     "api/desk_static/desk.js",
     "api/report_static/report.js",
+    "api/resident_static/resident.js",
     "maps/static/gridgeo/incidents.js",
 ]
 

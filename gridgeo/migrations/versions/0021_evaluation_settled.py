@@ -5,7 +5,7 @@ summing it again. Each row is valid for the *version* of its period: the count a
 of the long-lived incidents that overlap the period; it is replaced when that changes.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
