@@ -16,6 +16,12 @@ Why this shape (measured with ``bench/assign.py``: 10,000 grids, 1,000,000 point
   on points above all - and a foreign-key check each). Reassigning an area deletes and inserts
   only the rows that change. The swapped table's foreign keys are ``NOT VALID``: its rows come
   from the grid parts in this transaction, so they are valid by construction.
+- Reassigning everything evaluates the same rule in memory (:mod:`gridgeo.bulk_join`: rows
+  read with binary COPY, a shapely STRtree, prepared parts, the answer written with binary
+  COPY into the table swapped in): at 1,000,000 households / 10,000 grids the SQL join took
+  3-4 s, the in-memory one well under a second (bench/assign.py, docs/benchmarks.md). The SQL
+  statements stay for an area, and as the reference the in-memory join is tested against
+  (``method="sql"``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from gridgeo import bulk_join
 from gridgeo.assign import NEAREST_SQL
 
 AREA = "ST_GeomFromText(:area, 4326)"
@@ -69,12 +76,12 @@ WHERE a.grid_id IS DISTINCT FROM n.grid_id
 """
 
 # 4a. Everything: build the next table unindexed, swap it in, index it once.
-SWAP_SQL = (
-    "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)",
-    """
+NEXT_TABLE_SQL = "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)"
+FILL_NEXT_SQL = """
     INSERT INTO household_grid_next (household_id, grid_id)
     SELECT hid, grid_id FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n WHERE grid_id IS NOT NULL ORDER BY hid
-    """,
+"""
+SWAP_IN_SQL = (
     "DROP TABLE household_grid",
     "ALTER TABLE household_grid_next RENAME TO household_grid",
     "ALTER TABLE household_grid ADD CONSTRAINT household_grid_pkey PRIMARY KEY (household_id)",
@@ -88,6 +95,7 @@ SWAP_SQL = (
     FOREIGN KEY (grid_id) REFERENCES grids (id) ON DELETE CASCADE NOT VALID
     """,
 )
+SWAP_SQL = (NEXT_TABLE_SQL, FILL_NEXT_SQL, *SWAP_IN_SQL)
 
 # 4b. An area: delete the rows that change, insert the new ones.
 PATCH_SQL = (
@@ -134,17 +142,25 @@ class AssignReport:
     unassigned_sample: tuple[tuple[int, str, float], ...] = ()
 
 
-def assign_households(conn: Connection, area_wkt: str | None = None) -> AssignReport:
-    """(Re)assign households to their leaf grid with set-based SQL in the caller's transaction.
+def assign_households(
+    conn: Connection, area_wkt: str | None = None, method: str = "memory"
+) -> AssignReport:
+    """(Re)assign households to their leaf grid in the caller's transaction.
 
     Args:
         conn: a connection inside a transaction (the caller commits).
         area_wkt: when given (WKT, EPSG:4326), only households inside this area are
-            re-evaluated; otherwise all of them.
+            re-evaluated (set-based SQL); otherwise all of them.
+        method: for everything, ``"memory"`` (the in-memory join of :mod:`gridgeo.bulk_join`)
+            or ``"sql"`` (the set-based statements; the reference it is tested against).
 
     Returns:
         The counts.
     """
+    if area_wkt is None and method == "memory":
+        return _assign_all_in_memory(conn)
+    if method not in ("memory", "sql"):
+        raise ValueError(f"unknown method {method!r}")
     params: dict[str, object] = {}
     scope_h = scope_p = ""
     if area_wkt is not None:
@@ -172,6 +188,37 @@ def assign_households(conn: Connection, area_wkt: str | None = None) -> AssignRe
         households=total,
         assigned=assigned,
         changed=int(changed),
+        unassigned=total - assigned,
+        unassigned_sample=tuple(sample),
+    )
+
+
+def _assign_all_in_memory(conn: Connection) -> AssignReport:
+    """Every household: join in memory, COPY the answer into the next table, swap it in."""
+    answer = bulk_join.join_households(conn)
+    old_ids, old_grids = bulk_join.read_assigned(conn)
+    changed = bulk_join.count_changed(answer, old_ids, old_grids)
+    del old_ids, old_grids
+    conn.execute(text(NEXT_TABLE_SQL))
+    assigned = bulk_join.write_assignment(conn, "household_grid_next", answer)
+    for statement in SWAP_IN_SQL:
+        conn.execute(text(statement))
+    outside = answer.household_ids[answer.grid_ids < 0][:10]
+    sample = []
+    if outside.size:
+        rows = conn.execute(
+            text("SELECT id, ST_X(location), ST_Y(location) FROM households WHERE id = ANY(:ids) ORDER BY id"),
+            {"ids": outside.tolist()},
+        ).all()
+        for hid, lon, lat in rows:
+            near = conn.execute(NEAREST_SQL, {"lon": lon, "lat": lat}).first()
+            if near is not None:
+                sample.append((int(hid), str(near[0]), round(float(near[3]), 1)))
+    total = len(answer.household_ids)
+    return AssignReport(
+        households=total,
+        assigned=assigned,
+        changed=changed,
         unassigned=total - assigned,
         unassigned_sample=tuple(sample),
     )
