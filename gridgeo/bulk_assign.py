@@ -207,7 +207,9 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
     sample = []
     if outside.size:
         rows = conn.execute(
-            text("SELECT id, ST_X(location), ST_Y(location) FROM households WHERE id = ANY(:ids) ORDER BY id"),
+            text(
+                "SELECT id, ST_X(location), ST_Y(location) FROM households WHERE id = ANY(:ids) ORDER BY id"
+            ),
             {"ids": outside.tolist()},
         ).all()
         for hid, lon, lat in rows:

@@ -98,8 +98,11 @@ def read_assigned(conn: Connection) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_parts(conn: Connection) -> tuple[np.ndarray, np.ndarray, int]:
-    """The grid parts, prepared, in the rule's order; the grid id of each rank; how many of
-    them (the first) are leaf parts."""
+    """The grid parts, prepared, in the rule's order.
+
+    Returns:
+        The parts, the grid id of each rank, and how many of them (the first) are leaf parts.
+    """
     rows = conn.execute(text(PARTS_SQL)).all()
     rows.sort(key=lambda r: (not r[2], r[1]))
     geoms = shapely.from_wkb([bytes(r[3]) for r in rows])
@@ -128,7 +131,6 @@ def rank_points(
     boxes cost more than it saved.)
     """
     n = len(x)
-    none = np.iinfo(np.int64).max
     if n == 0 or len(parts) == 0:
         return np.full(n, -1, dtype=np.int64)
     leaves = len(parts) if leaves is None else leaves
@@ -263,7 +265,9 @@ def _fetch_packed(conn: Connection, sql: str, row: np.dtype) -> np.ndarray:
         blocks = [bytes(r[0]) for r in cur.fetchall() if r[0] is not None]
     for block in blocks:
         if len(block) % row.itemsize:
-            raise ValueError(f"packed rows of {len(block)} bytes are not {row.itemsize}-byte records")
+            raise ValueError(
+                f"packed rows of {len(block)} bytes are not {row.itemsize}-byte records"
+            )
     if not blocks:
         return np.empty(0, dtype=row)
     return np.concatenate([np.frombuffer(b, dtype=row) for b in blocks])

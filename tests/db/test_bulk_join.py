@@ -81,13 +81,20 @@ def _assigned(conn) -> dict[str, str | None]:
 
 def test_memory_join_equals_sql_rule(conn):
     pts = _setup(conn)
-    assert conn.execute(text("SELECT count(*) FROM grid_parts WHERE code = '110101002002'")).scalar() > 1
+    assert (
+        conn.execute(text("SELECT count(*) FROM grid_parts WHERE code = '110101002002'")).scalar()
+        > 1
+    )
     sql_report = assign_households(conn, method="sql")
     by_sql = _assigned(conn)
     conn.execute(text("TRUNCATE household_grid"))
     mem_report = assign_households(conn)
     by_memory = _assigned(conn)
-    differ = {k: (by_sql[k], by_memory[k], tuple(pts[int(k)])) for k in by_sql if by_sql[k] != by_memory[k]}
+    differ = {
+        k: (by_sql[k], by_memory[k], tuple(pts[int(k)]))
+        for k in by_sql
+        if by_sql[k] != by_memory[k]
+    }
     assert differ == {}
     assert mem_report == sql_report
     # every kind of answer occurs: leaves, the street in its gap, none outside
@@ -103,7 +110,9 @@ def test_memory_join_counts_changes_and_swaps_atomically(conn):
     first = assign_households(conn)
     assert first.changed == first.assigned > 0
     conn.execute(
-        text("UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(0, 0, 1.2, 1.5, 4326)) WHERE code = '110101001001'")
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(0, 0, 1.2, 1.5, 4326)) WHERE code = '110101001001'"
+        )
     )
     again = assign_households(conn)
     with_sql = assign_households(conn, method="sql")
@@ -111,12 +120,14 @@ def test_memory_join_counts_changes_and_swaps_atomically(conn):
     # the swapped table has its keys, index and cascading foreign keys back
     names = set(
         conn.execute(
-            text(
-                "SELECT conname FROM pg_constraint WHERE conrelid = 'household_grid'::regclass"
-            )
+            text("SELECT conname FROM pg_constraint WHERE conrelid = 'household_grid'::regclass")
         ).scalars()
     )
-    assert {"household_grid_pkey", "household_grid_household_id_fkey", "household_grid_grid_id_fkey"} <= names
+    assert {
+        "household_grid_pkey",
+        "household_grid_household_id_fkey",
+        "household_grid_grid_id_fkey",
+    } <= names
 
 
 def test_packed_rows_of_the_wrong_width_are_refused(conn):
