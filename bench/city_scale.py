@@ -24,7 +24,8 @@ benchmarks' own code, so that a figure here is the figure there):
 
 It prints one table of every figure with its anchor and ratio, and "the shape of growth": bulk
 assign, locate and a tile at each size, with the factor per tenfold. Everything goes to
-``bench/out/city_scale.json``; each benchmark's own JSON is kept beside it per size.
+``bench/out/city_scale.json`` (``--out``); each benchmark's own JSON is kept in
+``bench/out/city_scale/<size>/``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     result["table"] = figures(sizes)
     result["growth"] = growth(sizes)
     print_tables(result)
-    path = OUT / "city_scale.json"
+    path = args.out
     path.write_text(json.dumps(result, indent=2, default=str))
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -111,22 +111,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-runs", type=int, default=3)
     p.add_argument("--incidents", action="store_true", help="run bench/incidents_load.py")
     p.add_argument("--evaluation", action="store_true", help="run bench/evaluation.py")
+    p.add_argument("--out", type=Path, default=OUT / "city_scale.json")
     return p.parse_args(argv)
 
 
 def run(name: str, argv: list[str], size: str) -> dict[str, object]:
-    """Run ``bench/<name>.py`` and return its JSON (kept as ``<name>-<size>.json``)."""
+    """Run ``bench/<name>.py``; its JSON is kept as ``bench/out/city_scale/<size>/<name>.json``."""
     print(f"--- bench/{name}.py {' '.join(argv)}", flush=True)
+    folder = OUT / "city_scale" / size
+    env = os.environ | {"GRIDGEO_BENCH_OUT": str(folder)}
     started = time.perf_counter()
-    proc = subprocess.run([PY, str(ROOT / "bench" / f"{name}.py"), *argv], cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [PY, str(ROOT / "bench" / f"{name}.py"), *argv], cwd=ROOT, env=env, check=False
+    )
     took = round(time.perf_counter() - started, 1)
-    out = OUT / f"{name}.json"
+    out = folder / f"{name}.json"
     if proc.returncode != 0 or not out.exists():
         print(f"    bench/{name}.py failed (exit {proc.returncode})")
         return {"failed": proc.returncode, "wall_s": took}
-    kept = OUT / "city_scale" / f"{name}-{size}.json"
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(out, kept)
     data = json.loads(out.read_text())
     data["wall_s"] = took
     return data

@@ -46,7 +46,9 @@ FROM grid_parts p
 # hands rows to the client one by one (1,000,000 round trips through the driver cost more than
 # the server's scan); an aggregate per block of ids returns them in a handful of messages.
 HOUSEHOLDS_SQL = """
-SELECT string_agg(int8send(id) || float8send(ST_X(location)) || float8send(ST_Y(location)), ''::bytea)
+SELECT string_agg(
+    int8send(id) || float8send(coalesce(ST_X(location), 'NaN')) || float8send(coalesce(ST_Y(location), 'NaN')),
+    ''::bytea)
 FROM households GROUP BY id >> 18
 """
 ASSIGNED_SQL = """

@@ -65,7 +65,12 @@ def _setup(conn) -> np.ndarray:
         text("INSERT INTO households (location, external_id) VALUES (ST_Point(:x, :y, 4326), :e)"),
         [{"x": float(x), "y": float(y), "e": str(i)} for i, (x, y) in enumerate(pts)],
     )
-    return pts
+    # an empty point (nothing covers it): counted, left without a grid, by both
+    conn.execute(
+        text("INSERT INTO households (location, external_id) VALUES ('SRID=4326;POINT EMPTY', :e)"),
+        {"e": str(len(pts))},
+    )
+    return np.vstack([pts, [[np.nan, np.nan]]])
 
 
 def _assigned(conn) -> dict[str, str | None]:
