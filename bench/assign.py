@@ -199,8 +199,14 @@ def bench_bulk(
             "changed": rep.changed,  # type: ignore[attr-defined]
             "unassigned": rep.unassigned,  # type: ignore[attr-defined]
             "same_report_every_run": all(r == rep for r in reports),
+            "steps_median_s": {
+                k: median([r.seconds.get(k, 0.0) for r in reports])  # type: ignore[attr-defined]
+                for k in rep.seconds  # type: ignore[attr-defined]
+            },
         }
-        print(f"  {method}: median {out[method]['median_s']:.2f} s; {rep}")
+        print(
+            f"  {method}: median {out[method]['median_s']:.2f} s; steps {out[method]['steps_median_s']}; {rep}"
+        )
     out["sjoin"] = {
         "median_s": median(sjoin_s),
         "runs_s": [round(t, 3) for t in sjoin_s],

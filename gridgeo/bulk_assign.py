@@ -26,9 +26,10 @@ Why this shape (measured with ``bench/assign.py``: 10,000 grids, 1,000,000 point
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
@@ -133,6 +134,7 @@ class AssignReport:
         changed: points whose grid changed in this run.
         unassigned: points outside every grid (left with no grid, never dropped).
         unassigned_sample: up to 10 ``(household id, nearest code, distance m)``.
+        seconds: where the time went, by step (the in-memory join; not compared).
     """
 
     households: int
@@ -140,6 +142,7 @@ class AssignReport:
     changed: int
     unassigned: int
     unassigned_sample: tuple[tuple[int, str, float], ...] = ()
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 def assign_households(
@@ -195,14 +198,20 @@ def assign_households(
 
 def _assign_all_in_memory(conn: Connection) -> AssignReport:
     """Every household: join in memory, COPY the answer into the next table, swap it in."""
-    answer = bulk_join.join_households(conn)
+    spent: dict[str, float] = {}
+    t = time.perf_counter()
+    answer = bulk_join.join_households(conn, spent)
+    t = _lap(spent, "join", t)
     old_ids, old_grids = bulk_join.read_assigned(conn)
     changed = bulk_join.count_changed(answer, old_ids, old_grids)
     del old_ids, old_grids
+    t = _lap(spent, "changed", t)
     conn.execute(text(NEXT_TABLE_SQL))
     assigned = bulk_join.write_assignment(conn, "household_grid_next", answer)
+    t = _lap(spent, "copy_in", t)
     for statement in SWAP_IN_SQL:
         conn.execute(text(statement))
+    t = _lap(spent, "swap_index", t)
     outside = answer.household_ids[answer.grid_ids < 0][:10]
     sample = []
     if outside.size:
@@ -216,6 +225,7 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
             near = conn.execute(NEAREST_SQL, {"lon": lon, "lat": lat}).first()
             if near is not None:
                 sample.append((int(hid), str(near[0]), round(float(near[3]), 1)))
+    _lap(spent, "sample", t)
     total = len(answer.household_ids)
     return AssignReport(
         households=total,
@@ -223,7 +233,14 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
         changed=changed,
         unassigned=total - assigned,
         unassigned_sample=tuple(sample),
+        seconds={k: round(v, 3) for k, v in spent.items()},
     )
+
+
+def _lap(spent: dict[str, float], step: str, since: float) -> float:
+    now = time.perf_counter()
+    spent[step] = spent.get(step, 0.0) + now - since
+    return now
 
 
 @contextmanager
