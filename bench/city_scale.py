@@ -15,7 +15,9 @@ benchmarks' own code, so that a figure here is the figure there):
 
 * bench/assign.py: the load (timed when the cache was made), bulk assignment + commit by the
   in-memory join and by the SQL statements against ``geopandas.sjoin``, interleaved run by
-  run; ``locate()`` and ``GET /locate`` (5 % of the points outside every grid);
+  run, every household compared with sjoin and the SQL rule (above ``--check-up-to``: the
+  in-memory join and sjoin only); ``locate()`` and ``GET /locate`` (5 % of the points outside
+  every grid);
 * bench/maps.py ``--tiles-only`` (or the whole of it with ``--page``: ``/maps/grids`` drawn in
   Chromium against the naive Folium page): uncached z12 and z14 tiles;
 * at the largest size only, with ``--incidents``: bench/incidents_load.py (``POST /incidents``
@@ -70,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         ]
         entry["assign"] = run(
             "assign",
-            [*common, "--runs", str(args.runs), "--locate", str(args.locate)],
+            [
+                *common,
+                *("--runs", str(args.runs), "--locate", str(args.locate)),
+                *(["--methods", "memory", "--no-check"] if households > args.check_up_to else []),
+            ],
             key,
         )
         setup = entry["assign"].get("setup", {}) if entry["assign"] else {}
@@ -129,6 +135,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--incidents", action="store_true", help="run bench/incidents_load.py")
     p.add_argument("--evaluation", action="store_true", help="run bench/evaluation.py")
     p.add_argument("--out", type=Path, default=OUT / "city_scale.json")
+    p.add_argument("--check-up-to", type=int, default=1_000_000,
+                   help="above this size: time only the in-memory join, skip the SQL one and the "
+                   "household-by-household comparison (minutes each at 10,000,000)")  # fmt: skip
     p.add_argument("--merge", type=Path, nargs="+", help="only print the tables of these runs")
     return p.parse_args(argv)
 
