@@ -116,8 +116,7 @@ def read_parts(conn: Connection) -> tuple[np.ndarray, np.ndarray, int]:
     Returns:
         The parts, the grid id of each rank, and how many of them (the first) are leaf parts.
     """
-    rows = conn.execute(text(PARTS_SQL)).all()
-    rows.sort(key=lambda r: (not r[2], r[1]))
+    rows = sorted(conn.execute(text(PARTS_SQL)).all(), key=lambda r: (not r[2], r[1]))
     geoms = shapely.from_wkb([bytes(r[3]) for r in rows])
     shapely.prepare(geoms)
     leaves = sum(1 for r in rows if r[2])
