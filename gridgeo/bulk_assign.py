@@ -41,6 +41,9 @@ AREA = "ST_GeomFromText(:area, 4326)"
 # Memory for the statements below (restored afterwards): the sort of a million hits and the
 # hash of a million ids stay in memory instead of spilling to temporary files.
 LOCAL_SETTINGS = {"work_mem": "256MB"}
+# The swapped table's primary key and index are built by sorting every row: 10,000,000 rows
+# overflow the default 64MB and sort on disk.
+SWAP_SETTINGS = {"maintenance_work_mem": "512MB"}
 
 # 1. For each household in scope covered by a leaf part, its grid by the rule of
 #    gridgeo.rules: the first covering part by leaf_key.
@@ -209,8 +212,9 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
     conn.execute(text(NEXT_TABLE_SQL))
     assigned = bulk_join.write_assignment(conn, "household_grid_next", answer)
     t = _lap(spent, "copy_in", t)
-    for statement in SWAP_IN_SQL:
-        conn.execute(text(statement))
+    with _local_settings(conn, SWAP_SETTINGS):
+        for statement in SWAP_IN_SQL:
+            conn.execute(text(statement))
     t = _lap(spent, "swap_index", t)
     outside = answer.household_ids[answer.grid_ids < 0][:10]
     sample = []

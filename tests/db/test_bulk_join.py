@@ -139,7 +139,17 @@ def test_packed_rows_of_the_wrong_width_are_refused(conn):
     import pytest
 
     with pytest.raises(ValueError, match="16-byte records"):
-        bulk_join._fetch_packed(conn, "SELECT '\\x0102'::bytea", bulk_join._PAIR)
+        bulk_join._fetch_packed(
+            conn, "SELECT '\\x0102'::bytea WHERE %(lo)s < %(hi)s", "SELECT 1, 2", bulk_join._PAIR
+        )
+
+
+def test_reads_in_blocks_of_ids_miss_nobody(conn, monkeypatch):
+    pts = _setup(conn)
+    monkeypatch.setattr(bulk_join, "BLOCK", 7)  # many blocks, some empty, one partial
+    ids, x, _ = bulk_join.read_households(conn)
+    assert len(ids) == len(pts) == len(set(ids.tolist()))
+    assert np.isnan(x).sum() == 1  # the empty point
 
 
 def test_rank_points_takes_smallest_covering_rank():
