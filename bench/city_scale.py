@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -199,6 +200,9 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
                 "<= 1.5x",
             )
         )
+        pair = _paired_ratio(a, "bulk")
+        if pair is not None:
+            rows.append((n, "  the same, median of run-by-run ratios", pair, "x", 1.0, "<= 1.5x"))
         rows.append(
             (
                 n,
@@ -277,6 +281,18 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
                     )
                 )
     return rows  # fmt: skip
+
+
+def _paired_ratio(a: object, key: str) -> float | None:
+    """The median over runs of (gridgeo run i) / (sjoin run i): the runs are interleaved, so
+    each pair shared the machine's load of its moment."""
+    if not isinstance(a, dict):
+        return None
+    ours = a.get(key, {}).get("runs_s") if isinstance(a.get(key), dict) else None
+    theirs = a.get("sjoin", {}).get("runs_s") if isinstance(a.get("sjoin"), dict) else None
+    if not ours or not theirs or len(ours) != len(theirs):
+        return None
+    return round(statistics.median(o / t for o, t in zip(ours, theirs, strict=True)), 3)
 
 
 def growth(sizes: dict[str, dict[str, object]]) -> dict[str, dict[str, float | None]]:
