@@ -228,8 +228,10 @@ def api_key(engine: Engine, name: str = "bench") -> str:
 
 
 def write_json(name: str, payload: dict[str, object]) -> Path:
-    """Write ``bench/out/<name>.json``."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{name}.json"
+    """Write ``bench/out/<name>.json`` (or into ``$GRIDGEO_BENCH_OUT``: bench/city_scale.py
+    gives each size its own folder, so that runs side by side do not overwrite each other)."""
+    out = Path(os.environ.get("GRIDGEO_BENCH_OUT") or OUT)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     return path

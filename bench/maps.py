@@ -8,7 +8,7 @@ In one run, on the synthetic city (see bench/city.py): the HTML size of /maps/gr
 anchor (``maps.grid_map.build_grid_map`` with all leaf grids in one GeoJson layer, simplified
 like /map); the time until the grid layer has drawn in headless Debian Chromium, for both,
 ``--runs`` times each, interleaved, reported as medians (ours: the first load against a cold
-tile cache separately, then the warm loads); and uncached z14 tiles at random places, p50/p95:
+tile cache separately, then the warm loads); and uncached z14 and z12 tiles at random places, p50/p95:
 ``render_tile`` of the grid level and the all-levels tile the pages load. The server runs with
 no base map (as the anchor), so that no run waits for the internet. Figures go to
 ``bench/out/maps.json``.
@@ -57,32 +57,33 @@ def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-def bench_tiles(engine, runs: int) -> dict[str, object]:
-    """Uncached z14 tiles at random places in the city: the grid level, and all levels."""
-    rng = random.Random(1)
+def bench_tiles(engine, runs: int, zooms: tuple[int, ...] = (14, 12)) -> dict[str, object]:
+    """Uncached tiles at random places in the city, per zoom: the grid level, and all levels."""
     standard = get_settings().workload.households_per_worker
+    out: dict[str, object] = {}
     with engine.connect() as conn:
         hierarchy = load_hierarchy(conn)
         box = extent(conn)
         assert box is not None
         leaf = hierarchy.levels[-1].key
-        x0, y1 = tile_xy(box[0], box[1], 14)
-        x1, y0 = tile_xy(box[2], box[3], 14)
-        ns, sizes, all_ns = [], [], []
-        for _ in range(runs):
-            x, y = rng.randint(x0, x1), rng.randint(y0, y1)
-            t = time.perf_counter_ns()
-            data = render_tile(conn, hierarchy, layer=leaf, z=14, x=x, y=y, standard=standard)
-            ns.append(time.perf_counter_ns() - t)
-            sizes.append(len(data))
-            t = time.perf_counter_ns()
-            TileCache(standard).get_levels(conn, hierarchy, z=14, x=x, y=y, compress=True)
-            all_ns.append(time.perf_counter_ns() - t)
-    return {
-        "z14_uncached_ms": latency_summary(ns),
-        "z14_all_levels_gzip_uncached_ms": latency_summary(all_ns),
-        "mean_tile_bytes": sum(sizes) // len(sizes),
-    }
+        for z in zooms:
+            rng = random.Random(1)
+            x0, y1 = tile_xy(box[0], box[1], z)
+            x1, y0 = tile_xy(box[2], box[3], z)
+            ns, sizes, all_ns = [], [], []
+            for _ in range(runs):
+                x, y = rng.randint(x0, x1), rng.randint(y0, y1)
+                t = time.perf_counter_ns()
+                data = render_tile(conn, hierarchy, layer=leaf, z=z, x=x, y=y, standard=standard)
+                ns.append(time.perf_counter_ns() - t)
+                sizes.append(len(data))
+                t = time.perf_counter_ns()
+                TileCache(standard).get_levels(conn, hierarchy, z=z, x=x, y=y, compress=True)
+                all_ns.append(time.perf_counter_ns() - t)
+            out[f"z{z}_uncached_ms"] = latency_summary(ns)
+            out[f"z{z}_all_levels_gzip_uncached_ms"] = latency_summary(all_ns)
+            out[f"z{z}_mean_tile_bytes"] = sum(sizes) // len(sizes)
+    return out
 
 
 OURS_READY = """() => {
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true")
     p.add_argument("--tile-runs", type=int, default=200)
     p.add_argument("--runs", type=int, default=5, help="page loads of each map")
+    p.add_argument("--tiles-only", action="store_true", help="skip the pages drawn in Chromium")
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _, facts = ensure_city(db, grids=args.grids, households=args.households)
         out: dict[str, object] = {"city": facts, "tiles": bench_tiles(db.engine, args.tile_runs)}
+        if args.tiles_only:
+            print(write_json("maps", out).read_text())
+            return 0
         with db.engine.connect() as conn:
             hierarchy = load_hierarchy(conn)
             leaf = hierarchy.levels[-1]

@@ -48,7 +48,9 @@ def assign() -> None:
         stages.next()
         with db.engine.begin() as conn:
             report = assign_households(conn)
-            counts = {k: v for k, v in asdict(report).items() if k != "unassigned_sample"}
+            counts = {
+                k: v for k, v in asdict(report).items() if k not in ("unassigned_sample", "seconds")
+            }
             record(conn, cli_actor(), "assign", "households", None, **counts)
             stages.next()
     click.echo(

@@ -14,13 +14,21 @@ from sqlalchemy import Connection, text
 
 from gridgeo.errors import InvalidInput
 
-# the rules of gridgeo/rules.py: the leaf covering the point and its chain; else the nearest
+# the rules of gridgeo/rules.py in one statement: the leaf covering the point and its chain;
+# else (an InitPlan that runs only when no leaf covers the point) the nearest grid. One round
+# trip instead of two for points outside: the second statement was most of their p99.
 LOCATE_SQL = text(
     """
-SELECT c.code, c.name, c.level, c.depth
-FROM gridgeo_leaf(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) leaf
-CROSS JOIN LATERAL gridgeo_chain(leaf.grid_id) c
-ORDER BY c.depth
+WITH pt AS MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+leaf AS MATERIALIZED (SELECT f.grid_id FROM pt CROSS JOIN LATERAL gridgeo_leaf(pt.g) f)
+SELECT c.code, c.name, c.level, c.depth, NULL::float8 AS metres
+FROM leaf CROSS JOIN LATERAL gridgeo_chain(leaf.grid_id) c
+UNION ALL
+SELECT n.code, g.name, l.key, n.depth, n.metres
+FROM pt CROSS JOIN LATERAL gridgeo_nearest(pt.g) n
+JOIN grids g ON g.id = n.grid_id JOIN levels l ON l.id = g.level_id
+WHERE NOT EXISTS (SELECT 1 FROM leaf)
+ORDER BY 4
 """
 )
 NEAREST_SQL = text(
@@ -121,8 +129,7 @@ def locate(
         if held:
             return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in held))
     rows = conn.execute(LOCATE_SQL, {"lon": lon, "lat": lat}).all()
-    if rows:
-        return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in rows))
-    near = conn.execute(NEAREST_SQL, {"lon": lon, "lat": lat}).first()
-    nearest = Nearest(near[0], near[1], near[2], float(near[3])) if near else None
-    return Location(lon, lat, (), nearest)
+    if rows and rows[0][4] is not None:  # the nearest grid: no leaf covers the point
+        near = rows[0]
+        return Location(lon, lat, (), Nearest(near[0], near[1], near[2], float(near[4])))
+    return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in rows))

@@ -16,24 +16,35 @@ Why this shape (measured with ``bench/assign.py``: 10,000 grids, 1,000,000 point
   on points above all - and a foreign-key check each). Reassigning an area deletes and inserts
   only the rows that change. The swapped table's foreign keys are ``NOT VALID``: its rows come
   from the grid parts in this transaction, so they are valid by construction.
+- Reassigning everything evaluates the same rule in memory (:mod:`gridgeo.bulk_join`: rows
+  read with binary COPY, a shapely STRtree, prepared parts, the answer written with binary
+  COPY into the table swapped in): at 1,000,000 households / 10,000 grids the SQL join took
+  3-4 s, the in-memory one well under a second (bench/assign.py, docs/benchmarks.md). The SQL
+  statements stay for an area, and as the reference the in-memory join is tested against
+  (``method="sql"``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from gridgeo import bulk_join
 from gridgeo.assign import NEAREST_SQL
-from gridgeo.buildings.rules import apply_unit_grids
+from gridgeo.buildings.rules import apply_unit_grids, apply_unit_grids_to
 
 AREA = "ST_GeomFromText(:area, 4326)"
 
 # Memory for the statements below (restored afterwards): the sort of a million hits and the
 # hash of a million ids stay in memory instead of spilling to temporary files.
 LOCAL_SETTINGS = {"work_mem": "256MB"}
+# The swapped table's primary key and index are built by sorting every row: 10,000,000 rows
+# overflow the default 64MB and sort on disk.
+SWAP_SETTINGS = {"maintenance_work_mem": "512MB"}
 
 # 1. For each household in scope covered by a leaf part, its grid by the rule of
 #    gridgeo.rules: the first covering part by leaf_key.
@@ -70,12 +81,12 @@ WHERE a.grid_id IS DISTINCT FROM n.grid_id
 """
 
 # 4a. Everything: build the next table unindexed, swap it in, index it once.
-SWAP_SQL = (
-    "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)",
-    """
+NEXT_TABLE_SQL = "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)"
+FILL_NEXT_SQL = """
     INSERT INTO household_grid_next (household_id, grid_id)
     SELECT hid, grid_id FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n WHERE grid_id IS NOT NULL ORDER BY hid
-    """,
+"""
+SWAP_IN_SQL = (
     "DROP TABLE household_grid",
     "ALTER TABLE household_grid_next RENAME TO household_grid",
     "ALTER TABLE household_grid ADD CONSTRAINT household_grid_pkey PRIMARY KEY (household_id)",
@@ -89,6 +100,7 @@ SWAP_SQL = (
     FOREIGN KEY (grid_id) REFERENCES grids (id) ON DELETE CASCADE NOT VALID
     """,
 )
+SWAP_SQL = (NEXT_TABLE_SQL, FILL_NEXT_SQL, *SWAP_IN_SQL)
 
 # 4b. An area: delete the rows that change, insert the new ones.
 PATCH_SQL = (
@@ -126,6 +138,7 @@ class AssignReport:
         changed: points whose grid changed in this run.
         unassigned: points outside every grid (left with no grid, never dropped).
         unassigned_sample: up to 10 ``(household id, nearest code, distance m)``.
+        seconds: where the time went, by step (the in-memory join; not compared).
     """
 
     households: int
@@ -133,19 +146,28 @@ class AssignReport:
     changed: int
     unassigned: int
     unassigned_sample: tuple[tuple[int, str, float], ...] = ()
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
-def assign_households(conn: Connection, area_wkt: str | None = None) -> AssignReport:
-    """(Re)assign households to their leaf grid with set-based SQL in the caller's transaction.
+def assign_households(
+    conn: Connection, area_wkt: str | None = None, method: str = "memory"
+) -> AssignReport:
+    """(Re)assign households to their leaf grid in the caller's transaction.
 
     Args:
         conn: a connection inside a transaction (the caller commits).
         area_wkt: when given (WKT, EPSG:4326), only households inside this area are
-            re-evaluated; otherwise all of them.
+            re-evaluated (set-based SQL); otherwise all of them.
+        method: for everything, ``"memory"`` (the in-memory join of :mod:`gridgeo.bulk_join`)
+            or ``"sql"`` (the set-based statements; the reference it is tested against).
 
     Returns:
         The counts.
     """
+    if area_wkt is None and method == "memory":
+        return _assign_all_in_memory(conn)
+    if method not in ("memory", "sql"):
+        raise ValueError(f"unknown method {method!r}")
     params: dict[str, object] = {}
     scope_h = scope_p = ""
     if area_wkt is not None:
@@ -177,6 +199,55 @@ def assign_households(conn: Connection, area_wkt: str | None = None) -> AssignRe
         unassigned=total - assigned,
         unassigned_sample=tuple(sample),
     )
+
+
+def _assign_all_in_memory(conn: Connection) -> AssignReport:
+    """Every household: join in memory, COPY the answer into the next table, swap it in."""
+    spent: dict[str, float] = {}
+    t = time.perf_counter()
+    answer = bulk_join.join_households(conn, spent)
+    apply_unit_grids_to(conn, answer.household_ids, answer.grid_ids)  # a unit's explicit grid
+    t = _lap(spent, "join", t)
+    old_ids, old_grids = bulk_join.read_assigned(conn)
+    changed = bulk_join.count_changed(answer, old_ids, old_grids)
+    del old_ids, old_grids
+    t = _lap(spent, "changed", t)
+    conn.execute(text(NEXT_TABLE_SQL))
+    assigned = bulk_join.write_assignment(conn, "household_grid_next", answer)
+    t = _lap(spent, "copy_in", t)
+    with _local_settings(conn, SWAP_SETTINGS):
+        for statement in SWAP_IN_SQL:
+            conn.execute(text(statement))
+    t = _lap(spent, "swap_index", t)
+    outside = answer.household_ids[answer.grid_ids < 0][:10]
+    sample = []
+    if outside.size:
+        rows = conn.execute(
+            text(
+                "SELECT id, ST_X(location), ST_Y(location) FROM households WHERE id = ANY(:ids) ORDER BY id"
+            ),
+            {"ids": outside.tolist()},
+        ).all()
+        for hid, lon, lat in rows:
+            near = conn.execute(NEAREST_SQL, {"lon": lon, "lat": lat}).first()
+            if near is not None:
+                sample.append((int(hid), str(near[0]), round(float(near[3]), 1)))
+    _lap(spent, "sample", t)
+    total = len(answer.household_ids)
+    return AssignReport(
+        households=total,
+        assigned=assigned,
+        changed=changed,
+        unassigned=total - assigned,
+        unassigned_sample=tuple(sample),
+        seconds={k: round(v, 3) for k, v in spent.items()},
+    )
+
+
+def _lap(spent: dict[str, float], step: str, since: float) -> float:
+    now = time.perf_counter()
+    spent[step] = spent.get(step, 0.0) + now - since
+    return now
 
 
 @contextmanager

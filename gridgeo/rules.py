@@ -24,6 +24,10 @@ Every statement that needs one of them composes the SQL function or view; none r
 - **The current grid by code**: the view ``current_grids`` (rows with ``valid_to IS NULL``;
   codes are unique among them); :func:`current_grid_id` for a code a request named.
 
+One evaluation outside SQL, for speed: :mod:`gridgeo.bulk_join` applies the leaf rule to every
+household in memory, ordering by the stored ``leaf_key`` and testing *covers* with shapely;
+``tests/db/test_bulk_join.py`` holds it to the SQL rule.
+
 The table functions are inlined by PostgreSQL into the statement that calls them, so they plan
 exactly as the subqueries they replaced (``tests/db/test_rules.py`` checks the plans).
 """

@@ -3,10 +3,14 @@
 One household is placed by ``gridgeo_place(point, unit_id)`` (migration 0018, named in
 :mod:`gridgeo.rules`). A whole city is joined point-to-part first (``gridgeo.bulk_assign``);
 this post-step then overrides the households whose unit has a current assignment in
-``current_unit_grids`` (the view the function reads), so both paths state one rule.
+``current_unit_grids`` (the view the function reads), so both paths state one rule — on the
+temporary tables of the set-based path, and on the arrays of the in-memory join
+(:mod:`gridgeo.bulk_join`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -31,6 +35,37 @@ def apply_unit_grids(conn: Connection, tables: tuple[str, ...] = ("_pick", "_mis
     if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM current_unit_grids)")).scalar():
         return 0  # no unit assigned anywhere: nothing to join
     return sum(conn.execute(text(UNIT_OVERRIDE_SQL.format(table=t))).rowcount or 0 for t in tables)
+
+
+def apply_unit_grids_to(conn: Connection, household_ids: Any, grid_ids: Any) -> int:
+    """The same override on an in-memory answer (:class:`gridgeo.bulk_join.Answer`'s arrays).
+
+    Args:
+        conn: a connection in the caller's transaction.
+        household_ids: sorted household ids (numpy).
+        grid_ids: their grids by the point rule, -1 for none (numpy); corrected in place.
+
+    Returns:
+        Picks overridden.
+    """
+    import numpy as np
+
+    rows = conn.execute(
+        text(
+            "SELECT h.id, u.grid_id FROM households h "
+            "JOIN current_unit_grids u ON u.unit_id = h.unit_id ORDER BY h.id"
+        )
+    ).all()
+    if not rows or not len(household_ids):
+        return 0
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    grids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    pos = np.minimum(np.searchsorted(household_ids, ids), len(household_ids) - 1)
+    found = household_ids[pos] == ids
+    pos, grids = pos[found], grids[found]
+    differ = grid_ids[pos] != grids
+    grid_ids[pos[differ]] = grids[differ]
+    return int(differ.sum())
 
 
 def place_households(conn: Connection, household_ids: list[int]) -> int:

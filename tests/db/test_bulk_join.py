@@ -1,0 +1,166 @@
+"""The in-memory bulk join gives exactly the SQL rule's answer: edges, vertices, gaps, outside.
+
+The fixture has slanted shared edges (where a computed point is only *nearly* on the line and
+the two implementations must still agree), a leaf with more vertices than ``ST_Subdivide``
+keeps in one part (cut lines inside a grid), a gap between leaves (the street itself wins) and
+points outside every grid.
+"""
+
+import numpy as np
+import shapely
+from sqlalchemy import text
+
+from gridgeo import bulk_join
+from gridgeo.bulk_assign import assign_households
+
+INSERT = text(
+    """
+    INSERT INTO grids (code, name, level_id, parent_id, geom, workers)
+    SELECT :code, :code, l.id, (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL),
+           ST_Multi(ST_GeomFromText(:wkt, 4326)), 0
+    FROM levels l WHERE l.key = :level
+    """
+)
+
+D, S1, S2 = "110101", "110101001", "110101002"
+GRIDS = [
+    (D, "district", None, "POLYGON((0 0, 4 0, 4 3, 0 3, 0 0))"),
+    (S1, "street", D, "POLYGON((0 0, 2 0, 1.3 3, 0 3, 0 0))"),
+    (S2, "street", D, "POLYGON((2 0, 4 0, 4 3, 1.3 3, 2 0))"),
+    ("110101001001", "community", S1, "POLYGON((0 0, 1.1 0, 0.6 1.7, 0 1.5, 0 0))"),
+    (
+        "110101001002",
+        "community",
+        S1,
+        "POLYGON((1.1 0, 2 0, 1.3 3, 0 3, 0 1.5, 0.6 1.7, 1.1 0))",
+    ),
+    ("110101002001", "community", S2, "POLYGON((2 0, 3 0, 2.7 3, 1.3 3, 2 0))"),
+    # 200 vertices: ST_Subdivide(geom, 64) cuts it into parts; points on the cuts are inside
+    ("110101002002", "community", S2, shapely.Point(3.5, 1.5).buffer(0.3, 50).wkt),
+]
+
+
+def _points() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    out = []
+    for *_, wkt in GRIDS:
+        ring = np.asarray(shapely.from_wkt(wkt).exterior.coords)
+        out.append(ring)  # every vertex
+        a, b = ring[:-1], ring[1:]
+        for t in (0.5, 0.1, 1 / 3, 0.77):  # on every edge, as nearly as floats allow
+            out.append(a + t * (b - a))
+    out.append(np.column_stack([rng.uniform(-0.5, 4.5, 400), rng.uniform(-0.5, 3.5, 400)]))
+    out.append(np.array([[5.0, 1.0], [-1.0, -1.0], [2.0, 3.5], [4.0, 3.0000001]]))
+    # on the cut lines of the subdivided leaf (x = 3.5 or y = 1.5 through its centre)
+    out.append(np.column_stack([np.full(9, 3.5), np.linspace(1.21, 1.79, 9)]))
+    out.append(np.column_stack([np.linspace(3.21, 3.79, 9), np.full(9, 1.5)]))
+    return np.vstack(out)
+
+
+def _setup(conn) -> np.ndarray:
+    for code, level, parent, wkt in GRIDS:
+        conn.execute(INSERT, {"code": code, "level": level, "parent": parent, "wkt": wkt})
+    pts = _points()
+    conn.execute(
+        text("INSERT INTO households (location, external_id) VALUES (ST_Point(:x, :y, 4326), :e)"),
+        [{"x": float(x), "y": float(y), "e": str(i)} for i, (x, y) in enumerate(pts)],
+    )
+    # an empty point (nothing covers it): counted, left without a grid, by both
+    conn.execute(
+        text("INSERT INTO households (location, external_id) VALUES ('SRID=4326;POINT EMPTY', :e)"),
+        {"e": str(len(pts))},
+    )
+    return np.vstack([pts, [[np.nan, np.nan]]])
+
+
+def _assigned(conn) -> dict[str, str | None]:
+    rows = conn.execute(
+        text(
+            "SELECT h.external_id, g.code FROM households h "
+            "LEFT JOIN household_grid a ON a.household_id = h.id "
+            "LEFT JOIN grids g ON g.id = a.grid_id"
+        )
+    ).all()
+    return dict(rows)
+
+
+def test_memory_join_equals_sql_rule(conn):
+    pts = _setup(conn)
+    assert (
+        conn.execute(text("SELECT count(*) FROM grid_parts WHERE code = '110101002002'")).scalar()
+        > 1
+    )
+    sql_report = assign_households(conn, method="sql")
+    by_sql = _assigned(conn)
+    conn.execute(text("TRUNCATE household_grid"))
+    mem_report = assign_households(conn)
+    by_memory = _assigned(conn)
+    differ = {
+        k: (by_sql[k], by_memory[k], tuple(pts[int(k)]))
+        for k in by_sql
+        if by_sql[k] != by_memory[k]
+    }
+    assert differ == {}
+    assert mem_report == sql_report
+    # every kind of answer occurs: leaves, the street in its gap, none outside
+    codes = set(by_sql.values())
+    assert {S2, None, "110101001001", "110101002002"} <= codes
+    # and it agrees with the SQL run over what is stored: nothing changes
+    assert assign_households(conn).changed == 0
+    assert assign_households(conn, method="sql").changed == 0
+
+
+def test_memory_join_counts_changes_and_swaps_atomically(conn):
+    _setup(conn)
+    first = assign_households(conn)
+    assert first.changed == first.assigned > 0
+    conn.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(0, 0, 1.2, 1.5, 4326)) WHERE code = '110101001001'"
+        )
+    )
+    again = assign_households(conn)
+    with_sql = assign_households(conn, method="sql")
+    assert again.changed > 0 and with_sql.changed == 0
+    # the swapped table has its keys, index and cascading foreign keys back
+    names = set(
+        conn.execute(
+            text("SELECT conname FROM pg_constraint WHERE conrelid = 'household_grid'::regclass")
+        ).scalars()
+    )
+    assert {
+        "household_grid_pkey",
+        "household_grid_household_id_fkey",
+        "household_grid_grid_id_fkey",
+    } <= names
+
+
+def test_packed_rows_of_the_wrong_width_are_refused(conn):
+    import pytest
+
+    with pytest.raises(ValueError, match="16-byte records"):
+        bulk_join._fetch_packed(
+            conn, "SELECT '\\x0102'::bytea WHERE %(lo)s < %(hi)s", "SELECT 1, 2", bulk_join._PAIR
+        )
+
+
+def test_reads_in_blocks_of_ids_miss_nobody(conn, monkeypatch):
+    pts = _setup(conn)
+    monkeypatch.setattr(bulk_join, "BLOCK", 7)  # many blocks, some empty, one partial
+    ids, x, _ = bulk_join.read_households(conn)
+    assert len(ids) == len(pts) == len(set(ids.tolist()))
+    assert np.isnan(x).sum() == 1  # the empty point
+
+
+def test_rank_points_takes_smallest_covering_rank():
+    parts = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 2, 1)])
+    shapely.prepare(parts)
+    x = np.array([0.5, 1.0, 1.5, 3.0, 1.0])
+    y = np.array([0.5, 0.5, 0.5, 0.5, 1.0])
+    got = bulk_join.rank_points(x, y, parts, chunk=2)
+    assert got.tolist() == [0, 0, 1, -1, 0]
+    # the first two are the leaves: the third only answers what they leave
+    parts = np.array([shapely.box(0, 0, 1, 1), shapely.box(1.6, 0, 2, 1), shapely.box(0, 0, 2, 1)])
+    shapely.prepare(parts)
+    got = bulk_join.rank_points(x, y, parts, leaves=2, chunk=3)
+    assert got.tolist() == [0, 0, 2, -1, 0]
