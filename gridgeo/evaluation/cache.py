@@ -30,7 +30,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -81,13 +81,20 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot keep a {type(value).__name__} in the evaluation's store")
 
 
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "$f": float,
+    "$d": Decimal,
+    "$dt": datetime.fromisoformat,
+    "$t": lambda t: timedelta(days=t[0], seconds=t[1], microseconds=t[2]),
+}
+
+
 def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if isinstance(value, dict):
         ((tag, v),) = value.items()
-        return {"$f": float, "$d": Decimal, "$dt": datetime.fromisoformat,
-                "$t": lambda t: timedelta(days=t[0], seconds=t[1], microseconds=t[2])}[tag](v)  # fmt: skip
+        return _DECODERS[tag](v)
     return value
 
 
