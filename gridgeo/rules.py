@@ -8,6 +8,12 @@ Every statement that needs one of them composes the SQL function or view; none r
   ``grid_parts.leaf_key``; ``gridgeo_leaf(point)`` gives the first covering part by it
   (grid_id, code, depth). Candidates from elsewhere (a plan's draft shapes) sort by
   ``gridgeo_leaf_key`` over their depth and code.
+- **Which grid a household or a point of a unit is in** (migration 0018): the unit's explicit
+  current assignment (``unit_grids``, the view ``current_unit_grids``) when a unit is given and
+  has one, otherwise the rule above: ``gridgeo_place(point, unit_id)`` (grid_id, code, depth).
+  Everything that places a household or a report that may name a unit calls this one; set-based
+  work (a whole city) joins ``current_unit_grids`` after the point join
+  (``gridgeo.buildings.rules.apply_unit_grids``).
 - **The chain**: ``gridgeo_chain(grid_id)`` walks a grid's parent links to the top (id,
   parent_id, code, name, level key, depth per row; sort by depth).
 - **The ancestor** ``steps`` levels up (the top when the chain is shorter):

@@ -1,7 +1,8 @@
 """A deterministic demo city modelled on Kuiwen district (奎文区), Weifang (seed 003).
 
 One district, 8 streets, 65 communities, 386 grids, 784 workers and about 235,000 households in
-building points, drawn along a synthetic network of main roads, minor streets and two rivers.
+buildings and their units (compounds of walk-ups and towers, old lanes, a few large buildings:
+``gridgeo/demo/housing.py``), drawn along a synthetic network of main roads, minor streets and two rivers.
 
 Why this shape: every level is a union of the same atomic blocks, the faces of the polygonized
 road and river network clipped to the district outline. Shared edges are therefore
@@ -21,20 +22,21 @@ import shapely
 from sqlalchemy import Connection, text
 
 from gridgeo.bulk_assign import assign_households
+from gridgeo.demo import housing as housing
 from gridgeo.demo import names as names
 from gridgeo.demo import roads as network
+from gridgeo.demo.housing_load import load_housing
 from gridgeo.errors import Conflict
 from gridgeo.levels import load_hierarchy
 from gridgeo.lines import store_lines
-from gridgeo.store import AreaRecord, copy_households, insert_areas
+from gridgeo.store import AreaRecord, insert_areas
 
 STREETS, COMMUNITIES, GRIDS = 8, 65, 386  # seed 003: 65 community grids, 386 second-level grids
 WORKERS = 784  # seed 003: 784 full-time community workers
 HOUSEHOLDS = 235_000
 STANDARD = 300  # households per worker (按照300户一职)
 OVER_SHARE = UNDER_SHARE = 0.2  # grids staffed below / above the standard by more than 10 %
-INSET = 8.0  # metres between a building point and the edge of its block
-BUILDING_MIN, BUILDING_MAX = 20, 400  # households per building point
+INSET = 8.0  # metres between a building's centre and the edge of its block
 
 # Neighbours of each block: all of them, and those across a minor street only.
 Adjacency = tuple[list[list[int]], list[set[int]]]
@@ -46,11 +48,17 @@ class DemoCity:
 
     Attributes:
         areas: areas of every level in EPSG:4326, parents before children, parent_code set.
-        building_points: shapely Points (EPSG:4326), one per building.
+        building_points: shapely Points (EPSG:4326), the centre of each building.
         household_counts: households in each building.
         addresses: Chinese address of each building.
-        external_ids: stable id of each building (``DEMO-000001``...).
+        external_ids: stable id (code) of each building (``DEMO-000001``...).
         roads: road and river lines (columns ``name``, ``kind`` in {'road', 'river'}).
+        housing: kinds, floors, footprints (metric) and units of the buildings.
+        footprints: building footprints (EPSG:4326).
+        unit_points: each unit's point (EPSG:4326).
+        compounds: the compound (小区) of each building.
+        numbers: the building's number (楼号) within its compound.
+        community_codes: the community of each building.
     """
 
     areas: list[AreaRecord]
@@ -59,6 +67,12 @@ class DemoCity:
     addresses: list[str]
     external_ids: list[str]
     roads: geopandas.GeoDataFrame
+    housing: housing.Housing
+    footprints: np.ndarray
+    unit_points: np.ndarray
+    compounds: list[str]
+    numbers: list[int]
+    community_codes: list[str]
 
 
 @dataclass(frozen=True)
@@ -94,33 +108,58 @@ def build_demo_city(seed: int = 2026) -> DemoCity:
     barrier = shapely.union_all([line for _, _, line in main])
     plan = _plan(super_of, _adjacency(supers), weight, xy, _adjacency(blocks, barrier), rng)
     workers, households = _staffing(np.array([weight[g].sum() for g in plan.grids]), rng)
-    xy_m, counts, grid_of = _buildings(blocks, plan.grids, households, rng)
+    styles = housing.community_styles(COMMUNITIES, rng)
+    grid_styles = [styles[c] for c in plan.grid_community]
+    homes = _buildings(blocks, plan.grids, households, grid_styles, rng)
+    grid_of = homes.grid
     labels = names.label_areas(plan.community_street, plan.grid_community)
     community_of = np.asarray(plan.grid_community)[grid_of]
     street_of = np.asarray(plan.community_street)[community_of]
+    compound_of_grid = [names.compound_name(g, st) for g, st in enumerate(grid_styles)]
+    compounds = [compound_of_grid[g] for g in grid_of]
+    numbers = _ranks_in(grid_of)
     return DemoCity(
         areas=_area_records(shapely.transform(blocks, network.to_wgs84), plan, workers, labels),
-        building_points=shapely.points(network.to_wgs84(xy_m)),
-        household_counts=counts,
-        addresses=names.addresses(street_of.tolist(), community_of.tolist(), labels),
-        external_ids=[f"DEMO-{i + 1:06d}" for i in range(len(counts))],
+        building_points=shapely.points(network.to_wgs84(homes.xy)),
+        household_counts=homes.households,
+        addresses=names.addresses(
+            street_of.tolist(), community_of.tolist(), labels, compounds, numbers
+        ),
+        external_ids=[f"DEMO-{i + 1:06d}" for i in range(len(homes.households))],
         roads=network.roads(main, minor, outline),
+        housing=homes,
+        footprints=shapely.transform(homes.footprints, network.to_wgs84),
+        unit_points=shapely.points(network.to_wgs84(homes.unit_xy)),
+        compounds=compounds,
+        numbers=numbers,
+        community_codes=[labels[1][c][0] for c in community_of],
     )
+
+
+def _ranks_in(owner: np.ndarray) -> list[int]:
+    """1-based position of each item among the items with the same owner."""
+    seen: dict[int, int] = {}
+    out = []
+    for o in owner.tolist():
+        seen[o] = seen.get(o, 0) + 1
+        out.append(seen[o])
+    return out
 
 
 def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
     """Load the demo city into an empty store, in the caller's transaction.
 
-    Inserts the areas and building points, assigns every household to its grid, and stores
-    the roads and rivers in the line layer (source ``demo``).
+    Inserts the areas, the buildings with their units, groups and heads, one household row per
+    unit carrying its count (``gridgeo/buildings/store.py``), assigns every household to its
+    grid, and stores the roads and rivers in the line layer (source ``demo``).
 
     Args:
         conn: a connection inside a transaction (the caller commits).
         city: the city to load; built with the default seed when None.
 
     Returns:
-        Areas per level key, then ``households``, ``buildings``, ``workers`` and
-        ``unassigned`` (building points in no grid; 0 for the demo), ``lines``.
+        Areas per level key, then ``households``, ``buildings``, ``units``, ``heads``,
+        ``workers`` and ``unassigned`` (household rows in no grid; 0 for the demo), ``lines``.
 
     Raises:
         Conflict: when the grids table already has rows.
@@ -130,9 +169,7 @@ def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
     city = city if city is not None else build_demo_city()
     hierarchy = load_hierarchy(conn)
     insert_areas(conn, hierarchy, city.areas)
-    copy_households(
-        conn, city.building_points, city.household_counts, city.addresses, city.external_ids
-    )
+    heads = load_housing(conn, city)
     report = assign_households(conn)
     roads = city.roads
     store_lines(conn, roads.geometry.values, list(roads.kind), list(roads.name), source="demo")
@@ -140,6 +177,8 @@ def load_demo(conn: Connection, city: DemoCity | None = None) -> dict[str, int]:
     return counts | {
         "households": int(city.household_counts.sum()),
         "buildings": len(city.building_points),
+        "units": len(city.housing.unit_number),
+        "heads": heads,
         "workers": sum(a.workers for a in city.areas),
         "unassigned": report.unassigned,
         "lines": len(roads),
@@ -350,20 +389,52 @@ def _staffing(capacity: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     return workers, households
 
 
-def _split(total: int, rng: np.random.Generator) -> list[int]:
-    """Split a grid's households into buildings of 20..400 (a few high-rises above 300)."""
-    sizes: list[int] = []
-    left = int(total)
-    while left > 0:
-        if rng.random() < 0.06:
-            size = int(rng.integers(301, BUILDING_MAX + 1))
-        else:
-            size = int(np.clip(rng.lognormal(np.log(110.0), 0.45), BUILDING_MIN, 300))
-        if left - size < BUILDING_MIN:  # no stub building: take all, or two halves
-            size = left if left <= BUILDING_MAX else left // 2
-        sizes.append(size)
-        left -= size
-    return sizes
+def _buildings(
+    blocks: np.ndarray,
+    grids: list[np.ndarray],
+    households: np.ndarray,
+    styles: list[str],
+    rng: np.random.Generator,
+) -> housing.Housing:
+    """The buildings of every grid, their centres inside the blocks (inset from the roads)."""
+    usable = shapely.buffer(blocks, -INSET, join_style="mitre")
+    xy, block_of, owner = [], [], []
+    kinds: list[str] = []
+    floors: list[int] = []
+    units: list[list[int]] = []
+    for g, members in enumerate(grids):
+        spots, area = usable[members], shapely.area(usable[members])
+        if area.sum() <= 0:  # only slivers: hug the edges more closely
+            spots = shapely.buffer(blocks[members], -1.0, join_style="mitre")
+            area = shapely.area(spots)
+        made = housing.grid_buildings(int(households[g]), styles[g], rng)
+        per_block = rng.multinomial(len(made), area / area.sum())
+        for spot, block, k in zip(spots, members, per_block, strict=True):
+            if k:
+                xy.append(_sample(spot, int(k), rng))
+                block_of += [block] * int(k)
+        for kind, fl, per_unit in made:
+            kinds.append(kind)
+            floors.append(fl)
+            units.append(per_unit)
+        owner += [g] * len(made)
+    centres = np.vstack(xy)
+    n_units = np.array([len(u) for u in units])
+    boxes, half_w = housing.footprints(centres, kinds, n_units, blocks[np.asarray(block_of)])
+    unit_building = np.repeat(np.arange(len(units)), n_units)
+    unit_number = np.concatenate([np.arange(1, k + 1) for k in n_units])
+    return housing.Housing(
+        xy=centres,
+        households=np.array([sum(u) for u in units], dtype=np.int64),
+        kind=np.asarray(kinds),
+        floors=np.asarray(floors),
+        grid=np.asarray(owner),
+        footprints=boxes,
+        unit_building=unit_building,
+        unit_number=unit_number,
+        unit_households=np.concatenate([np.asarray(u) for u in units]).astype(np.int64),
+        unit_xy=housing.unit_points(centres, half_w, unit_building, unit_number, n_units),
+    )
 
 
 def _sample(poly: shapely.Geometry, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -375,31 +446,6 @@ def _sample(poly: shapely.Geometry, count: int, rng: np.random.Generator) -> np.
         cand = rng.uniform((x0, y0), (x1, y1), size=(4 * count + 16, 2))
         found = np.vstack([found, cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])]])
     return found[:count]
-
-
-def _buildings(
-    blocks: np.ndarray, grids: list[np.ndarray], households: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Building points inside the blocks (inset from the roads), grid by grid.
-
-    Returns:
-        Metric coordinates (n, 2), households per building, grid index per building.
-    """
-    usable = shapely.buffer(blocks, -INSET, join_style="mitre")
-    xy, counts, owner = [], [], []
-    for g, members in enumerate(grids):
-        spots, area = usable[members], shapely.area(usable[members])
-        if area.sum() <= 0:  # only slivers: hug the edges more closely
-            spots = shapely.buffer(blocks[members], -1.0, join_style="mitre")
-            area = shapely.area(spots)
-        sizes = _split(int(households[g]), rng)
-        per_block = rng.multinomial(len(sizes), area / area.sum())
-        for spot, k in zip(spots, per_block, strict=True):
-            if k:
-                xy.append(_sample(spot, int(k), rng))
-        counts += sizes
-        owner += [g] * len(sizes)
-    return np.vstack(xy), np.asarray(counts, dtype=np.int64), np.asarray(owner)
 
 
 def _area_records(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 # (code, name) of every street, of every community and of every grid.
 Labels = tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]
 
@@ -71,9 +73,32 @@ def lane_name(index: int) -> str:
     return f"{stem}{'' if rounds == 0 else rounds + 1}巷"
 
 
-def address(street: str, community: str, number: int) -> str:
-    """A building address, e.g. ``奎文区东关街道和平社区12号楼``."""
-    return f"{DISTRICT_NAME}{street}{community}{number}号楼"
+COMPOUND_SUFFIXES = ("小区", "花园", "家园", "苑", "新村", "公寓")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+         "涛", "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "建国", "文", "红", "玉兰",
+         "海燕", "志强", "丹", "萍", "鹏", "辉", "玲", "斌", "宁", "雪", "琳", "浩", "晓东")  # fmt: skip
+
+
+def compound_name(index: int, style: str) -> str:
+    """The compound (小区) of the ``index``-th grid; an old-lane grid is named for its lane."""
+    stem = LANE_STEMS[index % len(LANE_STEMS)]
+    rounds = index // len(LANE_STEMS)
+    if style == "old":
+        return f"{stem}{'' if rounds == 0 else rounds + 1}里"
+    return f"{stem}{COMPOUND_SUFFIXES[rounds % len(COMPOUND_SUFFIXES)]}"
+
+
+def person_names(n: int, seed: int) -> list[str]:
+    """``n`` Chinese names (deterministic), for the demo's heads of buildings and units."""
+    pairs = [s + g for s in SURNAMES for g in GIVEN]
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    return [pairs[int(order[i % len(pairs)])] for i in range(n)]
+
+
+def address(street: str, community: str, number: int, compound: str = "") -> str:
+    """A building address, e.g. ``奎文区东关街道和平社区槐荫小区12号楼``."""
+    return f"{DISTRICT_NAME}{street}{community}{compound}{number}号楼"
 
 
 def label_areas(community_street: Sequence[int], grid_community: Sequence[int]) -> Labels:
@@ -100,12 +125,24 @@ def label_areas(community_street: Sequence[int], grid_community: Sequence[int]) 
     return streets, communities, grids
 
 
-def addresses(street_of: Iterable[int], community_of: Sequence[int], labels: Labels) -> list[str]:
-    """The address of each building, numbered building by building within its community."""
+def addresses(
+    street_of: Iterable[int],
+    community_of: Sequence[int],
+    labels: Labels,
+    compounds: Sequence[str] | None = None,
+    numbers: Sequence[int] | None = None,
+) -> list[str]:
+    """The address of each building.
+
+    In its compound by its number when given, else numbered building by building within its
+    community.
+    """
     streets, communities, _ = labels
+    nums = list(numbers) if numbers is not None else _ranks(community_of)
+    comps = list(compounds) if compounds is not None else [""] * len(nums)
     return [
-        address(streets[s][1], communities[c][1], n)
-        for s, c, n in zip(street_of, community_of, _ranks(community_of), strict=True)
+        address(streets[s][1], communities[c][1], n, k)
+        for s, c, n, k in zip(street_of, community_of, nums, comps, strict=True)
     ]
 
 

@@ -1,6 +1,6 @@
 """The schema as the migrations build it (all heads), mapped with SQLAlchemy 2 + GeoAlchemy2.
 
-One module per concept (areas, accounts, workload, incidents, versions and plans, lines); this
+One module per concept (areas, accounts, workload, incidents, versions and plans, lines, buildings); this
 package gathers them into one metadata, ``Base.metadata``.
 
 This is Alembic's target metadata (``gridgeo/migrations/env.py``): every table, column (type,
@@ -10,7 +10,7 @@ source; this module follows them. A migration that changes the schema changes th
 the same commit, else ``tests/db/test_models_schema.py`` fails (it compares the two through
 Alembic's autogenerate and through PostgreSQL's catalog).
 
-Not here, since they are not tables: the views (``current_grids``, migration 0012; ``grid_staff``, migration 0004: the rule for a
+Not here, since they are not tables: the views (``current_grids``, migration 0012; ``current_unit_grids``, migration 0018; ``grid_staff``, migration 0004: the rule for a
 grid's effective worker count; a view added later goes in this list, not in the metadata), the
 triggers and functions that keep ``grid_parts`` and ``grid_versions``, and the seed rows of
 ``levels``, ``incident_categories`` and ``departments``.
@@ -24,6 +24,13 @@ from __future__ import annotations
 from gridgeo.models.accounts import AuditEntry, LoginFailure, Token, User, UserArea
 from gridgeo.models.areas import Grid, GridPart, Household, HouseholdGrid, Level
 from gridgeo.models.base import Base
+from gridgeo.models.buildings import (
+    Building,
+    BuildingGroup,
+    BuildingHead,
+    BuildingUnit,
+    UnitGrid,
+)
 from gridgeo.models.incidents import (
     Department,
     Incident,
@@ -60,4 +67,9 @@ __all__ = [
     "PlanGrid",
     "PlanEdit",
     "Line",
+    "BuildingGroup",
+    "Building",
+    "BuildingUnit",
+    "UnitGrid",
+    "BuildingHead",
 ]

@@ -114,9 +114,24 @@ class Household(Base):
     created_at: Mapped[Now]
     created_by: Mapped[str | None]
     updated_by: Mapped[str | None]
+    # the building, unit, floor and room where known (0018; counts: gridgeo/models/buildings.py)
+    building_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("buildings.id", ondelete="SET NULL")
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("building_units.id", ondelete="SET NULL")
+    )
+    floor: Mapped[int | None]
+    room: Mapped[str | None]
 
     __table_args__ = (
         CheckConstraint("household_count > 0", name="households_count_pos"),
+        Index(
+            "ix_households_building_id",
+            "building_id",
+            postgresql_where=text("building_id IS NOT NULL"),
+        ),
+        Index("ix_households_unit_id", "unit_id", postgresql_where=text("unit_id IS NOT NULL")),
         Index("idx_households_location", "location", postgresql_using="gist"),
         Index(
             "households_external_id",

@@ -20,6 +20,25 @@ def test_load_assigns_every_household_and_tiles_each_parent(conn, city: DemoCity
     assert counts["community"] == 65 and counts["grid"] == 386
     assert counts["workers"] == 784 and counts["unassigned"] == 0
     assert counts["buildings"] == len(city.building_points)
+    assert (
+        counts["units"] == len(city.housing.unit_number) and counts["heads"] > counts["buildings"]
+    )
+    b, u, per_unit, heads = conn.execute(
+        text(
+            """
+            SELECT (SELECT count(*) FROM buildings), (SELECT count(*) FROM building_units),
+                   (SELECT count(*) FROM building_units u JOIN households h ON h.unit_id = u.id
+                    WHERE h.household_count = u.households),
+                   (SELECT count(*) FROM building_heads WHERE NOT full_time)
+            """
+        )
+    ).one()
+    assert (b, u, per_unit, heads) == (
+        counts["buildings"],
+        counts["units"],
+        counts["units"],
+        counts["heads"],
+    )
     assert 234_000 <= counts["households"] <= 236_000
 
     grids, workers = conn.execute(
@@ -44,7 +63,7 @@ def test_load_assigns_every_household_and_tiles_each_parent(conn, city: DemoCity
             """
         )
     ).one()
-    assert rows == len(city.building_points)
+    assert rows == len(city.housing.unit_number)  # one row per unit carrying its households
     assert unassigned == 0 and not_leaf == 0
     assert households == counts["households"]
 

@@ -53,7 +53,7 @@ def test_counts(city: DemoCity, areas: gpd.GeoDataFrame) -> None:
     assert 234_000 <= int(city.household_counts.sum()) <= 236_000
     n = len(city.building_points)
     assert len(city.household_counts) == len(city.addresses) == len(city.external_ids) == n
-    assert city.household_counts.min() >= 20 and city.household_counts.max() <= 400
+    assert city.household_counts.min() >= 1 and city.household_counts.max() <= 528
     assert (city.household_counts > 300).sum() > 10  # a few high-rises
     assert len(set(city.external_ids)) == n and city.external_ids[0] == "DEMO-000001"
 
@@ -147,3 +147,29 @@ def test_roads_and_rivers(city: DemoCity, areas: gpd.GeoDataFrame) -> None:
     district = areas[areas.level == "district"].to_crs(4326).geometry.iloc[0]
     rivers = roads[roads.kind == "river"].geometry
     assert rivers.intersects(district).all() and not rivers.within(district.buffer(-0.01)).any()
+
+
+def test_housing_as_chinese_cities_have_it(city: DemoCity) -> None:
+    """Walk-ups, towers, lanes and a few large buildings; units add up to their buildings."""
+    h = city.housing
+    n = len(h.households)
+    assert np.array_equal(
+        np.bincount(h.unit_building, weights=h.unit_households, minlength=n), h.households
+    )
+    assert h.unit_households.min() >= 1
+    units = np.bincount(h.unit_building, minlength=n)
+    kinds = {k: h.kind == k for k in ("walkup", "tower", "lane", "large")}
+    assert kinds["walkup"].sum() > kinds["tower"].sum() > kinds["large"].sum() > 10
+    assert kinds["lane"].sum() > 100
+    walk, tower = kinds["walkup"], kinds["tower"]
+    assert h.floors[walk].min() >= 5 and h.floors[walk].max() <= 7
+    assert units[walk].min() >= 1 and units[walk].max() <= 4
+    assert h.floors[tower].min() >= 18 and h.floors[tower].max() <= 33
+    assert h.households[tower].max() <= 528 and np.median(h.households[tower]) > 150
+    # 2 households a floor in a walk-up (a grid's last building may take a few more)
+    full = walk & (h.households <= h.floors * units * 2)
+    assert full.sum() > 0.95 * walk.sum()
+    # footprints inside their grid, units on them
+    assert shapely.within(city.building_points, city.footprints).all()
+    assert shapely.intersects(city.unit_points, city.footprints[h.unit_building]).all()
+    assert city.addresses[0].endswith("1号楼") and city.compounds[0] in city.addresses[0]
