@@ -38,7 +38,8 @@ import numpy as np
 from gridgeo.balance.words import Said
 
 Status = Literal["feasible", "infeasible", "unknown"]
-TIME_LIMIT_S = 5.0  # default: a community's atoms either solve or prove well within it
+CONTIGUITY = "parents"  # or "flow": the two encodings of contiguity (see _parents, _flow)
+TIME_LIMIT_S = 4.0  # default: half for the repair around the grids out of band, half whole
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,9 @@ def precheck(
         graph: the atoms' adjacency (nodes 0..n-1).
         pop: households per atom.
         k: grids wanted.
-        lo, hi: households a grid may hold.
-        names: a name per atom for the answer (default ``atom i``).
+        lo: the fewest households a grid may hold.
+        hi: the most households a grid may hold.
+        names: a name per atom for the answer (default ``#i``).
     """
     n = len(pop)
     label = (lambda u: names[u]) if names is not None else (lambda u: f"#{u}")
@@ -127,6 +129,7 @@ def exact_partition(
     hint: list[list[int]] | None = None,
     names: Sequence[str] | None = None,
     workers: int = 1,
+    limits: tuple[int, int] | None = None,
 ) -> Exact:
     """A partition of the atoms into ``k`` contiguous grids within the band, or a proof.
 
@@ -139,11 +142,13 @@ def exact_partition(
         hint: a partition to start from (the tree method's), any order.
         names: a name per atom, used in the reasons.
         workers: CP-SAT search workers (1: deterministic, and fair to the other processes).
+        limits: the households a grid may hold, when not ``±band`` around ``total / k``
+            (a part of an area, repaired with the whole area's band).
     """
     start = time.perf_counter()
     pop = np.asarray(pop, dtype=np.int64)
     n = len(pop)
-    lo, hi = band_limits(int(pop.sum()), k, band)
+    lo, hi = limits if limits is not None else band_limits(int(pop.sum()), k, band)
     why = precheck(graph, pop, k, lo, hi, names)
     if why is not None:
         return Exact("infeasible", None, why, time.perf_counter() - start, lo, hi)
@@ -201,29 +206,12 @@ def _solve(
             m.add(rp <= v).only_enforce_if(x[v][p])
     for p in range(k - 1):
         m.add(root[p] < root[p + 1])
-    cap = n - k + 1
-    inflow: list[list[Any]] = [[] for _ in range(n)]
-    outflow: list[list[Any]] = [[] for _ in range(n)]
-    for u, v in graph.edges():
-        if u >= n or v >= n or u == v:
-            continue
-        same = m.new_bool_var(f"s{u}_{v}")
-        for p in range(k):
-            a, b = x[u].get(p), x[v].get(p)
-            if a is None and b is None:
-                continue
-            if a is None or b is None:  # one end cannot be in p: same grid means not p
-                m.add_implication(same, (a if b is None else b).Not())  # type: ignore[union-attr]
-            else:
-                m.add(a == b).only_enforce_if(same)
-        for s, t in ((u, v), (v, u)):
-            f = m.new_int_var(0, cap, f"f{s}_{t}")
-            m.add(f == 0).only_enforce_if(same.Not())
-            outflow[s].append(f)
-            inflow[t].append(f)
-    for v in range(n):
-        is_root = sum(r[v].values())
-        m.add(sum(inflow[v]) - sum(outflow[v]) >= 1 - cap * is_root)
+    if CONTIGUITY == "flow":
+        _flow(m, graph, x, r, n, k)
+    else:
+        # a grid holds at most `most` atoms (the smallest ones summing to ≤ hi): depth < most
+        most = int(np.searchsorted(np.cumsum(np.sort(pop)), hi, side="right"))
+        _parents(m, graph, x, r, n, max(1, min(n, most)))
     if hint:
         for p, g in enumerate(sorted((sorted(g) for g in hint if g), key=min)):
             if p >= k:
@@ -244,3 +232,138 @@ def _solve(
     if code == cp_model.INFEASIBLE:
         return "infeasible", None, info
     return "unknown", None, info
+
+
+def _flow(m: Any, graph: nx.Graph, x: list[dict[int, Any]], r: list[dict[int, Any]], n: int,
+          k: int) -> None:  # fmt: skip
+    """Contiguity by a single-commodity flow from each grid's root along same-grid edges."""
+    cap = n - k + 1
+    inflow: list[list[Any]] = [[] for _ in range(n)]
+    outflow: list[list[Any]] = [[] for _ in range(n)]
+    for u, v in graph.edges():
+        if u >= n or v >= n or u == v:
+            continue
+        same = m.new_bool_var(f"s{u}_{v}")
+        for p in range(k):
+            a, b = x[u].get(p), x[v].get(p)
+            if a is None and b is None:
+                continue
+            if a is None or b is None:  # one end cannot be in p: same grid means not p
+                m.add_implication(same, (a if b is None else b).Not())
+            else:
+                m.add(a == b).only_enforce_if(same)
+        for s, t in ((u, v), (v, u)):
+            f = m.new_int_var(0, cap, f"f{s}_{t}")
+            m.add(f == 0).only_enforce_if(same.Not())
+            outflow[s].append(f)
+            inflow[t].append(f)
+    for v in range(n):
+        m.add(sum(inflow[v]) - sum(outflow[v]) >= 1 - cap * sum(r[v].values()))
+
+
+def _parents(
+    m: Any, graph: nx.Graph, x: list[dict[int, Any]], r: list[dict[int, Any]], n: int, most: int
+) -> None:
+    """Contiguity by parents, one step nearer the root each.
+
+    Every non-root atom has exactly one parent among its neighbours in its grid, at depth one
+    less (``d``), so following parents from any atom reaches its grid's root. Propagates
+    better than the flow (measured: a 53-atom repair in 2.8 s against 5.4 s).
+    """
+    label = []
+    depth = []
+    is_root = []
+    for v in range(n):
+        a = m.new_int_var(0, max(x[v]), f"a{v}")
+        m.add(a == sum(p * var for p, var in x[v].items()))
+        label.append(a)
+        depth.append(m.new_int_var(0, most - 1, f"d{v}"))
+        ro = m.new_bool_var(f"ro{v}")
+        m.add(ro == sum(r[v].values()))
+        m.add(depth[v] == 0).only_enforce_if(ro)
+        m.add(depth[v] >= 1).only_enforce_if(ro.Not())
+        is_root.append(ro)
+    parents: list[list[Any]] = [[] for _ in range(n)]
+    for u, v in graph.edges():
+        if u >= n or v >= n or u == v:
+            continue
+        for s, t in ((u, v), (v, u)):
+            y = m.new_bool_var(f"y{s}_{t}")
+            m.add(label[s] == label[t]).only_enforce_if(y)
+            m.add(depth[t] == depth[s] + 1).only_enforce_if(y)
+            parents[t].append(y)
+    for v in range(n):
+        m.add_exactly_one([*parents[v], is_root[v]])
+
+
+def exact_repair(
+    graph: nx.Graph,
+    pop: Sequence[int] | np.ndarray,
+    groups: list[list[int]],
+    lo: int,
+    hi: int,
+    *,
+    time_limit: float = TIME_LIMIT_S,
+    rings: int = 2,
+) -> list[list[int]] | None:
+    """Re-solve only the grids out of ``lo..hi`` and their neighbours, exactly.
+
+    A large-neighbourhood step: the tree method's grids that are within the band stay, except
+    those next to (then within two steps of) a grid that is not; CP-SAT re-partitions that
+    region into as many grids, each within ``lo..hi``. Small regions solve in a fraction of a
+    second where the whole area may not; proving impossibility is left to the whole area.
+
+    Returns:
+        The repaired partition (every grid within ``lo..hi``), or None.
+    """
+    pop = np.asarray(pop, dtype=np.int64)
+    start = time.perf_counter()
+    sizes = [int(pop[g].sum()) for g in groups]
+    bad = {i for i, s in enumerate(sizes) if not lo <= s <= hi}
+    if not bad:
+        return groups
+    part_of = {u: i for i, g in enumerate(groups) for u in g}
+    near = nx.Graph()
+    near.add_nodes_from(range(len(groups)))
+    near.add_edges_from(
+        (part_of[a], part_of[b])
+        for a, b in graph.edges()
+        if a in part_of and b in part_of and part_of[a] != part_of[b]
+    )
+    for b in sorted(bad, key=lambda i: -abs(sizes[i] - (lo + hi) / 2)):  # pairs first: cheap
+        for q in sorted(near[b], key=lambda q: sizes[q] if sizes[b] > hi else -sizes[q]):
+            if q in bad and q < b:
+                continue
+            left = time_limit / 4 - (time.perf_counter() - start)
+            if left <= 0:
+                break
+            nodes = sorted(groups[b] + groups[q])
+            index = {u: j for j, u in enumerate(nodes)}
+            sub = nx.relabel_nodes(graph.subgraph(nodes), index)
+            found = exact_partition(
+                sub, pop[nodes], 2, 0.0, time_limit=min(left, 0.5), limits=(lo, hi)
+            )
+            if found.status == "feasible" and found.groups is not None:
+                groups = [g for i, g in enumerate(groups) if i not in (b, q)]
+                groups += [[nodes[j] for j in g] for g in found.groups]
+                return exact_repair(
+                    graph, pop, groups, lo, hi,
+                    time_limit=time_limit - (time.perf_counter() - start), rings=rings,
+                )  # fmt: skip
+    chosen = set(bad)
+    for r in range(rings):
+        chosen |= {w for i in chosen for w in near[i]}
+        left = (time_limit - (time.perf_counter() - start)) / (rings - r)
+        if left <= 0:
+            return None
+        nodes = sorted(u for i in chosen for u in groups[i])
+        index = {u: j for j, u in enumerate(nodes)}
+        sub = nx.relabel_nodes(graph.subgraph(nodes), index)
+        hint = [[index[u] for u in groups[i]] for i in sorted(chosen)]
+        found = exact_partition(
+            sub, pop[nodes], len(chosen), 0.0, time_limit=left, hint=hint, limits=(lo, hi)
+        )
+        if found.status == "feasible" and found.groups is not None:
+            kept = [g for i, g in enumerate(groups) if i not in chosen]
+            return kept + [[nodes[j] for j in g] for g in found.groups]
+    return None

@@ -102,6 +102,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "({s} s)",
         "CP-SAT 在 {s} 秒内找到把 {n} 个单元分为 {k} 个网格的方案，每个网格都在范围内",
     ),
+    "exact_repaired": (
+        "CP-SAT re-partitioned the grids around those out of the band: every grid of the {n} "
+        "atoms is now within the band ({s} s)",
+        "CP-SAT 重新划分了超出范围的网格及其相邻网格：{n} 个单元分成的每个网格都在范围内（{s} 秒）",
+    ),
     "exact_proved": (
         "CP-SAT proved in {s} s that no partition of these {n} atoms into {k} contiguous grids "
         "of {lo}–{hi} households exists",
