@@ -127,7 +127,7 @@ def _merged(
     names: list[str] = []
     for (kind, idx), i in order.items():
         if kind == "a":
-            names.append(f"#{i + 1} ({int(hh[i])} hh)")
+            names.append(f"#{i + 1}")
             continue
         b = idx if kind in ("b", "w") else int(housing.unit_building[idx])
         building[i] = b
