@@ -42,7 +42,11 @@ CONTIGUITY = "parents"  # or "flow": the two encodings of contiguity (see _paren
 # no LP relaxation: with big-M links it only slows the search (measured on demo repairs:
 # 1.2 s against more than 6 s for the same 50-atom region)
 SOLVER_PARAMS: dict[str, Any] = {"linearization_level": 0}
-TIME_LIMIT_S = 5.0  # default: up to half for the repair around the grids out of band, the rest whole
+SOLVE_OVERHEAD = 0.01  # counted per repair solve besides its solver time: bounds their number
+WALL_FACTOR = 4.0  # wall-clock cap, as a multiple of the deterministic limit
+TIME_LIMIT_S = (
+    5.0  # default: up to half for the repair around the grids out of band, the rest whole
+)
 
 
 @dataclass(frozen=True)
@@ -223,12 +227,19 @@ def _solve(
                 for q, var in x[v].items():
                     m.add_hint(var, q == p)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
+    # the limit is CP-SAT's deterministic time, so that an answer does not depend on how
+    # busy the machine is; wall time is only a safety cap
+    solver.parameters.max_deterministic_time = float(time_limit)
+    solver.parameters.max_time_in_seconds = float(time_limit) * WALL_FACTOR
     solver.parameters.num_search_workers = max(1, workers)
     for key, value in SOLVER_PARAMS.items():
         setattr(solver.parameters, key, value)
     code = solver.solve(m)
-    info = {"conflicts": solver.num_conflicts, "branches": solver.num_branches}
+    info = {
+        "conflicts": solver.num_conflicts,
+        "branches": solver.num_branches,
+        "deterministic_s": round(solver.deterministic_time, 3),
+    }
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         groups: list[list[int]] = [[] for _ in range(k)]
         for v in range(n):
@@ -310,7 +321,7 @@ def exact_repair(
     *,
     time_limit: float = TIME_LIMIT_S,
     rings: int = 3,
-) -> list[list[int]] | None:
+) -> tuple[list[list[int]] | None, float]:
     """Re-solve only the grids out of ``lo..hi`` and their neighbours, exactly.
 
     A large-neighbourhood search: the tree method's grids that are within the band stay,
@@ -321,14 +332,15 @@ def exact_repair(
     area.
 
     Returns:
-        The repaired partition (every grid within ``lo..hi``), or None.
+        The repaired partition (every grid within ``lo..hi``) or None, and the solver time
+        spent (CP-SAT's deterministic seconds; ``time_limit`` is counted in them too).
     """
     pop = np.asarray(pop, dtype=np.int64)
-    start = time.perf_counter()
+    spent = 0.0
     sizes = [int(pop[g].sum()) for g in groups]
     bad = {i for i, s in enumerate(sizes) if not lo <= s <= hi}
     if not bad:
-        return groups
+        return groups, spent
     part_of = {u: i for i, g in enumerate(groups) for u in g}
     near = nx.Graph()
     near.add_nodes_from(range(len(groups)))
@@ -340,6 +352,7 @@ def exact_repair(
 
     def solve_parts(sel: Sequence[int], limit: float) -> list[list[int]] | None:
         """``sel``'s grids re-partitioned into as many, each within lo..hi; the new groups."""
+        nonlocal spent
         nodes = sorted(u for i in sel for u in groups[i])
         index = {u: j for j, u in enumerate(nodes)}
         sub = nx.relabel_nodes(graph.subgraph(nodes), index)
@@ -347,6 +360,7 @@ def exact_repair(
         found = exact_partition(
             sub, pop[nodes], len(sel), 0.0, time_limit=limit, hint=hint, limits=(lo, hi)
         )
+        spent += float(found.detail.get("deterministic_s", 0.0)) + SOLVE_OVERHEAD
         if found.status != "feasible" or found.groups is None:
             return None
         return [g for i, g in enumerate(groups) if i not in sel] + [
@@ -359,25 +373,25 @@ def exact_repair(
     for length, share in ((2, 0.2), (3, 0.45)):
         for b in worst_first:
             for chain in _chains(near, b, length):
-                left = time_limit * share - (time.perf_counter() - start)
+                left = time_limit * share - spent
                 if left <= 0:
                     break
                 found = solve_parts(chain, min(left, 0.3))
                 if found is not None:
-                    return exact_repair(
-                        graph, pop, found, lo, hi,
-                        time_limit=time_limit - (time.perf_counter() - start), rings=rings,
-                    )  # fmt: skip
+                    rest, more = exact_repair(
+                        graph, pop, found, lo, hi, time_limit=time_limit - spent, rings=rings
+                    )
+                    return rest, spent + more
     chosen = set(bad)
     for r in range(rings):  # then the rings around them, whole
         chosen |= {w for i in chosen for w in near[i]}
-        left = (time_limit - (time.perf_counter() - start)) / (rings - r)
+        left = (time_limit - spent) / (rings - r)
         if left <= 0:
-            return None
+            return None, spent
         found = solve_parts(sorted(chosen), left)
         if found is not None:
-            return found
-    return None
+            return found, spent
+    return None, spent
 
 
 def _chains(near: nx.Graph, start: int, length: int) -> list[list[int]]:

@@ -119,8 +119,9 @@ def settle(
     units = last_units
     on = len(levels) - 1
     start = time.perf_counter()
+    spent = 0.0
     if precheck(units.graph, units.households, k, lo, hi) is None:
-        repaired = exact_repair(
+        repaired, spent = exact_repair(
             units.graph,
             units.households,
             [q.units for q in last_tree.parts],
@@ -133,7 +134,7 @@ def settle(
             said = Said("exact_repaired", s=took, n=len(units), k=k)
             ex = Exact("feasible", repaired, said, took, lo, hi, {"repair": True})
             return _exact_answer(units, repaired, k, band, on, ex, lo, hi)
-    left = max(time_limit - (time.perf_counter() - start), time_limit * (1 - REPAIR_SHARE))
+    left = time_limit - spent
     found = exact_partition(
         units.graph,
         units.households,

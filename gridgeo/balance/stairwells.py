@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -204,7 +205,7 @@ def split_buildings(
     assignment: Sequence[int],
     housing: Housing,
     grid_names: Sequence[str],
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """The buildings the partition splits between grids, and how.
 
     Args:
@@ -227,7 +228,7 @@ def split_buildings(
         nums, hh = per.setdefault(b, {}).get(assignment[i], ([], 0))
         per[b][assignment[i]] = (nums + [housing.unit_numbers[u] for u in us],
                                  hh + int(units.households[i]))  # fmt: skip
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for b in sorted(per, key=lambda b: housing.building_names[b]):
         if len(per[b]) < 2:
             continue

@@ -113,9 +113,9 @@ TEXT: dict[str, tuple[str, str]] = {
         "CP-SAT 用 {s} 秒证明：这 {n} 个单元无法分成 {k} 个连通且每格 {lo}–{hi} 户的网格",
     ),
     "exact_time_limit": (
-        "unknown: CP-SAT ran out of its {limit:.1f} s time limit on {n} atoms into {k} grids "
-        "without finding a partition within the band or a proof that none exists",
-        "未知：CP-SAT 在 {limit:.1f} 秒时限内（{n} 个单元、{k} 个网格）既未找到范围内的方案，"
+        "unknown: CP-SAT ran out of its time limit ({limit:.1f} s of solver time) on {n} atoms "
+        "into {k} grids without finding a partition within the band or a proof that none exists",
+        "未知：CP-SAT 在时限内（求解时间 {limit:.1f} 秒；{n} 个单元、{k} 个网格）既未找到范围内的方案，"
         "也未能证明不存在",
     ),
     "split_building": (
