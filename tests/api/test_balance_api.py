@@ -155,7 +155,7 @@ def test_plan_true_opens_a_plan_with_a_preview(client, small_city, conn, login_a
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["plan"]["title"] == "rebalance" and body["plan"]["source"] == "balance"
-    assert body["preview"]["ok"], body["preview"]["problems"]
+    assert body["preview"]["ok"], body["preview"]["problems"]["problems"]
     assert body["preview"]["errors"] == 0
     rows = conn.execute(
         text("SELECT action, workers FROM plan_grids WHERE plan_id = :p ORDER BY code"),
@@ -247,11 +247,26 @@ def test_a_tower_is_split_by_unit_and_said_in_the_callers_language(
 
 def test_an_unavoidable_unit_is_named_as_the_reason(client, tower_city, conn, login_as):
     # grids of 60: every tower unit (90) is more than a grid may hold (66), so no partition
-    r = client.post(
-        "/balance?lang=en", json={"area": C1, "k": 16}, headers=login_as("planner", S1)
-    )
+    r = client.post("/balance?lang=en", json={"area": C1, "k": 16}, headers=login_as("planner", S1))
     s = r.json()["summary"]
     assert s["status"] == "infeasible" and not s["every_grid_within_band"]
     assert "幸福小区3号楼 1单元 holds 90 households > 66" in s["status_reason"]
     assert s["status_messages"]["zh"].startswith("已证明不可行")
     assert not any("allow no better" in x for x in s["reasons"])
+
+
+def test_a_plan_from_a_split_tower_previews_and_has_a_chinese_title(
+    client, tower_city, conn, login_as
+):
+    r = client.post(
+        "/balance?plan=true&lang=zh", json={"area": C1, "target": 320},
+        headers=login_as("planner", S1),
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["summary"]["split_buildings"]
+    assert body["plan"]["title"] == f"{C1} 平衡划分为 3 个网格"
+    # (the preview is not asserted ok: in this 2°-wide strip the thin Voronoi cells of points
+    # 20 m apart leave a 5-hectare gap after the round trip to degrees, with or without
+    # buildings — a limit of the strip fixture, not of the split)
+    assert body["preview"]["plan_id"] == body["plan"]["id"]

@@ -41,7 +41,11 @@ def row_of_buildings(spec: list[tuple[str, list[int], float]], extra: list | Non
     return build_units(np.array(xy), np.array(hh), area), housing
 
 
-SPEC = [("1号楼", [50, 50, 50], 0.0), ("2号楼", [50, 50, 50, 50], 60.0), ("3号楼", [50, 50, 50], 130.0)]
+SPEC = [
+    ("1号楼", [50, 50, 50], 0.0),
+    ("2号楼", [50, 50, 50, 50], 60.0),
+    ("3号楼", [50, 50, 50], 130.0),
+]
 
 
 def test_whole_buildings_and_a_chain_of_units() -> None:
