@@ -17,6 +17,7 @@ from api.limits import BodyLimit
 from api.nul_guard import RejectNul
 from api.routers import admin, auth, core, login, maps, plan_pages
 from api.routers import balance as balance_routes
+from api.routers import buildings as building_routes
 from api.routers import dashboard as dashboard_routes
 from api.routers import desk as desk_routes
 from api.routers import evaluation as evaluation_routes
@@ -107,6 +108,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(incident_routes.report_router)  # first: the hot path (POST /incidents)
     app.include_router(core.router)
+    app.include_router(building_routes.router)
     app.include_router(auth.router)
     app.include_router(login.router)
     app.include_router(plan_pages.router)  # before the plans API: /plans/editor

@@ -36,6 +36,9 @@ KINDS: dict[str, str] = {
     "bad_coordinates": "coordinates are missing or outside longitude/latitude range",
     "duplicate_external_id": "the external id appears more than once in the file",
     "external_id_in_store": "a household with this external id is already stored",
+    "unparsed_address": "the address could not be read into building, unit and room (skipped)",
+    "unknown_building": "no stored building (or several) matches the address (skipped)",
+    "unknown_unit": "the building has no such unit (skipped)",
 }
 
 

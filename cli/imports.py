@@ -123,7 +123,17 @@ def import_grids_cmd(
 
 
 @import_group.command("households")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+@click.option(
+    "--addresses",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of Chinese addresses (3号楼2单元501室, 3-2-502 …) matched to stored buildings.",
+)
+@click.option("--compound", default=None, help="--addresses: compound of addresses naming none.")
+@click.option("--community", default=None, help="--addresses: match buildings of this community.")
 @click.option("--layer", default=None)
 @click.option(
     "--count-field",
@@ -136,7 +146,10 @@ def import_grids_cmd(
 @click.option("--lat-field", default=None, help="CSV: latitude column (auto-detected).")
 @click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
 def import_households_cmd(
-    file: Path,
+    file: Path | None,
+    addresses: Path | None,
+    compound: str | None,
+    community: str | None,
     layer: str | None,
     count_field: str | None,
     address_field: str | None,
@@ -145,7 +158,27 @@ def import_households_cmd(
     lat_field: str | None,
     commit: bool,
 ) -> None:
-    """Import household points from GeoJSON, GeoPackage or CSV with lon/lat columns."""
+    """Import household points (GeoJSON, GeoPackage, CSV with lon/lat), or an address list.
+
+    With --addresses, each address is parsed into building, unit, floor and room and matched
+    to a stored building; lines that cannot be parsed or matched are listed and not written.
+    """
+    if addresses is not None:
+        from boundaries.buildings import import_addresses
+
+        run_import(
+            "households",
+            addresses,
+            commit,
+            lambda conn: import_addresses(
+                conn, addresses, address_field=address_field, count_field=count_field,
+                external_id_field=external_id_field, compound=compound, community=community,
+                commit=commit, actor=cli_actor(),
+            ),
+        )  # fmt: skip
+        return
+    if file is None:
+        raise click.UsageError("give a FILE of household points, or --addresses CSV")
     from boundaries.importer import import_households
 
     run_import(
@@ -164,6 +197,48 @@ def import_households_cmd(
             layer=layer,
         ),
     )
+
+
+@import_group.command("buildings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", default=None)
+@click.option("--code-field", default=None, help="Stable id (default: code, 编号).")
+@click.option("--number-field", default=None, help="楼号 (default: number, 楼号).")
+@click.option("--name-field", default=None)
+@click.option("--compound-field", default=None, help="小区 (default: compound, 小区).")
+@click.option("--floors-field", default=None, help="Floors (default: floors, 层数).")
+@click.option("--units-field", default=None, help="Units 单元数 (default: units, 单元数).")
+@click.option("--households-field", default=None, help="Households (default: households, 户数).")
+@click.option("--community", default=None, help="Community code of every building.")
+@click.option("--commit", is_flag=True, help="Write (all or nothing); default is a dry run.")
+def import_buildings_cmd(
+    file: Path,
+    layer: str | None,
+    code_field: str | None,
+    number_field: str | None,
+    name_field: str | None,
+    compound_field: str | None,
+    floors_field: str | None,
+    units_field: str | None,
+    households_field: str | None,
+    community: str | None,
+    commit: bool,
+) -> None:
+    """Import building footprints (GeoJSON, GeoPackage, Shapefile) with their units."""
+    from boundaries.buildings import import_buildings
+
+    fields = {"code": code_field, "number": number_field, "name": name_field,
+              "compound": compound_field, "floors": floors_field, "units": units_field,
+              "households": households_field}  # fmt: skip
+    run_import(
+        "buildings",
+        file,
+        commit,
+        lambda conn: import_buildings(
+            conn, file, fields=fields, community=community, commit=commit, layer=layer,
+            actor=cli_actor(),
+        ),
+    )  # fmt: skip
 
 
 @import_group.command("workers")

@@ -62,12 +62,14 @@ def assign() -> None:
 @main.command()
 @click.argument("lon", type=float)
 @click.argument("lat", type=float)
-def locate(lon: float, lat: float) -> None:
-    """Print the chain of grids that covers LON LAT (WGS84)."""
+@click.option("--building", default=None, help="A building's code: its point and unit decide.")
+@click.option("--unit", default=None, help="The unit (单元) number in that building.")
+def locate(lon: float, lat: float, building: str | None, unit: str | None) -> None:
+    """Print the chain of grids that covers LON LAT (WGS84), or holds a building's unit."""
     from gridgeo.assign import locate as find
 
     with transaction() as conn:
-        loc = find(conn, lon, lat)
+        loc = find(conn, lon, lat, building=building, unit=unit)
     if loc.chain:
         for item in loc.chain:
             click.echo(f"{item.level:<10} {item.code:<16} {item.name}")
@@ -113,3 +115,6 @@ main.add_command(restore_cmd)
 from cli.evaluation import evaluation_cmd  # noqa: E402
 
 main.add_command(evaluation_cmd)
+from cli.buildings import buildings_cmd  # noqa: E402
+
+main.add_command(buildings_cmd)

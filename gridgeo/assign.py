@@ -91,19 +91,35 @@ def check_lon_lat(lon: float, lat: float) -> None:
             )
 
 
-def locate(conn: Connection, lon: float, lat: float) -> Location:
+def locate(
+    conn: Connection,
+    lon: float,
+    lat: float,
+    *,
+    building: str | None = None,
+    unit: str | None = None,
+) -> Location:
     """Find the leaf grid covering a point and its chain of ancestors in one query.
 
     Args:
         conn: a database connection.
         lon: WGS84 longitude.
         lat: WGS84 latitude.
+        building: a building's code: then the building's point and its ``unit``'s explicit
+            assignment decide (``gridgeo_place``), not (lon, lat).
+        unit: the unit's number in that building.
 
     Returns:
         The chain from the top level down to the leaf; when the point is outside every grid,
         an empty chain and the nearest grid with its distance in metres.
     """
     check_lon_lat(lon, lat)
+    if building is not None or unit is not None:
+        from gridgeo.buildings.place import place_chain
+
+        held = place_chain(conn, building, unit)
+        if held:
+            return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in held))
     rows = conn.execute(LOCATE_SQL, {"lon": lon, "lat": lat}).all()
     if rows:
         return Location(lon, lat, tuple(ChainItem(r[0], r[1], r[2], r[3]) for r in rows))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from gridgeo.assign import NEAREST_SQL
+from gridgeo.buildings.rules import apply_unit_grids
 
 AREA = "ST_GeomFromText(:area, 4326)"
 
@@ -156,6 +157,7 @@ def assign_households(conn: Connection, area_wkt: str | None = None) -> AssignRe
         conn.execute(text("ANALYZE _pick"))
         conn.execute(text(MISS_SQL.format(scope_h=scope_h)), params)
         conn.execute(text("ANALYZE _miss"))
+        apply_unit_grids(conn)  # the rule's one extension: a unit's explicit grid
         changed = conn.execute(text(CHANGED_SQL)).scalar_one()
         for statement in SWAP_SQL if area_wkt is None else PATCH_SQL:
             conn.execute(text(statement))

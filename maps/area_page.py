@@ -16,6 +16,7 @@ import folium
 
 from maps.assets import STATIC_URL
 from maps.basemaps import BLANK, BaseMap
+from maps.buildings_panel import add_building_markers, buildings_html
 from maps.controls import HtmlControl
 from maps.frame import check_lang, finish, new_map
 from maps.grids_page import FILLS, load_heading, status_labels
@@ -82,6 +83,7 @@ def panel_html(
     workers: Sequence[dict[str, Any]] | None,
     open_incidents: int | None,
     parent: str | None,
+    buildings: dict[str, Any] | None = None,
 ) -> str:
     """The side panel: the area's figures, its workers and links (escaped here)."""
     t = T[lang]
@@ -121,6 +123,8 @@ def panel_html(
         )
     if links:
         html.append("<p>" + " · ".join(links) + "</p>")
+    if buildings is not None:
+        html.append(buildings_html(buildings, area["code"], lang))
     return "".join(html)
 
 
@@ -140,6 +144,7 @@ def build_area_page(
     incidents: Sequence[dict[str, Any]] | None,
     workers: Sequence[dict[str, Any]] | None,
     parent: str | None,
+    buildings: dict[str, Any] | None = None,
     lang: str = "zh",
     bases: Sequence[BaseMap] = (BLANK,),
     standard: int,
@@ -157,6 +162,8 @@ def build_area_page(
         incidents: its open incidents (None: the caller may not see them).
         workers: its named workers, without personal data (None: not shown).
         parent: the parent's code, for the "up" link.
+        buildings: a leaf grid's buildings (``gridgeo.buildings.queries.grid_buildings``;
+            None: not shown).
         lang: ``zh`` or ``en``.
         bases: base maps, the first shown.
         standard: households per worker of the legend.
@@ -208,6 +215,8 @@ def build_area_page(
             style_function=lambda f: {"radius": min(3 + f["properties"]["households"] ** 0.5, 14)},
             tooltip=folium.GeoJsonTooltip(fields=["households"], aliases=[t["households"]]),
         ).add_to(fmap)
+    if buildings is not None:
+        add_building_markers(fmap, buildings, lang)
     if incidents:
         fc = {
             "type": "FeatureCollection",
@@ -234,7 +243,8 @@ def build_area_page(
     HtmlControl(
         panel_html(area["properties"] | {"code": props["code"], "name": props["name"]}, figures,
                    lang=lang, workers=workers,
-                   open_incidents=None if incidents is None else len(incidents), parent=parent),
+                   open_incidents=None if incidents is None else len(incidents), parent=parent,
+                   buildings=buildings),
         css_class="gridgeo-panel gridgeo-area-panel leaflet-bar",
         position="bottomleft",
     ).add_to(fmap)  # fmt: skip

@@ -25,6 +25,7 @@
       edit_retire: "撤销网格 {code}", edit_rename: "网格 {code} 由“{old}”更名为“{name}”",
       edit_recode: "网格 {old} 改编码为 {code}", edit_workers: "网格 {code} 的网格员设为 {workers} 人",
       edit_proposal: "{code} 的 {n} 个网格方案（来源：{source}）", edit_neighbours: "；相邻网格 {codes} 随之调整",
+      edit_move_units: "将{name}（{building}）{codes}单元划入网格 {code}：{n} 户",
       hint_split: "在所选网格上画一条穿过它的线：逐点单击，单击最后一点（或按“完成”）结束。",
       hint_move: "画出两个相邻网格的新共同边界：从一端画到另一端，单击最后一点结束。",
       hint_transfer: "画一个多边形：第一个选中网格在其中的部分划给第二个。单击起点闭合。",
@@ -52,6 +53,7 @@
       edit_retire: "retired grid {code}", edit_rename: "renamed grid {code} from {old} to {name}",
       edit_recode: "recoded grid {old} as {code}", edit_workers: "set the workers of grid {code} to {workers}",
       edit_proposal: "proposal of {n} grids for {code} ({source})", edit_neighbours: "; neighbours {codes} adjusted",
+      edit_move_units: "moved units {codes} of {name} ({building}) to grid {code}: {n} households",
       hint_split: "Draw a line across the selected grid: click each point, click the last " +
         "point again (or press Finish) to end.",
       hint_move: "Draw the new shared boundary of the two neighbours from one end to the " +
@@ -245,7 +247,8 @@
     if (!p || !p.kind) return e.summary || "";
     var list = function (codes) { return (codes || []).join(t("shell.comma")); };
     var s = t("edit_" + p.kind, { code: p.code, other: p.other, codes: list(p.codes), ha: p.ha,
-      name: p.name, old: p.old, workers: p.workers, n: p.n, source: p.source });
+      name: p.name, old: p.old, workers: p.workers, n: p.n, source: p.source,
+      building: p.building });
     if (p.neighbours && p.neighbours.length) s += t("edit_neighbours", { codes: list(p.neighbours) });
     return s;
   }

@@ -50,6 +50,9 @@
       resolve_photo: "处置后照片", resolve_btn: "办结", cancel: "取消",
       need_note: "请填写处置情况", photos_lost: "本机存储的照片已丢失",
       act_accept: "受理", act_start: "开始处置", act_resolve: "办结",
+      building: "楼栋(可选)", unit: "单元", no_building: "不指定楼栋", any_unit: "不指定单元",
+      buildings: "本网格楼栋", households_n: "{n} 户", unit_n: "{n}单元", in_grid: "属网格 {code}",
+      no_buildings: "本网格没有登记楼栋",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已处置", verified: "已核查", closed: "已结案" }
     },
@@ -73,6 +76,9 @@
       resolve_note: "What was done", resolve_photo: "Photo after", resolve_btn: "Resolve",
       cancel: "Cancel", need_note: "Say what was done", photos_lost: "the photos on this phone are lost",
       act_accept: "Accept", act_start: "Start", act_resolve: "Resolve",
+      building: "Building (optional)", unit: "Unit", no_building: "no building",
+      any_unit: "no unit", buildings: "Buildings of this grid", households_n: "{n} households",
+      unit_n: "unit {n}", in_grid: "in grid {code}", no_buildings: "No buildings recorded here",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
     }
@@ -99,6 +105,7 @@
   }
   function redraw() {
     renderNet(); renderFix(); renderGrid(); renderCategories(); renderQueue(); renderMine();
+    renderBuildings();
   }
 
   /* ---- map and position ---- */
@@ -196,7 +203,51 @@
         return w.name; }) };
       renderGrid();
     }).catch(noteError);
+    loadBuildings(grid);
   }
+
+  /* ---- the grid's buildings (GET /grids/{code}/buildings): a report may name one and a unit,
+   * whose grid then holds it (a unit may belong to a neighbouring grid) ---- */
+  function loadBuildings(grid) {
+    if (state.buildingsCode === grid.code) return;
+    shell.request("grids/" + encodeURIComponent(grid.code) + "/buildings").then(function (res) {
+      if (!res.ok) return;
+      state.buildings = res.body.buildings; state.buildingsCode = grid.code;
+      renderBuildings();
+    }).catch(noteError);
+  }
+  function renderBuildings() {
+    var list = state.buildings || [], grid = state.buildingsCode;
+    var pick = $("building"), was = pick.value;
+    pick.innerHTML = '<option value="">' + esc(t("no_building")) + "</option>" +
+      list.map(function (b) {
+        return '<option value="' + esc(b.code) + '">' + esc(b.name || b.number || b.code) +
+          "</option>";
+      }).join("");
+    pick.value = was && list.some(function (b) { return b.code === was; }) ? was : "";
+    renderUnits();
+    $("building-list").innerHTML = list.length ? list.map(function (b) {
+      var units = (b.units || []).map(function (u) {
+        return '<li data-unit="' + esc(u.number) + '">' + esc(t("unit_n", { n: u.number })) + " " +
+          esc(t("households_n", { n: u.households })) + (u.grid !== grid ? " · " +
+          esc(t("in_grid", { code: u.grid })) : "") + "</li>";
+      }).join("");
+      return '<li data-building="' + esc(b.code) + '"><b>' + esc(b.name || b.number || b.code) +
+        "</b> " + esc(t("households_n", { n: b.households })) +
+        (units ? '<ul class="units">' + units + "</ul>" : "") + "</li>";
+    }).join("") : '<li class="muted">' + esc(t("no_buildings")) + "</li>";
+  }
+  function renderUnits() {
+    var code = $("building").value, pick = $("unit");
+    var b = (state.buildings || []).filter(function (x) { return x.code === code; })[0];
+    pick.innerHTML = '<option value="">' + esc(t("any_unit")) + "</option>" +
+      ((b && b.units) || []).map(function (u) {
+        return '<option value="' + esc(u.number) + '">' + esc(t("unit_n", { n: u.number })) +
+          "</option>";
+      }).join("");
+    pick.disabled = !b;
+  }
+
   function renderGrid() {
     var g = state.grid;
     var name = "—", code = "—", worker = "—";
@@ -352,6 +403,10 @@
     var body = { lon: p.lon, lat: p.lat, category: $("category").value,
       description: $("description").value.trim(), accuracy_m: p.accuracy || null,
       coord_system: "wgs84" };
+    if ($("building").value) {
+      body.building = $("building").value;
+      if ($("unit").value) body.unit = $("unit").value;
+    }
     if (!body.category) { shell.show($("form-error"), { key: "category" }); return; }
     // said before sending, not cut silently (a maxlength did): the server's limit, in characters
     var chars = Array.from(body.description).length;
@@ -559,6 +614,7 @@
     $("resolve-form").addEventListener("submit", submitResolve);
     $("resolve-cancel").addEventListener("click", closeResolve);
     $("my-incidents").addEventListener("click", onMineClick);
+    $("building").addEventListener("change", renderUnits);
     window.addEventListener("online", function () {
       renderNet(); flush(); loadCategories(); locate(); loadMine();
     });

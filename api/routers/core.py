@@ -91,9 +91,19 @@ def locate_point(
     _: AnyAccount,
     lon: Annotated[float, Query(description="WGS84 longitude", json_schema_extra=stated(**LON))],
     lat: Annotated[float, Query(description="WGS84 latitude", json_schema_extra=stated(**LAT))],
+    building: Annotated[
+        str | None, Query(description="a building's code: its point and unit decide")
+    ] = None,
+    unit: Annotated[
+        str | None, Query(description="the unit (单元) number in that building")
+    ] = None,
 ) -> JSONResponse:
-    """200 with the chain; 404 with the nearest grid and its distance when outside all grids."""
-    loc = locate(conn, lon, lat)
+    """200 with the chain; 404 with the nearest grid and its distance when outside all grids.
+
+    With ``building`` (and ``unit``), the grid that holds that building's unit (a unit may be
+    assigned to another grid than its building's), whatever the point.
+    """
+    loc = locate(conn, lon, lat, building=building, unit=unit)
     if loc.chain:
         chain = [{"code": c.code, "name": c.name, "level": c.level} for c in loc.chain]
         return JSONResponse({"lon": lon, "lat": lat, "grid": chain[-1], "chain": chain})

@@ -99,6 +99,12 @@ class IncidentIn(BaseModel):
         json_schema_extra=stated(enum=list(SYSTEMS)),
     )
     major: bool = False
+    building: str | None = Field(
+        None, description="code of the building the incident is at (GET /grids/{code}/buildings)"
+    )
+    unit: str | None = Field(
+        None, description="the unit (单元) number in that building; its grid holds the incident"
+    )
 
 
 class TransitionIn(BaseModel):

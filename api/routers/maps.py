@@ -13,6 +13,7 @@ from api.auth import area_filter, check_area
 from api.deps import AnyAccount, Bases, ConnDep, HierarchyDep, MapViewer, Now, SettingsDep
 from api.routers.login import SHELL_STATIC_URL
 from gridgeo.accounts import Account
+from gridgeo.buildings.queries import DETAIL_ROLES, grid_buildings
 from gridgeo.grids import get_grid, list_grids
 from gridgeo.levels import Hierarchy
 from gridgeo.tiles import extent, search_areas
@@ -162,6 +163,11 @@ def area_page(
         )  # fmt: skip
         incidents = found["incidents"]
     workers = list_workers(conn, code)["workers"] if leaf and signed_in else None
+    buildings = (
+        grid_buildings(conn, code, detail=account.role in DETAIL_ROLES)
+        if leaf and account is not None
+        else None
+    )
     fmap = build_area_page(
         area,
         figures,
@@ -170,6 +176,7 @@ def area_page(
         spots=spots,
         incidents=incidents,
         workers=workers,
+        buildings=buildings,
         parent=props.get("ancestors", [None])[-1] if props.get("ancestors") else None,
         lang=lang,
         bases=bases,

@@ -26,6 +26,13 @@ from boundaries.plans.drafts import (
     save_draft,
 )
 from boundaries.plans.preview import changed_area, moves, topology
+from boundaries.plans.units import (
+    check_unit_moves,
+    commit_units,
+    incidents_of_units,
+    revert_units,
+    unit_moves,
+)
 from gridgeo import audit
 from gridgeo.bulk_assign import assign_households
 from gridgeo.errors import Conflict, InvalidInput, NotFound
@@ -117,7 +124,8 @@ MOVED_BY_AREA = """
 WITH area AS (SELECT ST_GeomFromWKB(decode(:area, 'hex'), 4326) AS g)
 SELECT i.id, l.grid_id
 FROM incidents i CROSS JOIN area
-CROSS JOIN LATERAL gridgeo_leaf(i.location) l
+LEFT JOIN buildings b ON b.id = i.building_id
+CROSS JOIN LATERAL gridgeo_place(coalesce(ST_PointOnSurface(b.geom), i.location), i.unit_id) l
 WHERE ST_Intersects(i.location, area.g) AND i.state IN :open AND l.grid_id <> i.grid_id
 """
 QUEUED_AT_RETIRED = """
@@ -129,7 +137,12 @@ WHERE i.state IN :open
 
 
 def _move_incidents(
-    conn: Connection, area_hex: str | None, change_id: int, actor: str, at: Any
+    conn: Connection,
+    area_hex: str | None,
+    change_id: int,
+    actor: str,
+    at: Any,
+    units: list[int] | None = None,
 ) -> int:
     """Move the open incidents the change affects; how many changed grid."""
     params = {"area": area_hex, "cid": change_id, "open": list(OPEN_STATES)}
@@ -143,9 +156,10 @@ def _move_incidents(
         if area_hex
         else []
     )
-    moves = {int(i): int(g) for i, g in queued} | {int(i): int(g) for i, g in moved}
+    by_unit = incidents_of_units(conn, units or [], list(OPEN_STATES))
+    moves = {int(i): int(g) for i, g in queued} | {int(i): int(g) for i, g in moved} | by_unit
     move_incidents(conn, moves, actor=actor, action="move", now=at, note=f"change {change_id}")
-    return len(moved)
+    return len({int(i) for i, _ in moved} | set(by_unit))
 
 
 def _apply(conn: Connection, draft: Draft, change_at: Any) -> dict[str, int]:
@@ -245,8 +259,10 @@ def commit_plan(
         raise InvalidInput("a commit needs a message saying why it is made", field="message")
     draft = load_draft(conn, hierarchy, plan_id, snap_m=snap_m, lock=True, households=False)
     require_open(draft.plan)
-    if not draft.touched():
+    units_moved = unit_moves(conn, plan_id)
+    if not draft.touched() and not units_moved:
         raise InvalidInput(f"plan {plan_id} changes nothing; edit it before committing")
+    check_unit_moves(draft, units_moved)
     _conflicts(conn, draft)
     errors = [p for p in topology(draft, snap_m) if p.problem.severity == "error"]
     if errors:
@@ -265,7 +281,9 @@ def commit_plan(
     _apply(conn, draft, change_at)
     area_hex = shapely.to_wkb(area, hex=True) if area is not None else None
     report = assign_households(conn, area_wkt=area.wkt) if area is not None else None
-    incidents_moved = _move_incidents(conn, area_hex, change_id, actor, change_at)
+    # the units: versioned assignments, their households and incidents (same transaction)
+    units, _ = commit_units(conn, plan_id, change_id, change_at, actor)
+    incidents_moved = _move_incidents(conn, area_hex, change_id, actor, change_at, units)
     conn.execute(
         text(
             "UPDATE plans SET status = 'committed', change_id = :cid, closed_at = :t, "
@@ -286,6 +304,7 @@ def commit_plan(
         "points_changed": report.changed if report else 0,
         "unassigned": report.unassigned if report else 0,
         "incidents_moved": incidents_moved,
+        "units_reassigned": len(units),
     }
 
 
@@ -350,7 +369,11 @@ def revert_change(
     if not isinstance(message, str) or not message.strip():
         raise InvalidInput("a revert needs a message saying why", field="message")
     rows = conn.execute(text(CHANGE_VERSIONS), {"cid": change_id}).mappings().all()
-    if not rows:
+    unit_rows = conn.execute(
+        text("SELECT count(*) FROM unit_grids WHERE change_id = :c OR closed_change_id = :c"),
+        {"c": change_id},
+    ).scalar_one()
+    if not rows and not unit_rows:
         raise InvalidInput(f"change {change_id} made no grid versions to revert", field="change_id")
     by_grid: dict[int, dict[str, Any]] = {}
     for r in rows:
@@ -374,6 +397,19 @@ def revert_change(
         {s[k]["parent_code"] for s in by_grid.values() for k in ("made", "replaced") if k in s}
         - {None}
     )
+    parents = sorted(
+        set(parents)
+        | set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT p.code FROM unit_grids ug JOIN grids g ON g.id = ug.grid_id "
+                    "JOIN grids p ON p.id = g.parent_id "
+                    "WHERE ug.change_id = :c OR ug.closed_change_id = :c"
+                ),
+                {"c": change_id},
+            ).scalars()
+        )
+    )
     area = _common_area(conn, parents)
     plan = open_plan(
         conn,
@@ -383,6 +419,7 @@ def revert_change(
         source="revert",
         detail={"reverts": change_id},
     )
+    revert_units(conn, change_id, int(plan["id"]))
     draft = load_draft(conn, hierarchy, int(plan["id"]), snap_m=snap_m)
     levels = {s.id: s for s in hierarchy.levels}
     for gid, slot in by_grid.items():

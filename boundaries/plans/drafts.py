@@ -39,6 +39,7 @@ OPS = (
     "rename",
     "recode",
     "workers",
+    "move_units",
 )
 NEIGHBOURS = ("keep", "yield", "follow")
 

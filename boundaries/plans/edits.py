@@ -1,7 +1,7 @@
 """Edits of a plan, each applied to the draft in shapely, stored, logged and undoable.
 
 The ops: split, merge, move a shared boundary, transfer, replace, create, retire, rename,
-recode, set workers.
+recode, set workers, and move units of a building to a grid (``boundaries/plans/units.py``).
 
 A refused edit raises before anything is written (and the caller's transaction rolls back),
 so the plan keeps its last valid state.
@@ -32,6 +32,7 @@ from boundaries.plans.drafts import (
     snapshot,
     write_rows,
 )
+from boundaries.plans.units import op_move_units, undo_move_units
 from gridgeo.errors import Conflict, InvalidInput
 from gridgeo.levels import Hierarchy
 
@@ -369,6 +370,7 @@ HANDLERS = {
     "rename": _op_rename,
     "recode": _op_recode,
     "workers": _op_workers,
+    "move_units": op_move_units,
 }
 
 
@@ -447,6 +449,12 @@ def undo_edit(
     if last is None:
         raise InvalidInput(f"plan {plan_id} has no edits to undo", field="plan_id")
     write_rows(conn, plan_id, list(last[3]))
+    if last[1] == "move_units":
+        args = conn.execute(
+            text("SELECT args FROM plan_edits WHERE plan_id = :id AND seq = :seq"),
+            {"id": plan_id, "seq": last[0]},
+        ).scalar_one()
+        undo_move_units(conn, plan_id, dict(args.get("previous") or {}))
     conn.execute(
         text("DELETE FROM plan_edits WHERE plan_id = :id AND seq = :seq"),
         {"id": plan_id, "seq": last[0]},

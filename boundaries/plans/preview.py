@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from boundaries.plans import geometry as pg
 from boundaries.plans.drafts import Draft, DraftGrid
+from boundaries.plans.units import draft_place, draft_unit_params, involved_grid_ids, unit_moves
 from boundaries.report import ERROR, WARNING, Problem
 from boundaries.topology import Metric, outside_parent_problems, overlap_problems
 from gridgeo.workload import DEFAULT_BAND, classify
@@ -290,15 +291,26 @@ def _draft_grid(point: str) -> str:
             ) c ORDER BY c.k COLLATE "C" LIMIT 1)"""  # noqa: S608 - a column name
 
 
+# households in the changed area, and those of units the plan moves or whose assigned grid it
+# touches; each placed by the one rule over the draft (boundaries/plans/units.py)
 IMPACT_SQL = f"""
 {AREA_CTE},
+concerned AS (
+    SELECT h.id FROM households h CROSS JOIN area WHERE ST_Intersects(h.location, area.g)
+    UNION
+    SELECT h.id FROM households h
+    WHERE h.unit_id IN (SELECT unit_id FROM plan_units WHERE plan_id = :plan_id
+                        UNION ALL
+                        SELECT unit_id FROM current_unit_grids WHERE grid_id = ANY(:touched))
+    UNION
+    SELECT household_id FROM household_grid WHERE grid_id = ANY(:involved)
+),
 located AS (
     SELECT h.id, h.household_count AS n, og.code AS old_code,
-           {_draft_grid("h.location")} AS new_code
-    FROM households h CROSS JOIN area
+           {draft_place("h.unit_id", _draft_grid("h.location"))} AS new_code
+    FROM concerned c JOIN households h ON h.id = c.id
     LEFT JOIN household_grid a ON a.household_id = h.id
     LEFT JOIN grids og ON og.id = a.grid_id
-    WHERE ST_Intersects(h.location, area.g)
 )
 SELECT old_code, new_code, sum(n)::bigint AS households, count(*) AS points
 FROM located GROUP BY old_code, new_code
@@ -306,10 +318,15 @@ FROM located GROUP BY old_code, new_code
 
 INCIDENTS_SQL = f"""
 {AREA_CTE}
-SELECT i.id, og.code AS old_code, {_draft_grid("i.location")} AS new_code
+SELECT i.id, og.code AS old_code,
+       {draft_place("i.unit_id", _draft_grid("coalesce(ST_PointOnSurface(b.geom), i.location)"))}
+       AS new_code
 FROM incidents i CROSS JOIN area
 LEFT JOIN grids og ON og.id = i.grid_id
-WHERE ST_Intersects(i.location, area.g) AND i.state IN :open
+LEFT JOIN buildings b ON b.id = i.building_id
+WHERE (ST_Intersects(i.location, area.g)
+       OR i.unit_id IN (SELECT unit_id FROM plan_units WHERE plan_id = :plan_id))
+  AND i.state IN :open
 """  # noqa: S608 - fixed fragments; values are bound
 
 
@@ -390,6 +407,7 @@ def _moves(
     from gridgeo.incidents.policy import OPEN_STATES
 
     area = changed_area(draft)
+    units = unit_moves(conn, draft.plan_id)
     out: dict[str, Any] = {
         "moves": [],
         "incidents": [],
@@ -397,9 +415,15 @@ def _moves(
         "points_moved": 0,
         "unassigned_after": 0,
     }
-    if area is None:
+    if area is None and not units:
         return out, None
-    params = {"area": shapely.to_wkb(area, hex=True)} | _draft_params(draft)
+    where = area if area is not None else shapely.Point()
+    params = (
+        {"area": shapely.to_wkb(where, hex=True)}
+        | _draft_params(draft)
+        | draft_unit_params(draft)
+        | {"involved": involved_grid_ids(conn, draft) if units else [0]}
+    )
     flows = conn.execute(text(IMPACT_SQL), params).all()
     incidents = conn.execute(
         text(INCIDENTS_SQL).bindparams(bindparam("open", expanding=True)),
@@ -530,7 +554,7 @@ def preview(conn: Connection, draft: Draft, *, standard: int, tolerance_m: float
     area = changed_area(draft)
     return {
         "plan_id": draft.plan_id,
-        "ok": errors == 0 and bool(draft.touched()),
+        "ok": errors == 0 and (bool(draft.touched()) or bool(unit_moves(conn, draft.plan_id))),
         "errors": errors,
         "warnings": sum(1 for p in problems if p.problem.severity == WARNING),
         "problems": [p.to_dict() for p in problems],

@@ -23,6 +23,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "recode": re.compile(r"^recoded grid (?P<old>\S+) as (?P<code>\S+)$"),
     "workers": re.compile(r"^set the workers of grid (?P<code>\S+) to (?P<workers>\d+)$"),
     "proposal": re.compile(r"^proposal of (?P<n>\d+) grids for (?P<code>\S+) \((?P<source>\w+)\)$"),
+    "move_units": re.compile(
+        r"^move units? (?P<codes>[^,\s]+(?:, [^,\s]+)*) of building (?P<name>.+) "
+        r"\((?P<building>[^()]+)\) to grid (?P<code>\S+): (?P<n>\d+) households$"
+    ),
 }
 _NEIGHBOURS = re.compile(r"neighbours (?P<codes>" + _CODES + ")")
 

@@ -133,7 +133,7 @@ def write_buildings(
                 b.kinds, b.floors, b.external_ids, group_ids, [actor] * len(b.codes), strict=True)
         ),
     )  # fmt: skip
-    ids = dict(
+    ids: dict[str, int] = dict(
         conn.execute(
             text("SELECT code, id FROM buildings WHERE code = ANY(:c)"), {"c": list(b.codes)}
         ).all()

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
 from gridgeo.assign import check_lon_lat, locate
+from gridgeo.buildings.place import Place, place_of
 from gridgeo.coords import SYSTEMS, to_wgs84
 from gridgeo.errors import Conflict, InvalidInput, denied
 from gridgeo.incidents.escalation import escalate_one
@@ -55,6 +56,8 @@ class Report:
     coord_system: str = "wgs84"
     major: bool = False
     idempotency_key: str | None = None
+    building: str | None = None
+    unit: str | None = None
 
 
 def _degrees(metres: float, lat: float) -> float:
@@ -249,8 +252,8 @@ async def report_at_once(
         :func:`report_incident`'s error) or a major incident (escalated in the same
         transaction as it is stored, by :func:`report_incident`).
     """
-    if r.major:
-        return None
+    if r.major or r.building is not None or r.unit is not None:
+        return None  # a building's unit is placed by report_incident (gridgeo.buildings.place)
     try:
         lon, lat = report_point(r)
     except InvalidInput:
@@ -354,6 +357,9 @@ def report_incident(
     code: str | None = None
     flags: list[str] = []
     row = first
+    place = _place(conn, r)
+    if place is not None and place.grid_code is not None:
+        code = place.grid_code  # the building's unit decides (gridgeo_place), not the GPS fix
     for _ in range(3):  # again only when categories or grids change meanwhile
         if row is None:
             params = report_params(
@@ -388,10 +394,33 @@ def report_incident(
             )
         return Reported(again, False)
     new_id = int(row["id"])
+    if place is not None:
+        conn.execute(
+            text("UPDATE incidents SET building_id = :b, unit_id = :u WHERE id = :i"),
+            {"b": place.building_id, "u": place.unit_id, "i": new_id},
+        )
     if r.major:
         escalate_one(conn, new_id, actor=account.name, reason="major", now=now)
         return Reported(new_id, True, None, int(row["event_id"]))
     return Reported(new_id, True, _incident(row), int(row["event_id"]))
+
+
+def _place(conn: Connection, r: Report) -> Place | None:
+    """The building and unit a report names, with their grid; None when it names none.
+
+    Raises:
+        InvalidInput: a unit without a building, an unknown building or unit.
+    """
+    if r.building is None:
+        if r.unit is not None:
+            raise InvalidInput(
+                "a unit needs its building: send building with unit",
+                code="unit_without_building",
+                zh="填写单元时须同时填写楼栋",
+                field="building",
+            )
+        return None
+    return place_of(conn, r.building, r.unit)
 
 
 def report(

@@ -29,6 +29,7 @@ from gridgeo.models.buildings import (
     BuildingGroup,
     BuildingHead,
     BuildingUnit,
+    PlanUnit,
     UnitGrid,
 )
 from gridgeo.models.incidents import (
@@ -71,5 +72,6 @@ __all__ = [
     "Building",
     "BuildingUnit",
     "UnitGrid",
+    "PlanUnit",
     "BuildingHead",
 ]

@@ -120,6 +120,24 @@ class UnitGrid(Base):
     )
 
 
+class PlanUnit(Base):
+    """A plan's move of a unit to a grid (by its code in the plan's draft)."""
+
+    __tablename__ = "plan_units"
+
+    id: Mapped[Id]
+    plan_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("plans.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("building_units.id", ondelete="CASCADE")
+    )
+    grid_code: Mapped[str]
+
+    __table_args__ = (
+        CheckConstraint("grid_code ~ '^[0-9]+$'", name="plan_units_code_digits"),
+        UniqueConstraint("plan_id", "unit_id", name="plan_units_plan_id_unit_id_key"),
+    )
+
+
 class BuildingHead(Base):
     """A 楼组长, 楼长 or 单元长 attached to one group, building or unit; part-time by default."""
 

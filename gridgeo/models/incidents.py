@@ -110,6 +110,13 @@ class Incident(Base):
     reopened_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     returned_at: Mapped[datetime | None]
+    # reported at a building / unit (0018): the unit's grid decides (gridgeo_place)
+    building_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("buildings.id", ondelete="SET NULL")
+    )
+    unit_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("building_units.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (
         CheckConstraint(

@@ -20,3 +20,13 @@ def test_each_handlers_summary_has_parts():
     assert summary_parts("set the workers of grid 7 to 3")["workers"] == "3"  # type: ignore[index]
     assert summary_parts("proposal of 7 grids for 3707 (balance)")["kind"] == "proposal"  # type: ignore[index]
     assert summary_parts("something a person wrote") is None
+
+
+def test_move_units_summary_parts() -> None:
+    got = summary_parts(
+        "move units 3, 4 of building 幸福小区3号楼 (XF-3) to grid 370705001001002: 120 households"
+    )
+    assert got == {"kind": "move_units", "codes": ["3", "4"], "name": "幸福小区3号楼",
+                   "building": "XF-3", "code": "370705001001002", "n": "120"}  # fmt: skip
+    one = summary_parts("move unit 2 of building T-3 (T-3) to grid 9: 2 households")
+    assert one is not None and one["codes"] == ["2"]

@@ -20,6 +20,10 @@ Tables:
   (``valid_to``) and opened by a plan commit, stamped with the change, like grid versions; a
   revert restores the rows the change closed. The current ones (``valid_to IS NULL``) are the
   view ``current_unit_grids`` (at most one per unit, only to current grids).
+- ``plan_units``: a plan's edit "move units of building B to grid G" (the grid by its code in
+  the draft); committing the plan turns them into ``unit_grids`` rows.
+- ``incidents`` gain ``building_id`` and ``unit_id``: a report made at a building (and unit)
+  is placed by the building's point and the unit's assignment, and moves with the unit.
 - ``building_heads``: 楼组长, 楼长, 单元长, named people attached to exactly one group, building
   or unit. Part-time unless ``full_time``. They never enter ``grid_staff``: only full-time grid
   workers (``workers``) count toward the standard; a head who is also a grid worker links the
@@ -95,6 +99,10 @@ CREATE INDEX ix_households_building_id ON households (building_id)
     WHERE building_id IS NOT NULL;
 CREATE INDEX ix_households_unit_id ON households (unit_id) WHERE unit_id IS NOT NULL;
 
+ALTER TABLE incidents
+    ADD COLUMN building_id bigint REFERENCES buildings (id) ON DELETE SET NULL,
+    ADD COLUMN unit_id bigint REFERENCES building_units (id) ON DELETE SET NULL;
+
 CREATE TABLE unit_grids (
     id bigserial PRIMARY KEY,
     unit_id bigint NOT NULL REFERENCES building_units (id) ON DELETE CASCADE,
@@ -110,6 +118,15 @@ CREATE UNIQUE INDEX unit_grids_open ON unit_grids (unit_id) WHERE valid_to IS NU
 CREATE INDEX ix_unit_grids_grid_id ON unit_grids (grid_id);
 CREATE INDEX ix_unit_grids_change_id ON unit_grids (change_id);
 CREATE INDEX ix_unit_grids_closed_change_id ON unit_grids (closed_change_id);
+
+CREATE TABLE plan_units (
+    id bigserial PRIMARY KEY,
+    plan_id bigint NOT NULL REFERENCES plans (id) ON DELETE CASCADE,
+    unit_id bigint NOT NULL REFERENCES building_units (id) ON DELETE CASCADE,
+    grid_code text NOT NULL,
+    CONSTRAINT plan_units_code_digits CHECK (grid_code ~ '^[0-9]+$'),
+    CONSTRAINT plan_units_plan_id_unit_id_key UNIQUE (plan_id, unit_id)
+);
 
 CREATE TABLE building_heads (
     id bigserial PRIMARY KEY,
@@ -160,7 +177,9 @@ DOWN = """
 DROP FUNCTION IF EXISTS gridgeo_place(geometry, bigint);
 DROP VIEW IF EXISTS current_unit_grids;
 DROP TABLE IF EXISTS building_heads;
+DROP TABLE IF EXISTS plan_units;
 DROP TABLE IF EXISTS unit_grids;
+ALTER TABLE incidents DROP COLUMN IF EXISTS unit_id, DROP COLUMN IF EXISTS building_id;
 ALTER TABLE households DROP COLUMN IF EXISTS room, DROP COLUMN IF EXISTS floor,
     DROP COLUMN IF EXISTS unit_id, DROP COLUMN IF EXISTS building_id;
 DROP TABLE IF EXISTS building_units;
