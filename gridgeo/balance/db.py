@@ -1,11 +1,15 @@
-"""Load an area from PostGIS, balance it (:mod:`gridgeo.balance.propose`), return a proposal. Reads only.
+"""Load an area from PostGIS, balance it (:mod:`gridgeo.balance.ladder`), return a proposal. Reads only.
 
-The proposal is a GeoJSON FeatureCollection (EPSG:4326) of the proposed grids, each with its
-households, deviation from the equal share and Polsby–Popper compactness, plus the summary
-figures (``summary``: worst and mean deviation, households moved, feasibility, reasons,
-warnings, and with a line layer the blocks and the share of boundary on the lines). Each grid
-gets a share of the area's workers in proportion to its households (``workers``). Nothing is
-written here: :mod:`gridgeo.balance_plan` turns a proposal into a plan.
+The households are read with their building and unit (单元, migration 0018), so that the atoms
+can go from whole buildings to units (:mod:`gridgeo.balance.atoms`). The proposal is a GeoJSON
+FeatureCollection (EPSG:4326) of the proposed grids, each with its households, deviation from
+the equal share and Polsby–Popper compactness, plus the summary (``summary``: the method, the
+status — within the band, proved impossible with the reason, or out of time — the buildings
+split by unit, worst and mean deviation, households moved, reasons, warnings, and with a line
+layer the blocks and the share of boundary on the lines), its sentences in the caller's
+language (:mod:`gridgeo.balance.words`). Each grid gets a share of the area's workers in
+proportion to its households (``workers``). Nothing is written here:
+:mod:`boundaries.plans.from_balance` turns a proposal into a plan.
 
 ``k`` comes, in order, from the caller; from ``ceil(households / target)`` when a target is
 given; from the area's effective workers (view ``grid_staff``); else from the standard.
