@@ -37,6 +37,7 @@ from gridgeo.balance.units import Units
 from gridgeo.balance.words import Said
 
 Status = Literal["within_band", "infeasible", "time_limit"]
+FINE_CANDIDATES = 8  # tree-bisection seeds on the two finest levels
 REPAIR_SHARE = 0.5  # of the time limit, for re-solving the region around the grids out of band
 
 
@@ -105,7 +106,10 @@ def settle(
         final = i == len(levels) - 1
         if not final and precheck(units.graph, units.households, k, lo, hi) is not None:
             continue  # proved impossible on these atoms: finer ones next
-        p = balance(units, k, band, candidates=candidates, thorough=False)
+        # the last two (finest) levels try more trees: cheaper than the exact step they spare
+        # (measured: 2 of the 6 demo communities the exact method could not settle)
+        seeds = max(candidates, FINE_CANDIDATES) if i >= len(levels) - 2 else candidates
+        p = balance(units, k, band, candidates=seeds, thorough=False)
         dev = _worst(p, lo, hi, total / k)
         if best is None or dev < best[0] - 1e-9:
             best = (dev, i, p, units)
