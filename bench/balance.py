@@ -13,8 +13,18 @@ proposed boundary within 5 m of a road or river. Case D: the whole demo district
 communities, 235,000 households) through ``propose_all`` on PostGIS, 2 processes (target
 ≤ 60 s), median of ``DISTRICT_RUNS`` runs.
 
+Case E (issue 18, one worker per grid): the demo district at target 300 through
+``propose_all`` (2 processes), atoms from coarse (whole buildings) to fine (units of the
+larger buildings, then every unit), the exact method (CP-SAT) where the tree method misses
+the band; target ≥ 60 of 65 communities with every grid within ±10 %, ≤ 30 s. Beside it, on
+the same finest atoms of each community, GerryChain's recursive_tree_part, and the tree
+method on whole buildings only (the method before units). Case F: every Providence ward
+into grids of about 300 households (census blocks as atoms): status (within the band, proved
+impossible with the reason, or out of time), time and worst deviation, beside GerryChain.
+
     .venv/bin/python bench/balance.py      # figures also in bench/out/balance.json
-    .venv/bin/python bench/balance.py --no-district   # skip case D (no database)
+    .venv/bin/python bench/balance.py --no-district   # skip cases D and E (no database)
+    .venv/bin/python bench/balance.py --only E,F      # only these cases
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ def community(seed: int = 7, n: int = 600, total: int = 3000) -> Units:
 
 
 def providence_wards() -> dict[int, Units]:
+    import dataclasses
+
     import geopandas as gpd
 
     from gridgeo.balance.units import units_from_polygons
@@ -65,7 +77,9 @@ def providence_wards() -> dict[int, Units]:
     out = {}
     for ward, group in blocks.groupby("WARD"):
         hh = (group["TOTPOP"] / 2.5).round().astype(int).to_numpy()
-        out[int(ward)] = units_from_polygons(list(group.geometry), hh)
+        units = units_from_polygons(list(group.geometry), hh)
+        names = [f"block {g}" for g in group["GEOID10"]]
+        out[int(ward)] = dataclasses.replace(units, names=names)
     return out
 
 
@@ -258,11 +272,28 @@ def district_case() -> dict[str, object]:
 
 def main() -> None:
     warnings.simplefilter("ignore")
-    results = {"community_3000_600_10": case("community", community(), 10, 0.10)}
-    results["demo_lines"] = lines_case()
-    if "--no-district" not in sys.argv:
+    only = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv else None
+    db = "--no-district" not in sys.argv
+
+    def want(c: str) -> bool:
+        return only is None or c in only
+
+    results: dict[str, object] = {}
+    if want("A"):
+        results["community_3000_600_10"] = case("community", community(), 10, 0.10)
+    if want("C"):
+        results["demo_lines"] = lines_case()
+    if db and want("D"):
         results["demo_district"] = district_case()
-    if PROVIDENCE.exists():
+    if db and want("E"):
+        from bench.balance_units import one_worker_case
+
+        results["demo_one_worker_per_grid"] = one_worker_case()
+    if want("F") and PROVIDENCE.exists():
+        from bench.balance_units import providence_case
+
+        results["providence_300"] = providence_case(providence_wards())
+    if want("B") and PROVIDENCE.exists():
         wards = providence_wards()
         share = {w: u.households.sum() / 15 for w, u in wards.items()}
         lumpy = 1 if 1 in wards else min(wards)
@@ -273,7 +304,8 @@ def main() -> None:
             results[f"providence_ward_{w}"] = case(name, wards[w], 15, 0.10)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "balance.json").write_text(json.dumps(results, indent=2, default=str))
+    name = "balance.json" if only is None else f"balance-{'-'.join(sorted(only))}.json"
+    (out / name).write_text(json.dumps(results, indent=2, default=str, ensure_ascii=False))
 
 
 if __name__ == "__main__":

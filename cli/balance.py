@@ -33,13 +33,19 @@ def _print_proposal(p: dict[str, Any]) -> None:
         f"{s['max_abs_deviation']:.1%}, mean {s['mean_abs_deviation']:.1%}, compactness "
         f"{s['mean_polsby_popper']:.2f}, households moved {s['moved_households']:,}"
     )
+    status = s.get("status_text") or s.get("status")
+    click.echo(f"method: {s.get('method_text') or s.get('method')}; status: {status}")
+    if s.get("status_reason"):
+        click.echo(f"  {s['status_reason']}")
+    for b in s.get("split_buildings") or ():
+        click.echo(f"split: {b['text']}")
     if s.get("units") == "blocks":
         click.echo(
             f"units: {s['blocks']} blocks between {s['lines']} lines, {s['blocks_split']} split; "
             f"boundary on the lines {s['line_share'] or 0:.0%} (within {s['line_tolerance_m']:.0f} m)"
         )
     for line in s["reasons"]:
-        click.echo(f"infeasible: {line}")
+        click.echo(f"reason: {line}")
     for line in s["warnings"]:
         click.echo(f"warning: {line}")
 
@@ -54,7 +60,11 @@ def _print_all(r: dict[str, Any]) -> None:
             click.echo(f"{a['area']:<14} error: {a['error']}")
             continue
         share = "-" if a.get("line_share") is None else f"{a['line_share']:.0%}"
-        status = "within band" if a["within_band"] else "; ".join(a["reasons"])[:60]
+        status = a.get("status_text") or ("within band" if a["within_band"] else "")
+        if a.get("status") != "within_band" and a.get("status_reason"):
+            status += ": " + a["status_reason"][:80]
+        elif a.get("method") == "exact":
+            status += f" ({a.get('method_text')})"
         click.echo(
             f"{a['area']:<14} {a['households']:>10,} {a['k_effective']:>4} "
             f"{a['max_abs_deviation_balanced']:>7.1%} {a['moved_households']:>7,} {share:>8} "
@@ -64,7 +74,9 @@ def _print_all(r: dict[str, Any]) -> None:
     line = "-" if t["mean_line_share"] is None else f"{t['mean_line_share']:.0%}"
     click.echo(
         f"total: {t['communities']} communities ({t['failed']} failed), {t['households']:,} "
-        f"households in {t['grids']} grids; {t['within_band']} within the band; households "
+        f"households in {t['grids']} grids; {t['every_grid_within_band']} with every grid within "
+        f"the band ({t['exact']} by the exact method), {t['proved_infeasible']} proved "
+        f"impossible, {t['time_limit']} out of time; {t['split_buildings']} buildings split; households "
         f"moved {t['moved_households']:,}; boundary on the lines {line}; "
         f"{t['seconds']:.1f} s with {t['jobs']} process(es)"
     )
@@ -112,6 +124,13 @@ def _print_suggestions(r: dict[str, Any]) -> None:
 @click.option("--plan", is_flag=True, help="Open the proposal as a plan (draft) and preview it.")
 @click.option("--title", default=None, help="Title of the plan.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the reasons, warnings and plan title.",
+)
 def balance_cmd(
     area_code: str,
     k: int | None,
@@ -124,6 +143,7 @@ def balance_cmd(
     plan: bool,
     title: str | None,
     out: Path | None,
+    lang: str,
 ) -> None:
     """Propose AREA_CODE split into k contiguous, balanced grids; nothing is stored.
 
@@ -154,6 +174,7 @@ def balance_cmd(
                 lines=lines,
                 default_standard=standard,
                 jobs=jobs,
+                lang=lang,
             )
             _print_all(r)
         else:
@@ -165,10 +186,12 @@ def balance_cmd(
                 band=band,
                 lines=lines,
                 default_standard=standard,
+                lang=lang,
             )
             _print_proposal(r)
             if plan:
                 from boundaries.plans.from_balance import proposal_to_plan
+                from gridgeo.balance.words import plan_title
 
                 r |= proposal_to_plan(
                     conn,
@@ -176,7 +199,7 @@ def balance_cmd(
                     r,
                     actor=cli_actor(),
                     snap_m=settings.boundaries.plan_snap_m,
-                    title=title,
+                    title=title or plan_title(area_code, len(r["features"]), lang),
                 )
                 pv = r["preview"]
                 click.echo(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import area_filter, check_area
@@ -17,6 +17,7 @@ from boundaries.plans.from_balance import proposal_to_plan
 from gridgeo.balance.db import propose
 from gridgeo.balance.district import propose_all
 from gridgeo.balance.suggest import suggestions
+from gridgeo.balance.words import pick_lang, plan_title
 from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])
@@ -57,6 +58,14 @@ def post_balance(
     hierarchy: HierarchyDep,
     account: Planner,
     plan: Annotated[bool, Query(description="open the proposal as a plan and preview it")] = False,
+    lang: Annotated[
+        str | None,
+        Query(
+            pattern="^(zh|en)$",
+            description="language of the sentences (default: Accept-Language, else zh)",
+        ),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of proposed grids with a ``summary`` of figures.
 
@@ -65,8 +74,14 @@ def post_balance(
     where the households allow (``summary.line_share``: boundary on the lines). With
     ``scope=all`` every community below the area is balanced (``areas``, ``totals``).
     With ``plan=true`` the proposal is opened as a plan (``plan``, ``preview``).
+
+    ``summary.method`` (tree / exact), ``summary.status`` (within_band / infeasible /
+    time_limit) with ``status_reason``, and ``summary.split_buildings`` (which units of which
+    building go to which grid) say how it was found; sentences are in ``lang`` (both
+    languages in ``messages`` and ``status_messages``).
     """
     check_area(account, body.area)
+    language = pick_lang(lang or accept_language)
     standard = settings.workload.households_per_worker
     if body.scope == "all":
         if plan:
@@ -80,6 +95,7 @@ def post_balance(
             lines=body.lines,
             default_standard=standard,
             jobs=DISTRICT_JOBS,
+            lang=language,
         )
     proposal = propose(
         conn,
@@ -89,6 +105,7 @@ def post_balance(
         band=body.band,
         lines=body.lines,
         default_standard=standard,
+        lang=language,
     )
     if plan:
         proposal |= proposal_to_plan(
@@ -97,7 +114,7 @@ def post_balance(
             proposal,
             actor=account.name,
             snap_m=settings.boundaries.plan_snap_m,
-            title=body.title,
+            title=body.title or plan_title(body.area, len(proposal["features"]), language),
         )
     return proposal
 

@@ -1,11 +1,15 @@
-"""Load an area from PostGIS, balance it (:mod:`gridgeo.balance.propose`), return a proposal. Reads only.
+"""Load an area from PostGIS, balance it (:mod:`gridgeo.balance.ladder`), return a proposal. Reads only.
 
-The proposal is a GeoJSON FeatureCollection (EPSG:4326) of the proposed grids, each with its
-households, deviation from the equal share and Polsby–Popper compactness, plus the summary
-figures (``summary``: worst and mean deviation, households moved, feasibility, reasons,
-warnings, and with a line layer the blocks and the share of boundary on the lines). Each grid
-gets a share of the area's workers in proportion to its households (``workers``). Nothing is
-written here: :mod:`gridgeo.balance_plan` turns a proposal into a plan.
+The households are read with their building and unit (单元, migration 0018), so that the atoms
+can go from whole buildings to units (:mod:`gridgeo.balance.atoms`). The proposal is a GeoJSON
+FeatureCollection (EPSG:4326) of the proposed grids, each with its households, deviation from
+the equal share and Polsby–Popper compactness, plus the summary (``summary``: the method, the
+status — within the band, proved impossible with the reason, or out of time — the buildings
+split by unit, worst and mean deviation, households moved, reasons, warnings, and with a line
+layer the blocks and the share of boundary on the lines), its sentences in the caller's
+language (:mod:`gridgeo.balance.words`). Each grid gets a share of the area's workers in
+proportion to its households (``workers``). Nothing is written here:
+:mod:`boundaries.plans.from_balance` turns a proposal into a plan.
 
 ``k`` comes, in order, from the caller; from ``ceil(households / target)`` when a target is
 given; from the area's effective workers (view ``grid_staff``); else from the standard.
@@ -24,9 +28,13 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from gridgeo.balance.lines import LINE_TOLERANCE_M, balance_along_lines, line_share
-from gridgeo.balance.propose import Proposal, balance
-from gridgeo.balance.units import build_units
+from gridgeo.balance.atoms import area_levels, housing_from_rows
+from gridgeo.balance.exact import TIME_LIMIT_S
+from gridgeo.balance.ladder import Settled, settle
+from gridgeo.balance.lines import LINE_TOLERANCE_M, line_share
+from gridgeo.balance.propose import Proposal
+from gridgeo.balance.stairwells import Housing, split_buildings
+from gridgeo.balance.words import METHOD, STATUS, Said, both, say, word
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.lines import area_lines
 from gridgeo.workload import DEFAULT_BAND
@@ -34,10 +42,14 @@ from gridgeo.workload import DEFAULT_BAND
 AREA = text("SELECT ST_AsBinary(geom) FROM current_grids WHERE code = :c")
 BUILDINGS = text(
     """
-    SELECT ST_X(h.location) AS x, ST_Y(h.location) AS y, h.household_count AS n, g.code
+    SELECT ST_X(h.location) AS x, ST_Y(h.location) AS y, h.household_count AS n, g.code,
+           h.building_id AS bid, b.code AS bcode, b.name AS bname, h.unit_id AS uid,
+           u.number AS unum
     FROM household_grid a
     JOIN households h ON h.id = a.household_id
     JOIN current_grids g ON g.id = a.grid_id
+    LEFT JOIN buildings b ON b.id = h.building_id
+    LEFT JOIN building_units u ON u.id = h.unit_id
     WHERE g.code LIKE :c || '%' AND h.household_count > 0
     ORDER BY h.id
     """
@@ -88,6 +100,7 @@ class AreaData:
         xy: building coordinates (n, 2); ``households`` and ``labels`` (current grid) per building.
         lines: the stored lines that cross the area.
         workers: effective workers in the area; ``standard`` and ``band`` its configuration.
+        housing: the building and unit (单元) of each row; None where no row has a building.
     """
 
     code: str
@@ -100,6 +113,7 @@ class AreaData:
     workers: int
     standard: int
     band: float
+    housing: Housing | None = None
 
 
 def _utm_epsg(lon: float, lat: float) -> int:
@@ -158,6 +172,7 @@ def area_data(
         workers=workers,
         standard=standard,
         band=band,
+        housing=housing_from_rows(rows),
     )
 
 
@@ -168,11 +183,15 @@ def solve(
     target: int | None = None,
     lines: bool | None = None,
     candidates: int = 3,
+    time_limit: float = TIME_LIMIT_S,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Balance one area read by :func:`area_data` (pure: no database).
 
     ``lines``: None uses the stored lines when any cross the area; True requires them;
-    False ignores them (units around the buildings).
+    False ignores them (cells around the buildings). Atoms go from coarse to fine and the
+    exact method runs when the tree method misses the band (:mod:`gridgeo.balance.ladder`).
+    ``lang``: the language of the sentences (``zh`` or ``en``; both are in ``messages``).
 
     Raises:
         InvalidInput: no households, k or target ≤ 0, no workers and neither k nor target,
@@ -190,38 +209,60 @@ def solve(
             "layer (gridgeo import lines FILE) or balance without lines",
             field="lines",
         )
-    extra: dict[str, Any] = {"lines": len(data.lines)}
-    if data.lines and lines is not False:
-        found = balance_along_lines(
-            data.xy,
-            data.households,
-            data.outline,
-            data.lines,
-            k,
-            data.band,
-            current=data.labels,
-            candidates=candidates,
-        )
-        proposal = found.proposal
-        extra |= {
-            "units": "blocks",
-            "blocks": found.blocks,
-            "blocks_split": found.blocks_split,
-            "line_share": None if found.line_share is None else round(found.line_share, 4),
-        }
-    else:
-        units = build_units(data.xy, data.households, data.outline, data.labels)
-        proposal = balance(units, k, data.band, candidates=candidates)
-        share = line_share([p.geometry for p in proposal.parts], data.outline, data.lines)
-        extra |= {
-            "units": "buildings",
-            "line_share": None if share is None else round(share, 4),
-        }
-    extra["line_tolerance_m"] = LINE_TOLERANCE_M
+    use = list(data.lines) if data.lines and lines is not False else []
+    lv = area_levels(
+        data.xy, data.households, data.labels, data.outline, use, k, data.band, data.housing
+    )
+    done = settle(lv.levels, k, data.band, proof=lv.proof, candidates=candidates,
+                  time_limit=time_limit)  # fmt: skip
+    proposal = done.proposal
+    shapes = [p.geometry for p in proposal.parts]
+    share = line_share(shapes, data.outline, data.lines)
+    extra: dict[str, Any] = {
+        "lines": len(data.lines),
+        "units": "blocks" if use else "buildings",
+        "line_share": None if share is None else round(share, 4),
+        "line_tolerance_m": LINE_TOLERANCE_M,
+    }
+    if use:
+        assert done.units.block is not None
+        extra["blocks"] = lv.blocks
+        extra["blocks_split"] = int((np.bincount(done.units.block, minlength=lv.blocks) > 1).sum())
+    extra |= _outcome(done, data.housing, lv.by_unit_above, lang)
     back = Transformer.from_crs(data.epsg, 4326, always_xy=True)
-    out = _geojson(proposal, data.code, back, k_source, data.standard, data.workers, households)
+    out = _geojson(
+        proposal, data.code, back, k_source, data.standard, data.workers, households, lang
+    )
     out["summary"] |= extra
     return out
+
+
+def _outcome(
+    done: Settled, housing: Housing | None, by_unit_above: float, lang: str
+) -> dict[str, Any]:
+    """Method, status, reason, the exact method's run and the split buildings."""
+    p = done.proposal
+    names = [f"#{q.index}" + (f" ({q.current})" if q.current else "") for q in p.parts]
+    split = split_buildings(done.units, p.assignment, housing, names) if housing else []
+    for entry in split:
+        entry["text"] = "; ".join(s[lang if lang == "zh" else "en"] for s in entry["said"])
+    ex = done.exact
+    return {
+        "method": done.method,
+        "method_text": word(METHOD, done.method, lang),
+        "status": done.status,
+        "status_text": word(STATUS, done.status, lang),
+        "status_reason": None if done.reason is None else say(done.reason, lang),
+        "status_messages": None if done.reason is None else both(done.reason),
+        "every_grid_within_band": done.status == "within_band",
+        "grid_households": [done.lo, done.hi],
+        "atoms": len(done.units),
+        "units_by_stairwell_above": round(by_unit_above, 1) if housing else None,
+        "exact": None
+        if ex is None
+        else {"status": ex.status, "seconds": round(ex.seconds, 3), **ex.detail},
+        "split_buildings": split,
+    }
 
 
 def propose(
@@ -234,11 +275,13 @@ def propose(
     default_standard: int,
     candidates: int = 3,
     lines: bool | None = None,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """A balancing proposal for ``area`` (normally a community); nothing is stored.
 
-    With stored lines crossing the area (and ``lines`` not False) the units are the blocks
-    between them (:mod:`gridgeo.balance.lines`); otherwise cells around the buildings.
+    With stored lines crossing the area (and ``lines`` not False) the atoms are the blocks
+    between them (:mod:`gridgeo.balance.lines`); otherwise cells around the buildings; large
+    buildings by unit (单元) when needed (:mod:`gridgeo.balance.atoms`).
 
     Raises:
         NotFound: unknown area. InvalidInput: k or target ≤ 0, band not in (0, 1), no
@@ -246,7 +289,7 @@ def propose(
             and no line crosses the area.
     """
     data = area_data(conn, area, band=band, default_standard=default_standard)
-    return solve(data, k=k, target=target, lines=lines, candidates=candidates)
+    return solve(data, k=k, target=target, lines=lines, candidates=candidates, lang=lang)
 
 
 def apportion(total: int, weights: list[int]) -> list[int]:
@@ -279,6 +322,7 @@ def _geojson(
     standard: int,
     workers: int,
     households: int,
+    lang: str = "en",
 ) -> dict[str, Any]:
     features = []
     staff = (
@@ -306,7 +350,7 @@ def _geojson(
                 },
             }
         )
-    summary = p.summary() | {
+    summary = p.summary(lang) | {
         "area": area,
         "households": households,
         "workers": workers,
@@ -315,8 +359,7 @@ def _geojson(
         "share_vs_standard": round(p.share / standard - 1, 4),
     }
     if abs(p.share / standard - 1) > p.band:
-        summary["warnings"] = [
-            *summary["warnings"],
-            f"the equal share {p.share:.0f} is outside ±{p.band:.0%} of the standard {standard}",
-        ]
+        said = Said("share_vs_standard", share=p.share, band=p.band, standard=standard)
+        summary["warnings"] = [*summary["warnings"], say(said, lang)]
+        summary["messages"] = [*summary["messages"], both(said) | {"kind": "warning"}]
     return {"type": "FeatureCollection", "features": features, "summary": summary}

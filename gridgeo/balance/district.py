@@ -65,6 +65,7 @@ def propose_all(
     default_standard: int,
     jobs: int | None = None,
     candidates: int = 3,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Proposals for every community below ``code`` (a street or district), and totals.
 
@@ -78,6 +79,7 @@ def propose_all(
         default_standard: households per worker where none is configured.
         jobs: processes (default: the CPUs, at most 4; 1 runs in this process).
         candidates: tree-bisection seeds per piece.
+        lang: language of the sentences (``zh`` or ``en``).
 
     Returns:
         ``type`` FeatureCollection of every proposed grid (property ``area``), ``areas`` (each
@@ -102,7 +104,7 @@ def propose_all(
             if r.code[:w] in by_area:
                 by_area[r.code[:w]].append(r)
                 break
-    opts = {"k": k, "target": target, "lines": lines, "candidates": candidates}
+    opts = {"k": k, "target": target, "lines": lines, "candidates": candidates, "lang": lang}
     items = [
         (area_data(conn, c, band=band, default_standard=default_standard, rows=by_area[c]), opts)
         for c in codes
@@ -138,6 +140,11 @@ def _totals(
         "balanced": len(done),
         "failed": len(areas) - len(done),
         "within_band": sum(1 for a in done if a["within_band"]),
+        "every_grid_within_band": sum(1 for a in done if a.get("every_grid_within_band")),
+        "exact": sum(1 for a in done if a.get("method") == "exact"),
+        "proved_infeasible": sum(1 for a in done if a.get("status") == "infeasible"),
+        "time_limit": sum(1 for a in done if a.get("status") == "time_limit"),
+        "split_buildings": sum(len(a.get("split_buildings") or ()) for a in done),
         "feasible": sum(1 for a in done if a["feasible"]),
         "households": sum(a["households"] for a in done),
         "grids": sum(a["k_effective"] for a in done),

@@ -96,7 +96,7 @@ def cut_blocks(area: BaseGeometry, lines: Sequence[BaseGeometry]) -> list[BaseGe
     return big
 
 
-def _block_of(points: np.ndarray, blocks: list[BaseGeometry]) -> np.ndarray:
+def block_of_points(points: np.ndarray, blocks: list[BaseGeometry]) -> np.ndarray:
     """The block index of each point (nearest block for a point on a line or outside)."""
     arr = np.asarray(blocks, dtype=object)
     tree = shapely.STRtree(arr)
@@ -175,8 +175,14 @@ def line_share(
     total = inner.length
     if total <= 1e-6:
         return None
-    near = shapely.union_all(np.asarray(lines, dtype=object)).buffer(tolerance_m)
-    return float(shapely.intersection(inner, near).length / total)
+    # no buffer of the union of all lines (0.3 s on a demo community): buffer only the lines
+    # near the boundary, each alone, and merge what of the boundary falls in them
+    arr = np.asarray(lines, dtype=object)
+    near = arr[shapely.STRtree(arr).query(inner, predicate="dwithin", distance=tolerance_m)]
+    if len(near) == 0:
+        return 0.0
+    hit = shapely.intersection(inner, shapely.buffer(near, tolerance_m))
+    return float(shapely.union_all(hit).length / total)
 
 
 def balance_along_lines(
@@ -209,7 +215,7 @@ def balance_along_lines(
     hh = np.asarray(households, dtype=np.int64)
     labels = list(current) if current is not None else [None] * len(xy)
     blocks = cut_blocks(area, lines)
-    block_of = _block_of(shapely.points(xy), blocks) if len(xy) else np.zeros(0, dtype=int)
+    block_of = block_of_points(shapely.points(xy), blocks) if len(xy) else np.zeros(0, dtype=int)
     share = float(hh.sum()) / k if k > 0 else 0.0
     best: tuple[float, int, Proposal, Units, float | None] | None = None
     for n, level in enumerate(SPLIT_LEVELS):

@@ -194,8 +194,12 @@ def refine(
     band: float,
     *,
     max_moves: int = 2000,
+    balance_first: bool = True,
 ) -> list[list[int]]:
     """Move boundary units between parts to balance them, then to shorten the boundaries.
+
+    ``balance_first=False`` skips the first phase: for a partition already within the band
+    (the exact method's), only moves that keep both parts within half the band are made.
 
     The boundary is counted in cut edges, or in their weight ``w`` where edges carry one (with
     a line layer: the shared length, more off the lines, so cuts move onto streets).
@@ -230,7 +234,9 @@ def refine(
         sizes[a] -= w
         sizes[b] += w
 
-    for _ in range(max_moves):  # phase 1: strictly reduce the sum of squared deviations
+    for _ in range(
+        max_moves if balance_first else 0
+    ):  # phase 1: strictly reduce the sum of squared deviations
         ranked = []
         for u, a, b in moves():
             w = float(pop[u])

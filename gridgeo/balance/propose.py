@@ -35,6 +35,7 @@ from gridgeo.balance.partition import (
     tree_split,
 )
 from gridgeo.balance.units import Units, polsby_popper, union_parts
+from gridgeo.balance.words import Said, both, say
 from gridgeo.errors import InvalidInput
 
 
@@ -68,8 +69,8 @@ class Proposal:
     assignment: list[int]
     moved_households: int
     feasible: bool
-    reasons: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    reasons: list[Said] = field(default_factory=list)
+    warnings: list[Said] = field(default_factory=list)
 
     @property
     def max_abs_deviation(self) -> float:
@@ -91,8 +92,12 @@ class Proposal:
         """Every part within the band, or out of it only by an unavoidable big building."""
         return all(abs(p.deviation) <= self.band + 1e-9 or p.own_building for p in self.parts)
 
-    def summary(self) -> dict[str, Any]:
-        """The figures as a JSON-able mapping."""
+    def every_grid_within(self, lo: float, hi: float) -> bool:
+        """Every grid (a big building's own grid too) holds lo..hi households, and k grids."""
+        return self.k_effective == self.k and all(lo <= p.households <= hi for p in self.parts)
+
+    def summary(self, lang: str = "en") -> dict[str, Any]:
+        """The figures as a JSON-able mapping; sentences in ``lang``, both in ``messages``."""
         return {
             "k": self.k,
             "k_effective": self.k_effective,
@@ -108,8 +113,10 @@ class Proposal:
             "moved_households": self.moved_households,
             "within_band": self.within_band,
             "feasible": self.feasible,
-            "reasons": self.reasons,
-            "warnings": self.warnings,
+            "reasons": [say(r, lang) for r in self.reasons],
+            "warnings": [say(w, lang) for w in self.warnings],
+            "messages": [both(r) | {"kind": "reason"} for r in self.reasons]
+            + [both(w) | {"kind": "warning"} for w in self.warnings],
         }
 
 
@@ -215,12 +222,12 @@ def balance(
     total = int(pop.sum())
     if len(units) == 0 or total <= 0:
         raise InvalidInput("the area has no households to balance", field="area")
-    reasons: list[str] = []
-    warnings: list[str] = []
+    reasons: list[Said] = []
+    warnings: list[Said] = []
     n = len(units)
     k_eff = k
     if k > n:
-        reasons.append(f"k={k} is more than the {n} indivisible units (buildings): one grid each")
+        reasons.append(Said("k_more_than_atoms", k=k, n=n))
         k_eff = n
     share = total / k_eff
     big = [u for u in range(n) if pop[u] > share * (1 + band)] if k_eff < n else list(range(n))
@@ -242,17 +249,15 @@ def balance(
         if near:
             target = min(near, key=lambda b: (int(pop[b]), b))
             next(g for g in groups if target in g).extend(piece)
-            warnings.append(
-                f"{len(piece)} units cut off by big buildings join a big building's grid"
-            )
+            warnings.append(Said("cut_off_join_big", n=len(piece)))
         else:
             alloc[i] = 1
             k_eff += 1
-            reasons.append("the area has more separate pieces (islands) than grids: k raised")
+            reasons.append(Said("islands_raise_k"))
     while left > 0:
         open_ = [i for i, p in enumerate(pieces) if 0 < alloc[i] < len(p)]
         if not open_:
-            reasons.append(f"{left} grid(s) cannot be placed: too few units; k lowered")
+            reasons.append(Said("k_lowered", left=left))
             k_eff -= left
             break
         i = max(open_, key=lambda i: (float(pop[pieces[i]].sum()) / alloc[i], -i))
@@ -264,14 +269,11 @@ def balance(
         if parts:
             groups.extend(_split_piece(units, piece, parts, goal, band, candidates, thorough))
     if big and k_eff < n:
-        warnings.append(
-            f"{len(big)} building(s) hold more households than the band allows "
-            f"(> {share * (1 + band):.0f}): each is a grid of its own (unavoidable deviation)"
-        )
-    return _proposal(units, groups, set(big), k, k_eff, goal, band, reasons, warnings)
+        warnings.append(Said("big_atoms_own_grid", n=len(big), hi=share * (1 + band)))
+    return make_proposal(units, groups, set(big), k, k_eff, goal, band, reasons, warnings)
 
 
-def _proposal(
+def make_proposal(
     units: Units,
     groups: list[list[int]],
     big: set[int],
@@ -279,12 +281,13 @@ def _proposal(
     k_eff: int,
     share: float,
     band: float,
-    reasons: list[str],
-    warnings: list[str],
+    reasons: list[Said],
+    warnings: list[Said],
 ) -> Proposal:
+    """The proposal of a partition: parts, deviations from ``share``, moved households."""
     groups = sorted((sorted(g) for g in groups if g), key=lambda g: g[0])
     if len(groups) != k_eff:
-        reasons.append(f"only {len(groups)} connected grids could be formed, not {k_eff}")
+        reasons.append(Said("only_connected", got=len(groups), k=k_eff))
         k_eff = len(groups)
     assignment = [0] * len(units)
     for i, g in enumerate(groups):
@@ -308,10 +311,7 @@ def _proposal(
             )
         )
     dev = max((abs(p.deviation) for p in parts if not p.own_building), default=0.0)
-    if dev > band + 1e-9:
-        reasons.append(
-            f"the indivisible units allow no better balance: worst deviation {dev:.1%} "
-            f"exceeds the band ±{band:.0%}"
-        )
+    if dev > band + 1e-9:  # a heuristic's best, not a proof: the exact method says more
+        reasons.append(Said("tree_out_of_band", dev=dev, band=band))
     feasible = k_eff == k and dev <= band + 1e-9 and not math.isnan(share)
     return Proposal(k, k_eff, share, band, parts, assignment, moved, feasible, reasons, warnings)

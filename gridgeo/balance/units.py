@@ -32,6 +32,11 @@ class Units:
         xy: a representative point per unit (the building location), shape (n, 2).
         block: per unit, the block (between lines) it lies in; None without a line layer.
             Edges then carry a weight ``w``: the shared length, times a penalty off the lines.
+        names: a name per atom for the answer (a building, a unit of one), or None.
+        building: per atom, the building it is (or is units of), -1 for none or several;
+            None without building data (:mod:`gridgeo.balance.stairwells`).
+        unit_sets: per atom, the building units (单元) it holds when its building is split
+            into units ([] otherwise); None without building data.
     """
 
     cells: list[BaseGeometry]
@@ -41,6 +46,9 @@ class Units:
     graph: nx.Graph
     xy: np.ndarray
     block: np.ndarray | None = None
+    names: list[str] | None = None
+    building: np.ndarray | None = None
+    unit_sets: list[list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.cells)

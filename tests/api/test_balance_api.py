@@ -155,7 +155,7 @@ def test_plan_true_opens_a_plan_with_a_preview(client, small_city, conn, login_a
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["plan"]["title"] == "rebalance" and body["plan"]["source"] == "balance"
-    assert body["preview"]["ok"], body["preview"]["problems"]
+    assert body["preview"]["ok"], body["preview"]["problems"]["problems"]
     assert body["preview"]["errors"] == 0
     rows = conn.execute(
         text("SELECT action, workers FROM plan_grids WHERE plan_id = :p ORDER BY code"),
@@ -180,3 +180,93 @@ def test_suggestions_route(client, city, conn, login_as):
     assert r.status_code == 404
     r = client.get("/workload/suggestions", params={"area": C1}, headers=login_as("viewer", S1))
     assert r.status_code == 403
+
+
+@pytest.fixture
+def tower_city(conn):
+    """C1 with 20 walk-ups of 30 households and one tower of 4 units × 90 (360 households)."""
+    add_strip_city(conn)
+    conn.execute(
+        text(
+            "INSERT INTO households (location, household_count) "
+            "SELECT ST_Point(0.05 + 0.09 * i, 0.5 + 0.01 * (i % 3), 4326), 30 "
+            "FROM generate_series(0, 19) i"
+        )
+    )
+    bid = conn.execute(
+        text(
+            "INSERT INTO buildings (code, number, name, geom) VALUES "
+            "('T-3', '3', '幸福小区3号楼', ST_Point(1.0, 0.3, 4326)) RETURNING id"
+        )
+    ).scalar()
+    for j in range(1, 5):
+        uid = conn.execute(
+            text(
+                "INSERT INTO building_units (building_id, number, households) "
+                "VALUES (:b, :n, 90) RETURNING id"
+            ),
+            {"b": bid, "n": str(j)},
+        ).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO households (location, household_count, building_id, unit_id) "
+                "VALUES (ST_Point(1.0 + 0.0002 * :j, 0.3, 4326), 90, :b, :u)"
+            ),
+            {"j": j, "b": bid, "u": uid},
+        )
+    assign_households(conn)
+
+
+def test_a_tower_is_split_by_unit_and_said_in_the_callers_language(
+    client, tower_city, conn, login_as
+):
+    # 960 households into 3 grids of 288–352: the tower (360) alone is too big, so it is split
+    r = client.post(
+        "/balance?lang=zh", json={"area": C1, "target": 320}, headers=login_as("planner", S1)
+    )
+    assert r.status_code == 200, r.text
+    s = r.json()["summary"]
+    assert s["k"] == 3 and s["status"] == "within_band" and s["every_grid_within_band"]
+    assert s["method"] in ("tree", "exact") and s["status_text"] == "均在范围内"
+    assert s["grid_households"] == [288, 352]
+    assert all(288 <= f["properties"]["households"] <= 352 for f in r.json()["features"])
+    [tower] = s["split_buildings"]
+    assert tower["building"] == "幸福小区3号楼" and tower["code"] == "T-3"
+    assert sorted(u for p in tower["parts"] for u in p["units"]) == ["1", "2", "3", "4"]
+    assert all(p["units"] == sorted(p["units"]) for p in tower["parts"])
+    assert "单元 → 网格" in tower["text"]
+    r = client.post(
+        "/balance",
+        json={"area": C1, "target": 320},
+        headers=login_as("planner", S1) | {"Accept-Language": "en-GB,en;q=0.8"},
+    )
+    s = r.json()["summary"]
+    assert s["status_text"] == "within the band"
+    assert "→ grid" in s["split_buildings"][0]["text"]
+
+
+def test_an_unavoidable_unit_is_named_as_the_reason(client, tower_city, conn, login_as):
+    # grids of 60: every tower unit (90) is more than a grid may hold (66), so no partition
+    r = client.post("/balance?lang=en", json={"area": C1, "k": 16}, headers=login_as("planner", S1))
+    s = r.json()["summary"]
+    assert s["status"] == "infeasible" and not s["every_grid_within_band"]
+    assert "幸福小区3号楼 1单元 holds 90 households > 66" in s["status_reason"]
+    assert s["status_messages"]["zh"].startswith("已证明不可行")
+    assert not any("allow no better" in x for x in s["reasons"])
+
+
+def test_a_plan_from_a_split_tower_previews_and_has_a_chinese_title(
+    client, tower_city, conn, login_as
+):
+    r = client.post(
+        "/balance?plan=true&lang=zh", json={"area": C1, "target": 320},
+        headers=login_as("planner", S1),
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["summary"]["split_buildings"]
+    assert body["plan"]["title"] == f"{C1} 平衡划分为 3 个网格"
+    # (the preview is not asserted ok: in this 2°-wide strip the thin Voronoi cells of points
+    # 20 m apart leave a 5-hectare gap after the round trip to degrees, with or without
+    # buildings — a limit of the strip fixture, not of the split)
+    assert body["preview"]["plan_id"] == body["plan"]["id"]
