@@ -1,13 +1,23 @@
-"""A balancing proposal becomes a plan (a draft): previewed, then committed via /plans."""
+"""A balancing proposal becomes a plan (a draft): previewed, then committed via /plans.
+
+A building the proposal splits by unit (单元) stays geometrically whole: it lies in the grid that
+holds most of its households (its footprint and its units' stairwell points, with a few metres
+around them, are moved into that grid), and its other units go to their grids by ``move_units``
+edits — the explicit, versioned unit assignments of the rule (gridgeo_place, migration 0018), as
+a planner would record "3号楼3–4单元 belongs to grid 6".
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import shapely
 from shapely.geometry import shape
-from sqlalchemy import Connection
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
 
-from boundaries.plans.drafts import load_draft, plan_summary
+from boundaries.plans.drafts import Draft, load_draft, plan_summary
+from boundaries.plans.edits import apply_edit
 from boundaries.plans.preview import preview
 from boundaries.plans.proposals import plan_from_proposal
 from gridgeo.levels import Hierarchy
@@ -41,6 +51,8 @@ def proposal_to_plan(
         }
         for f in proposal["features"]
     ]
+    index = [f["properties"].get("index", k) for k, f in enumerate(proposal["features"])]
+    moves = _keep_buildings_whole(conn, grids, index, s.get("split_buildings") or [])
     detail = {
         k: s[k] for k in ("k", "max_abs_deviation", "moved_households", "line_share") if k in s
     }
@@ -54,6 +66,78 @@ def proposal_to_plan(
         source="balance",
         detail=detail,
     )
+    if moves:
+        draft = load_draft(conn, hierarchy, int(plan["id"]), snap_m=snap_m)
+        for building, units, k in moves:
+            edit = {"op": "move_units", "building": building, "units": units,
+                    "grid": _code_of(draft, grids[k]["geometry"])}  # fmt: skip
+            apply_edit(conn, hierarchy, int(plan["id"]), edit, actor, snap_m=snap_m)
     draft = load_draft(conn, hierarchy, int(plan["id"]), snap_m=snap_m)
     out = preview(conn, draft, standard=s["standard"], tolerance_m=snap_m)
     return {"plan": plan_summary(plan), "preview": out}
+
+
+AROUND_M = 4.0  # metres kept around a split building's footprint and stairwells
+
+
+def _keep_buildings_whole(
+    conn: Connection,
+    grids: list[dict[str, Any]],
+    index: list[int],
+    split: list[dict[str, Any]],
+) -> list[tuple[str, list[str], int]]:
+    """Put each split building in its main grid; the unit moves that keep the split.
+
+    Args:
+        conn: connection (reads the buildings and their units' points).
+        grids: the proposed grids (their ``geometry`` is changed in place).
+        index: the balancer's part index of each proposed grid.
+        split: ``summary.split_buildings`` of the proposal.
+
+    Returns:
+        (building code, unit numbers, proposed grid position) for each part of a split building
+        outside its main grid.
+    """
+    where = {part: k for k, part in enumerate(index)}
+    moves: list[tuple[str, list[str], int]] = []
+    for entry in split:
+        parts = [p for p in entry["parts"] if p["grid"] in where]
+        if len(parts) < 2:
+            continue
+        home = where[max(parts, key=lambda p: p["households"])["grid"]]
+        wkb = conn.execute(
+            text(
+                "SELECT ST_AsBinary(ST_Buffer(CAST(ST_Union(b.geom, coalesce("
+                "(SELECT ST_Collect(h.location) FROM households h WHERE h.building_id = b.id), "
+                "b.geom)) AS geography), :m)::geometry) FROM buildings b WHERE b.code = :code"
+            ),
+            {"code": entry["code"], "m": AROUND_M},
+        ).scalar()
+        if wkb is None:
+            continue
+        around: BaseGeometry = shapely.from_wkb(bytes(wkb))
+        for k, g in enumerate(grids):
+            if k != home and g["geometry"].intersects(around):
+                piece = g["geometry"].intersection(around)
+                g["geometry"] = _polygonal(g["geometry"].difference(around))
+                grids[home]["geometry"] = _polygonal(grids[home]["geometry"].union(piece))
+        for p in parts:
+            k = where[p["grid"]]
+            if k != home:
+                moves.append((entry["code"], list(p["units"]), k))
+    return moves
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of a geometry (an intersection may add lines or points), made valid."""
+    geom = shapely.make_valid(geom)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys)
+
+
+def _code_of(draft: Draft, geom: BaseGeometry) -> str:
+    """The code the plan gave a proposed grid: the draft grid it overlaps most."""
+    leaves = [g for g in draft.grids.values() if not draft.children(g.code)]
+    return max(leaves, key=lambda g: g.geom.intersection(geom).area).code

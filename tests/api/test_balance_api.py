@@ -270,3 +270,27 @@ def test_a_plan_from_a_split_tower_previews_and_has_a_chinese_title(
     # 20 m apart leave a 5-hectare gap after the round trip to degrees, with or without
     # buildings — a limit of the strip fixture, not of the split)
     assert body["preview"]["plan_id"] == body["plan"]["id"]
+    # the tower stays whole in the grid of most of its households; its other units are moved
+    # to their grids by move_units edits (the rule's explicit unit assignments)
+    pid = body["plan"]["id"]
+    [tower] = body["summary"]["split_buildings"]
+    home = max(tower["parts"], key=lambda p: p["households"])
+    away = sorted(u for p in tower["parts"] if p is not home for u in p["units"])
+    moved = conn.execute(
+        text(
+            "SELECT u.number, pu.grid_code FROM plan_units pu "
+            "JOIN building_units u ON u.id = pu.unit_id WHERE pu.plan_id = :p ORDER BY u.number"
+        ),
+        {"p": pid},
+    ).all()
+    assert [n for n, _ in moved] == away
+    edits = client.get(f"/plans/{pid}", headers=login_as("planner", S1)).json()
+    assert any(e["op"] == "move_units" for e in edits["edits"])
+    holding = conn.execute(
+        text(
+            "SELECT pg.code FROM plan_grids pg, buildings b WHERE pg.plan_id = :p "
+            "AND b.code = 'T-3' AND ST_Covers(pg.geom, b.geom) AND pg.action <> 'retire'"
+        ),
+        {"p": pid},
+    ).scalars().all()
+    assert len(holding) == 1 and all(g != holding[0] for _, g in moved)
