@@ -17,11 +17,10 @@ from boundaries.plans.from_balance import proposal_to_plan
 from gridgeo.balance.db import propose
 from gridgeo.balance.district import propose_all
 from gridgeo.balance.suggest import suggestions
+from gridgeo.batch.cluster import from_settings
 from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])
-
-DISTRICT_JOBS = 2  # processes for a district-wide run inside the server
 
 
 class BalanceIn(BaseModel):
@@ -79,7 +78,7 @@ def post_balance(
             band=body.band,
             lines=body.lines,
             default_standard=standard,
-            jobs=DISTRICT_JOBS,
+            cluster=from_settings(settings.batch),
         )
     proposal = propose(
         conn,

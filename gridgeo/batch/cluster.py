@@ -4,7 +4,7 @@ One option switches between them (``--scheduler`` on the command line,
 ``GRIDGEO_BATCH_SCHEDULER`` for the server's ``POST /balance`` with ``scope=all``): empty, a
 ``LocalCluster`` of ``workers`` processes is started and closed around the work; an address
 (``tcp://host:8786``) connects to a running scheduler (dask-kubernetes, dask-jobqueue, a cloud
-service), whose workers must have gridgeo installed. Tests run with ``processes=False`` (the
+service), whose workers must have gridgeo installed (the tasks are gridgeo's functions). Tests run with ``processes=False`` (the
 workers are threads of the test process: no spawn, nothing left behind).
 """
 
@@ -15,8 +15,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from distributed import Client, LocalCluster
+if TYPE_CHECKING:  # distributed takes seconds to import: only the runs that use it pay
+    from distributed import Client
+
+    from gridgeo.settings import BatchSettings
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,15 @@ class ClusterSpec:
         return not self.scheduler
 
 
+def from_settings(batch: BatchSettings) -> ClusterSpec:
+    """The cluster the server's settings name (``GRIDGEO_BATCH_*``)."""
+    return ClusterSpec(
+        scheduler=batch.batch_scheduler,
+        workers=batch.batch_workers or None,
+        processes=batch.batch_processes,
+    )
+
+
 def default_workers() -> int:
     """The CPUs of this machine, at most 4."""
     return min(4, os.cpu_count() or 1)
@@ -51,6 +64,8 @@ def default_workers() -> int:
 @contextmanager
 def dask_client(spec: ClusterSpec) -> Iterator[Client]:
     """A client of the cluster ``spec`` names; a LocalCluster is closed on the way out."""
+    from distributed import Client, LocalCluster
+
     if not spec.local:
         client = Client(spec.scheduler)
         try:
