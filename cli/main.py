@@ -113,3 +113,6 @@ main.add_command(restore_cmd)
 from cli.evaluation import evaluation_cmd  # noqa: E402
 
 main.add_command(evaluation_cmd)
+from cli.batch import batch_group  # noqa: E402  (also registers ``gridgeo import assignments``)
+
+main.add_command(batch_group)

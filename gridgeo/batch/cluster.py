@@ -78,7 +78,7 @@ def dask_client(spec: ClusterSpec) -> Iterator[Client]:
         threads_per_worker=spec.threads,
         processes=spec.processes,
         memory_limit=spec.memory_limit,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: no clash with another cluster here
         silence_logs=logging.ERROR,
     )
     try:
