@@ -4,7 +4,7 @@ What PostGIS answers for one point (migration 0012, :mod:`gridgeo.rules`), this 
 for an array of them, so that a Dask partition of households gets exactly the grids that
 ``gridgeo assign`` would give them:
 
-- **covered**: among the grids whose boundary covers the point (GEOS ``covered_by``, so a point
+- **covered**: among the grids whose boundary covers the point (GEOS ``covers``, so a point
   on a shared edge or vertex is covered by every grid that touches it), the first by
   :func:`gridgeo.rules.leaf_key` — the deepest level, then the smallest code;
 - **outside every grid**: ``gridgeo_nearest``'s three steps, in the same order: the 32 grids
@@ -20,7 +20,7 @@ partition a worker joins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,8 @@ class GridIndex:
         seg, offsets: the grids' edges (degrees) for the distances to points outside.
         typical_size: the median width of a grid's bounding box (degrees), the first step of
             the search for a point's nearest grids.
+        depth_order: the depths present, deepest first.
+        by_depth: the grids of each depth.
     """
 
     codes: np.ndarray
@@ -60,6 +62,8 @@ class GridIndex:
     seg: np.ndarray
     offsets: np.ndarray
     typical_size: float
+    depth_order: tuple[int, ...] = ()
+    by_depth: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(cls, codes: np.ndarray, depths: np.ndarray, geoms: np.ndarray) -> GridIndex:
@@ -76,7 +80,9 @@ class GridIndex:
         b = shapely.bounds(geoms)
         size = float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))) if len(b) else 0
         tree = shapely.STRtree(geoms)
-        return cls(codes, depths, geoms, rank, tree, seg, offsets, size)
+        order_d = tuple(sorted({int(d) for d in depths}, reverse=True))
+        by_depth = {d: np.flatnonzero(depths == d) for d in order_d}
+        return cls(codes, depths, geoms, rank, tree, seg, offsets, size, order_d, by_depth)
 
     @classmethod
     def from_frame(cls, grids: pd.DataFrame) -> GridIndex:
@@ -107,15 +113,24 @@ def leaf_of(index: GridIndex, points: np.ndarray) -> Answer:
     """
     points = np.asarray(points, dtype=object)
     n = len(points)
-    pt, gi = index.tree.query(points, predicate="covered_by")
+    usable = ~(shapely.is_missing(points) | shapely.is_empty(points))
     none = np.iinfo(np.int64).max
     best = np.full(n, none, dtype=np.int64)
-    np.minimum.at(best, pt, index.rank[gi])
+    todo = np.flatnonzero(usable)
+    # the deepest level first: a point covered there is decided (every grid of a shallower
+    # level comes later in the leaf order); the rest go up a level. Each polygon, prepared,
+    # is tested against the points its box holds (3x faster than a test per point, measured).
+    for depth in index.depth_order:
+        if not len(todo):
+            break
+        grids = index.by_depth[depth]
+        g, p = shapely.STRtree(points[todo]).query(index.geoms[grids], predicate="covers")
+        np.minimum.at(best, todo[p], index.rank[grids[g]])
+        todo = todo[best[todo] == none]
     by_rank = np.argsort(index.rank)
     grid = np.where(best == none, -1, by_rank[np.minimum(best, len(by_rank) - 1)])
     nearest = np.full(n, -1, dtype=np.int64)
     metres = np.full(n, np.nan)
-    usable = ~(shapely.is_missing(points) | shapely.is_empty(points))
     out = np.flatnonzero((grid < 0) & usable)
     if len(out) and len(index):
         nearest[out], metres[out] = _nearest(index, points[out])
