@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import geopandas as gpd
 import numpy as np
@@ -77,12 +78,15 @@ def test_batch_assign_equals_postgis(conn, tmp_path) -> None:
     grids = stored_grids(conn)
     assert len(grids) == len(areas)
 
+    t0 = time.perf_counter()
     with dask_client(ClusterSpec(workers=2, processes=False)) as client:
         summary = batch_assign(
             client, grids, str(tmp_path / "households-*.parquet"), tmp_path / "out", npartitions=8
         )
     got = gpd.read_parquet(tmp_path / "out").set_index("external_id")
+    t1 = time.perf_counter()
     want = pd.DataFrame(conn.execute(ANSWERS).all()).set_index("external_id")
+    print(f"batch {t1 - t0:.1f} s, PostGIS {time.perf_counter() - t1:.1f} s")
     n = FILES * PER_FILE
     assert len(got) == len(want) == n
     got = got.loc[want.index]
