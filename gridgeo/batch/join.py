@@ -109,11 +109,13 @@ def leaf_of(index: GridIndex, points: np.ndarray) -> Answer:
 
     Args:
         index: the grids.
-        points: shapely Points (EPSG:4326); missing or empty ones get no grid and no nearest.
+        points: shapely Points (EPSG:4326); missing or empty ones, or with a NaN coordinate,
+            get no grid and no nearest.
     """
     points = np.asarray(points, dtype=object)
     n = len(points)
     usable = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    usable[usable] = np.isfinite(shapely.get_coordinates(points[usable])).all(axis=1)
     none = np.iinfo(np.int64).max
     best = np.full(n, none, dtype=np.int64)
     todo = np.flatnonzero(usable)
@@ -141,7 +143,9 @@ def _nearest(index: GridIndex, points: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """gridgeo_nearest for points outside every grid: (grid index, metres) per point."""
     n, total = len(points), len(index)
     want = min(KNN_CANDIDATES, total)
-    _, d0 = index.tree.query_nearest(points, return_distance=True, all_matches=False)
+    (found, _), dist = index.tree.query_nearest(points, return_distance=True, all_matches=False)
+    d0 = np.zeros(n)
+    d0[found] = dist
     # a radius around each point that holds its 32 nearest grids: grow it until it does
     radius = d0 + 3.0 * index.typical_size
     pairs_p: list[np.ndarray] = []
