@@ -168,7 +168,7 @@ def main() -> None:
     phases = _phases(summary)
     busy = sum(phases.values())
     share = {k: round(v / busy, 3) for k, v in phases.items()}
-    memory = {a: round(m / 2**20) for a, m in summary["peak_memory_bytes"].items()}  # type: ignore[union-attr]
+    memory = {a: round(m / 2**20) for a, m in summary["peak_memory_bytes"].items()}
     print(
         f"assigned {points:,} points in {wall:.1f} s: {points / wall:,.0f} points/s, "
         f"{points / wall / workers:,.0f} points/s per worker; outside {summary['outside_points']:,}"
