@@ -10,7 +10,7 @@ In one run:
 
 (a) the province's households are generated as Dask tasks, one GeoParquet file of
     ``--per-file`` households each (never all in one process), over ``--cities`` lattice
-    cities (:mod:`gridgeo.batch.synthetic`: 6,273 grids of every level a city, 0.5 % of the
+    cities (:mod:`gridgeo.batch.synthetic`: ~6,400 grids of every level a city, ~0.5 % of the
     points outside every grid, a fifth on shared edges and vertices);
 (b) :func:`gridgeo.batch.assign.batch_assign` on a LocalCluster of ``--workers`` processes
     (one thread each): read, Hilbert spatial shuffle, join, GeoParquet write; from Dask's task
@@ -19,7 +19,9 @@ In one run:
 (c) the anchor, in this process: ``geopandas.sjoin(points, leaf grids, predicate="within")``
     of one partition (one file), and :func:`gridgeo.batch.join.assign_frame` of the same
     partition, each the median of ``--runs``;
-(d) from the measured per-point costs, the hours for 500,000,000 households on N workers.
+(d) ``--balance`` communities of each city (synthetic buildings in them) balanced as one Dask
+    task each by the runner of ``gridgeo balance --all``, and serially as the anchor;
+(e) from the measured per-point costs, the hours for 500,000,000 households on N workers.
 
 Figures go to ``bench/out/batch.json``. The machine's load average is printed with them.
 """
@@ -41,17 +43,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
+from pyproj import Transformer  # noqa: E402
 
+from gridgeo.balance.db import AreaData  # noqa: E402
+from gridgeo.balance.district import _run  # noqa: E402
 from gridgeo.batch.assign import batch_assign  # noqa: E402
 from gridgeo.batch.cluster import ClusterSpec, dask_client  # noqa: E402
-from gridgeo.batch.join import GridIndex, assign_frame  # noqa: E402
+from gridgeo.batch.join import GridIndex, assign_frame, leaf_of  # noqa: E402
 from gridgeo.batch.synthetic import City, households, province  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SIZES = {"default": (2_000_000, 4), "big": (24_000_000, 8)}
-LAYOUT = {"streets": 4, "communities": 4, "grids": 4, "cell": 2}  # 16 x 16 x 16 + 273 areas
+LAYOUT = {"streets": 4, "communities": 4, "grids": 4, "cell": 2}  # 16 x 16 x 16 cells
 MARGIN = 0.0012  # ~0.5 % of the uniform points fall outside the city
 NATION = 500_000_000
 CLUSTER_SIZES = (8, 32, 128, 512, 2048)
@@ -65,6 +71,58 @@ def write_file(city: City, n: int, seed: int, path: str) -> int:
     pts = shapely.points(h["lon"].to_numpy(), h["lat"].to_numpy())
     gpd.GeoDataFrame(h[["external_id", "household_count"]], geometry=pts, crs=4326).to_parquet(path)
     return n
+
+
+def community_areas(cities: list[City], per_city: int, seed: int = 0) -> list[AreaData]:
+    """``per_city`` communities of each city as the balancer reads them from a store.
+
+    Buildings (30-60 a community, 20-200 households each) at random in the community, their
+    current grid found by the batch join, coordinates in the UTM zone, no lines, workers at
+    the 300 standard rounded up: what :func:`gridgeo.balance.db.area_data` would give.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for city in cities:
+        areas = city.areas()
+        index = GridIndex.from_frame(areas[areas["depth"] == 3])
+        communities = areas[areas["depth"] == 2].head(per_city)
+        for code, outline in zip(communities["code"], communities["geometry"], strict=True):
+            x0, y0, x1, y1 = outline.bounds
+            n = int(rng.integers(30, 61))
+            lon, lat = rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)
+            labels = index.codes[leaf_of(index, shapely.points(lon, lat)).grid]
+            epsg = 32600 + int((lon.mean() + 180) // 6) + 1
+            fwd = Transformer.from_crs(4326, epsg, always_xy=True)
+            xy = np.column_stack(fwd.transform(lon, lat))
+            ring = shapely.transform(outline, lambda a, f=fwd: np.column_stack(f.transform(*a.T)))
+            households = rng.integers(20, 201, n)
+            workers = int(np.ceil(households.sum() / 300))
+            out.append(
+                AreaData(code, epsg, ring, xy, households, list(labels), [], workers, 300, 0.1)
+            )
+    return out
+
+
+def balance_stage(cities: list[City], per_city: int, spec: ClusterSpec) -> dict[str, float | int]:
+    """Every community a task on the cluster (the runner of ``gridgeo balance --all``), and
+    the same communities serially in this process, as the anchor."""
+    items = [(a, {"target": 300, "lines": False}) for a in community_areas(cities, per_city)]
+    start = time.perf_counter()
+    dask_out = list(_run(items, spec))
+    dask_s = time.perf_counter() - start
+    start = time.perf_counter()
+    serial = list(_run(items, None))
+    serial_s = time.perf_counter() - start
+    same = [a[1] for a in dask_out] == [b[1] for b in serial]
+    failed = sum(1 for _, r, _ in serial if isinstance(r, str))
+    return {
+        "communities": len(items),
+        "failed": failed,
+        "dask_seconds": round(dask_s, 2),
+        "serial_seconds": round(serial_s, 2),
+        "task_seconds_median": round(statistics.median(t for _, _, t in dask_out), 3),
+        "identical_to_serial": same,
+    }
 
 
 def _median_time(fn: object, runs: int) -> float:
@@ -132,6 +190,7 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="1.5GB", help="per worker")
     ap.add_argument("--runs", type=int, default=3, help="runs of the in-process anchor")
     ap.add_argument("--dir", type=Path, default=None, help="keep the files here")
+    ap.add_argument("--balance", type=int, default=4, help="communities a city to balance")
     args = ap.parse_args()
     total, cities_n = SIZES[args.size]
     total = args.households or total
@@ -162,6 +221,14 @@ def main() -> None:
         gen_s = time.perf_counter() - start
         print(f"generated in {gen_s:.1f} s (as Dask tasks)")
         summary = batch_assign(client, grids, paths, out)
+    balance = balance_stage(cities, args.balance, spec) if args.balance else {}
+    if balance:
+        print(
+            f"balanced {balance['communities']} communities, one task each: "
+            f"{balance['dask_seconds']:.1f} s on the LocalCluster (its start included), "
+            f"{balance['serial_seconds']:.1f} s serially here; identical answers: "
+            f"{balance['identical_to_serial']}"
+        )
     points = int(summary["points"])
     wall = float(summary["seconds"])
     workers = int(summary["workers"])
@@ -226,6 +293,7 @@ def main() -> None:
         },
         "per_point_worker_us": round(per_point * 1e6, 2),
         "estimate": table,
+        "balance": balance,
         "summary": summary,
     }
     (OUT / "batch.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
