@@ -159,18 +159,20 @@ def batch_assign(
     if out.exists() and any(out.glob("*.parquet")):
         raise InvalidInput(f"{out} already holds Parquet files; give a new directory", field="out")
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        ddf = dask_geopandas.read_parquet(households)
-    except (OSError, ValueError, IndexError) as exc:
-        raise InvalidInput(
-            f"{households}: no readable GeoParquet ({exc})", field="households"
-        ) from exc
-    if ddf.crs is not None and not ddf.crs.equals("EPSG:4326"):
-        ddf = ddf.to_crs(4326)
-    shuffled = ddf.spatial_shuffle(by="hilbert", npartitions=npartitions or ddf.npartitions)
-    [payload] = client.scatter([grids_payload(grids)], broadcast=True, hash=False)
-    parts = shuffled.map_partitions(join_partition, payload, str(out), meta=_META)
+    # the task stream from the first read: spatial_shuffle reads every file once to find the
+    # Hilbert divisions before the graph runs, and that pass is work, not idle
     with get_task_stream(client) as stream, _memory_sampler(client) as memory:
+        try:
+            ddf = dask_geopandas.read_parquet(households)
+        except (OSError, ValueError, IndexError) as exc:
+            raise InvalidInput(
+                f"{households}: no readable GeoParquet ({exc})", field="households"
+            ) from exc
+        if ddf.crs is not None and not ddf.crs.equals("EPSG:4326"):
+            ddf = ddf.to_crs(4326)
+        shuffled = ddf.spatial_shuffle(by="hilbert", npartitions=npartitions or ddf.npartitions)
+        [payload] = client.scatter([grids_payload(grids)], broadcast=True, hash=False)
+        parts = shuffled.map_partitions(join_partition, payload, str(out), meta=_META)
         result = parts.compute()
     wall = time.perf_counter() - start
     summary = _summary(result, grids, wall, stream.data, memory, client, shuffled.npartitions)
