@@ -1,6 +1,7 @@
 """``gridgeo balance AREA_CODE``: propose a balanced partition (a dry run unless ``--plan``).
 
-``--all`` balances every community below a street or district; ``--suggest`` lists workers
+``--all`` balances every community below a street or district, one Dask task per community
+(a LocalCluster of ``--jobs`` workers, or ``--scheduler ADDRESS``); ``--suggest`` lists workers
 to move and grids to merge or split without redrawing; ``--plan`` opens the proposal as a
 plan (a draft, previewed; committed through the plans API).
 """
@@ -78,7 +79,7 @@ def _print_all(r: dict[str, Any]) -> None:
         f"the band ({t['exact']} by the exact method), {t['proved_infeasible']} proved "
         f"impossible, {t['time_limit']} out of time; {t['split_buildings']} buildings split; households "
         f"moved {t['moved_households']:,}; boundary on the lines {line}; "
-        f"{t['seconds']:.1f} s with {t['jobs']} process(es)"
+        f"{t['seconds']:.1f} s, {t['scheduler']} ({t['jobs']} worker(s))"
     )
 
 
@@ -119,7 +120,14 @@ def _print_suggestions(r: dict[str, Any]) -> None:
     help="Follow the stored roads and rivers (default: when any cross the area).",
 )
 @click.option("--all", "all_", is_flag=True, help="Every community below a street or district.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Processes for --all.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="LocalCluster workers for --all."
+)
+@click.option(
+    "--scheduler",
+    default="",
+    help="--all on this Dask scheduler (tcp://host:8786) instead of a LocalCluster.",
+)
 @click.option("--suggest", is_flag=True, help="Only suggest worker moves, merges and splits.")
 @click.option("--plan", is_flag=True, help="Open the proposal as a plan (draft) and preview it.")
 @click.option("--title", default=None, help="Title of the plan.")
@@ -139,6 +147,7 @@ def balance_cmd(
     lines: bool | None,
     all_: bool,
     jobs: int | None,
+    scheduler: str,
     suggest: bool,
     plan: bool,
     title: str | None,
@@ -154,6 +163,7 @@ def balance_cmd(
     from gridgeo.balance.db import propose
     from gridgeo.balance.district import propose_all
     from gridgeo.balance.suggest import suggestions
+    from gridgeo.batch.cluster import ClusterSpec
     from gridgeo.levels import load_hierarchy
 
     if sum((all_, suggest, plan)) > 1:
@@ -175,6 +185,7 @@ def balance_cmd(
                 default_standard=standard,
                 jobs=jobs,
                 lang=lang,
+                cluster=ClusterSpec(scheduler=scheduler),
             )
             _print_all(r)
         else:

@@ -122,3 +122,6 @@ from cli.buildings import buildings_cmd  # noqa: E402
 
 main.add_command(buildings_cmd)
 main.add_command(residents_group)
+from cli.batch import batch_group  # noqa: E402  (also registers ``gridgeo import assignments``)
+
+main.add_command(batch_group)

@@ -14,6 +14,8 @@ Every statement that needs one of them composes the SQL function or view; none r
   Everything that places a household or a report that may name a unit calls this one; set-based
   work (a whole city) joins ``current_unit_grids`` after the point join
   (``gridgeo.buildings.rules.apply_unit_grids``).
+  ``gridgeo_leaf_key`` over their depth and code. Work done away from the database (the Dask
+  batches of :mod:`gridgeo.batch`) sorts by :func:`leaf_key`, the same key in Python.
 - **The chain**: ``gridgeo_chain(grid_id)`` walks a grid's parent links to the top (id,
   parent_id, code, name, level key, depth per row; sort by depth).
 - **The ancestor** ``steps`` levels up (the top when the chain is shorter):
@@ -37,6 +39,22 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from gridgeo.errors import NotFound
+
+#: Levels deeper than this do not fit the key's four digits (the SQL pads 1000 - depth to 4).
+MAX_DEPTH = 999
+
+
+def leaf_key(depth: int, code: str) -> str:
+    """The order of the leaf rule, as ``gridgeo_leaf_key(depth, code)`` computes it in SQL.
+
+    The deepest level first, then the smallest code; compared as strings by code point, which is
+    the byte order of UTF-8 and so of the ``COLLATE "C"`` column ``grid_parts.leaf_key``.
+    ``tests/db/test_batch_assign.py`` checks it against the SQL function.
+    """
+    if not 0 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth {depth} is outside 0..{MAX_DEPTH}")
+    return f"{1000 - depth:04d}{code}"
+
 
 CURRENT_ID = text("SELECT id FROM current_grids WHERE code = :c")
 

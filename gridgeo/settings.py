@@ -200,6 +200,23 @@ class ResidentSettings(BaseSettings):
     public_map_of_matters: bool = False
 
 
+class BatchSettings(BaseSettings):
+    """Where the server's batch work runs (``POST /balance`` with ``scope=all``).
+
+    Attributes:
+        batch_scheduler: the address of a Dask scheduler (``tcp://host:8786``); empty starts
+            a LocalCluster of this machine for each run.
+        batch_workers: the LocalCluster's workers (processes); 0 for the CPUs, at most 4.
+        batch_processes: LocalCluster workers as processes (false: threads of the server).
+    """
+
+    model_config = _FROM_ENV
+
+    batch_scheduler: str = ""
+    batch_workers: int = Field(2, ge=0, le=256)
+    batch_processes: bool = True
+
+
 CONCERNS: dict[str, type[BaseSettings]] = {
     "database": DatabaseSettings,
     "api": ApiSettings,
@@ -209,6 +226,7 @@ CONCERNS: dict[str, type[BaseSettings]] = {
     "workload": WorkloadSettings,
     "evaluation": EvaluationSettings,
     "residents": ResidentSettings,
+    "batch": BatchSettings,
 }
 # the concern of each field; a field's name is its variable's, so no two concerns share one
 _CONCERN_OF = {name: c for c, cls in CONCERNS.items() for name in cls.model_fields}
@@ -227,6 +245,7 @@ class Settings(BaseModel):
     workload: WorkloadSettings
     evaluation: EvaluationSettings
     residents: ResidentSettings
+    batch: BatchSettings
 
     @property
     def photo_dir(self) -> Path:

@@ -18,11 +18,10 @@ from gridgeo.balance.db import propose
 from gridgeo.balance.district import propose_all
 from gridgeo.balance.suggest import suggestions
 from gridgeo.balance.words import pick_lang, plan_title
+from gridgeo.batch.cluster import from_settings
 from gridgeo.errors import InvalidInput
 
 router = APIRouter(tags=["balance"])
-
-DISTRICT_JOBS = 2  # processes for a district-wide run inside the server
 
 
 class BalanceIn(BaseModel):
@@ -94,8 +93,8 @@ def post_balance(
             band=body.band,
             lines=body.lines,
             default_standard=standard,
-            jobs=DISTRICT_JOBS,
             lang=language,
+            cluster=from_settings(settings.batch),
         )
     proposal = propose(
         conn,

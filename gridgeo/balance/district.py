@@ -2,24 +2,27 @@
 
 The areas balanced are those one level above the leaf grids at or below the given code. Their
 buildings are read in one query, then each area is read (:func:`gridgeo.balance.db.area_data`)
-and balanced on its own (:func:`gridgeo.balance.db.solve`, pure), in up to ``jobs`` processes:
-the areas share nothing, so the run is parallel-safe, and a failure in one area (no
-households, no workers) is reported for that area without stopping the others.
+and balanced on its own (:func:`gridgeo.balance.db.solve`, pure) as one Dask task per
+community, on a LocalCluster of ``jobs`` workers or on the Dask cluster a
+:class:`~gridgeo.batch.cluster.ClusterSpec` names: the areas share nothing, so the run is
+parallel-safe, and a failure in one area (no households, no workers) is reported for that
+area without stopping the others. The answers are gathered in the order of the codes, and each
+task solves with the same seeds as a serial run, so the result is the serial one
+(``tests/db/test_balance_district_db.py``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
+import uuid
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import shapely
 from sqlalchemy import Connection, text
 
 from gridgeo.balance.db import BUILDINGS, AreaData, area_data, solve
+from gridgeo.batch.cluster import ClusterSpec, dask_client, default_workers
 from gridgeo.errors import GridgeoError, NotFound
 
 AREAS = text(
@@ -44,14 +47,21 @@ def _one(args: tuple[AreaData, dict[str, Any]]) -> tuple[str, dict[str, Any] | s
     return data.code, result, time.perf_counter() - start
 
 
-def _run(items: list[tuple[AreaData, dict[str, Any]]], jobs: int) -> Iterator[Any]:
-    if jobs <= 1 or len(items) <= 1:
+def _run(items: list[tuple[AreaData, dict[str, Any]]], spec: ClusterSpec | None) -> Iterator[Any]:
+    """Each community's answer in the order given: here (``spec`` None) or one Dask task each."""
+    if spec is None:
         yield from map(_one, items)
         return
-    # spawn: a forked child would inherit the caller's database sockets and threads
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        yield from pool.map(_one, items, chunksize=max(1, len(items) // (4 * jobs)))
+    run = uuid.uuid4().hex[:8]  # task keys unique on a shared scheduler
+    with dask_client(spec) as client:
+        futures = client.map(
+            _one, items, key=[f"balance-{data.code}-{run}" for data, _ in items], pure=False
+        )
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            client.cancel(futures)
 
 
 def propose_all(
@@ -66,6 +76,7 @@ def propose_all(
     jobs: int | None = None,
     candidates: int = 3,
     lang: str = "en",
+    cluster: ClusterSpec | None = None,
 ) -> dict[str, Any]:
     """Proposals for every community below ``code`` (a street or district), and totals.
 
@@ -77,9 +88,11 @@ def propose_all(
         band: tolerance (default: each area's configuration).
         lines: as :func:`gridgeo.balance.db.solve`.
         default_standard: households per worker where none is configured.
-        jobs: processes (default: the CPUs, at most 4; 1 runs in this process).
+        jobs: LocalCluster workers (default: the CPUs, at most 4; 1 runs in this process).
         candidates: tree-bisection seeds per piece.
         lang: language of the sentences (``zh`` or ``en``).
+        cluster: where the tasks run (a scheduler address, or LocalCluster options); its
+            ``workers`` give way to ``jobs`` when both are given.
 
     Returns:
         ``type`` FeatureCollection of every proposed grid (property ``area``), ``areas`` (each
@@ -110,10 +123,14 @@ def propose_all(
         for c in codes
     ]
     read_s = time.perf_counter() - start
-    jobs = jobs if jobs is not None else min(4, os.cpu_count() or 1)
+    spec = cluster or ClusterSpec()
+    if spec.local:
+        jobs = jobs if jobs is not None else spec.workers or default_workers()
+        spec = ClusterSpec(workers=jobs, processes=spec.processes, memory_limit=spec.memory_limit)
     features: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
-    for area, result, took in _run(items, jobs):
+    serial = spec.local and (jobs == 1 or len(items) <= 1)
+    for area, result, took in _run(items, None if serial else spec):
         if isinstance(result, str):
             areas.append({"area": area, "error": result, "seconds": round(took, 3)})
             continue
@@ -125,7 +142,10 @@ def propose_all(
         "type": "FeatureCollection",
         "features": features,
         "areas": areas,
-        "totals": _totals(code, areas, read_s, time.perf_counter() - start, jobs),
+        "totals": _totals(
+            code, areas, read_s, time.perf_counter() - start, 1 if serial else spec.workers or 0
+        )
+        | {"scheduler": "serial" if serial else spec.scheduler or "local"},
     }
 
 

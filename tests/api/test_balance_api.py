@@ -286,11 +286,15 @@ def test_a_plan_from_a_split_tower_previews_and_has_a_chinese_title(
     assert [n for n, _ in moved] == away
     edits = client.get(f"/plans/{pid}", headers=login_as("planner", S1)).json()
     assert any(e["op"] == "move_units" for e in edits["edits"])
-    holding = conn.execute(
-        text(
-            "SELECT pg.code FROM plan_grids pg, buildings b WHERE pg.plan_id = :p "
-            "AND b.code = 'T-3' AND ST_Covers(pg.geom, b.geom) AND pg.action <> 'retire'"
-        ),
-        {"p": pid},
-    ).scalars().all()
+    holding = (
+        conn.execute(
+            text(
+                "SELECT pg.code FROM plan_grids pg, buildings b WHERE pg.plan_id = :p "
+                "AND b.code = 'T-3' AND ST_Covers(pg.geom, b.geom) AND pg.action <> 'retire'"
+            ),
+            {"p": pid},
+        )
+        .scalars()
+        .all()
+    )
     assert len(holding) == 1 and all(g != holding[0] for _, g in moved)

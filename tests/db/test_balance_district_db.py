@@ -10,6 +10,7 @@ from sqlalchemy import text
 from gridgeo.balance.db import propose
 from gridgeo.balance.district import propose_all
 from gridgeo.balance.suggest import suggestions
+from gridgeo.batch.cluster import ClusterSpec
 from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.levels import load_hierarchy
 from gridgeo.workload import workload_report
@@ -55,7 +56,8 @@ def test_lines_required_but_missing(demo_conn) -> None:
     )
 
 
-def test_street_wide_serial_and_parallel_agree(demo_conn) -> None:
+def test_street_wide_serial_and_dask_agree(demo_conn) -> None:
+    """One Dask task per community (a LocalCluster of 2 worker processes) gives the serial run."""
     street = _community(demo_conn)[:9]
     before = _stored(demo_conn)
     one = propose_all(demo_conn, street, target=600, jobs=1, default_standard=300)
@@ -71,7 +73,18 @@ def test_street_wide_serial_and_parallel_agree(demo_conn) -> None:
     assert t["within_band"] >= n // 2 and t["mean_line_share"] > 0.8
     strip = [{k: v for k, v in a.items() if k != "seconds"} for a in one["areas"]]
     assert strip == [{k: v for k, v in a.items() if k != "seconds"} for a in two["areas"]]
-    assert two["totals"]["jobs"] == 2
+    assert one["features"] == two["features"]
+    assert two["totals"]["jobs"] == 2 and two["totals"]["scheduler"] == "local"
+    assert one["totals"]["scheduler"] == "serial"
+    threads = propose_all(
+        demo_conn,
+        street,
+        target=600,
+        jobs=2,
+        default_standard=300,
+        cluster=ClusterSpec(processes=False),
+    )
+    assert threads["features"] == one["features"]
     assert _stored(demo_conn) == before
     with pytest.raises(NotFound):
         propose_all(demo_conn, "999999", target=600, default_standard=300)
