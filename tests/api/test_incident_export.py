@@ -80,6 +80,13 @@ def test_geopackage_and_the_command_line(client, city, engine, conn, tmp_path):
     frame = gpd.read_file(path, layer="incidents")
     assert sorted(frame["id"]) == sorted([a, b]) and frame.crs.to_epsg() == 4326
     assert set(frame["category_code"].dropna()) == {"1101010101"}
+    r = client.get("/export/incidents", params={"format": "parquet"}, headers=users["viewer"])
+    assert r.status_code == 200 and r.content[:4] == b"PAR1"
+    path = tmp_path / "x.parquet"
+    path.write_bytes(r.content)
+    frame = gpd.read_parquet(path)  # GeoParquet: the geometry and its CRS come back
+    assert list(frame["id"]) == [a] and frame.crs.to_epsg() == 4326
+    assert frame.geometry.iloc[0].x == 116.35 and frame["reporter"].isna().all()
 
 
 def test_command_line_writes_geojson(tmp_path, engine, monkeypatch):
