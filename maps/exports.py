@@ -63,9 +63,9 @@ def tool_links(
             q = urlencode({"level": level, **where, "format": fmt})
             out.append((f"gridgeo-export-{fmt}", f"{t['grids']} {label}", f"/export/grids?{q}"))
     if role in WORKLOAD_READERS and (area or workload_level):
-        q = {"format": "xlsx"} | ({"parent": area} if area else {})
-        q |= {"level": workload_level} if workload_level else {}
-        out.append(("gridgeo-export-xlsx", t["workload"], f"/workload?{urlencode(q)}"))
+        params = {"format": "xlsx"} | ({"parent": area} if area else {})
+        params |= {"level": workload_level} if workload_level else {}
+        out.append(("gridgeo-export-xlsx", t["workload"], f"/workload?{urlencode(params)}"))
     if balance and area and role in BALANCERS:
         q = urlencode({"area": area, "balance": "1"} | ({"lang": "en"} if lang == "en" else {}))
         out.append(("gridgeo-balance", t["balance"], f"/plans/editor?{q}"))

@@ -15,10 +15,9 @@ from folium.map import Layer
 class ListedLayerControl(folium.LayerControl):
     """``folium.LayerControl`` drawn only when some layer of its map is listed in it."""
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Render as Folium does, or not at all when no child layer has ``control``."""
-        listed = any(
-            isinstance(item, Layer) and item.control for item in self._parent._children.values()
-        )
-        if listed:
+        parent = self._parent
+        children = parent._children.values() if parent is not None else ()
+        if any(isinstance(item, Layer) and item.control for item in children):
             super().render(**kwargs)

@@ -24,12 +24,15 @@ from gridgeo.workload import workload_report
 from tests.e2e.conftest import ARTIFACTS, signed_in_page
 
 MAP = "() => Object.values(window).find(v => v instanceof L.Map)"
-IDLE = f"() => {{ let n = 0; ({MAP})().eachLayer(l => {{ if (l._loading) n++; }}); return n === 0; }}"
+IDLE = (
+    f"() => {{ let n = 0; ({MAP})().eachLayer(l => {{ if (l._loading) n++; }}); return n === 0; }}"
+)
 COMMUNITY = "370705001001"
 SHOTS = ARTIFACTS / "polish"
 
 # The colour of the canvas pixel under a container point of the map (tiles are canvases).
-PIXEL = """([x, y]) => {
+PIXEL = (
+    """([x, y]) => {
     const m = (%s)(), r = m.getContainer().getBoundingClientRect();
     const c = [...document.querySelectorAll('canvas.leaflet-tile')].find(c => {
         const b = c.getBoundingClientRect();
@@ -39,7 +42,9 @@ PIXEL = """([x, y]) => {
     const b = c.getBoundingClientRect(), k = c.width / b.width;
     return [...c.getContext('2d').getImageData(
         Math.floor((r.left + x - b.left) * k), Math.floor((r.top + y - b.top) * k), 1, 1).data];
-}""" % MAP  # noqa: UP031
+}"""
+    % MAP
+)  # noqa: UP031
 
 
 def _shot(page, name):
@@ -110,7 +115,9 @@ def test_clicked_grid_stays_highlighted_and_names_come_in_when_they_fit(
     # at the city's zoom the grids are too small for their names
     assert page.locator(".gridgeo-label").count() == 0
     lon, lat = spots[first]
-    page.evaluate(f"([lat, lon]) => ({MAP})().setView([lat, lon], 16, {{animate: false}})", [lat, lon])
+    page.evaluate(
+        f"([lat, lon]) => ({MAP})().setView([lat, lon], 16, {{animate: false}})", [lat, lon]
+    )
     _settle(page)
     page.wait_for_selector(".gridgeo-label span", timeout=5000)
     _shot(page, "grids-labels-z16.png")

@@ -56,9 +56,11 @@ def _page(browser, url, *, lang="zh", width=1366, height=768):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on(
         "response",
-        lambda r: errors.append(f"{r.status} {r.url}")
-        if r.status >= 400 and "/balance" not in r.url
-        else None,
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and "/balance" not in r.url
+            else None
+        ),
     )
     return ctx, page, errors
 
