@@ -101,7 +101,7 @@ def test_balance_from_the_community_map_opens_a_draft_in_the_editor(server, brow
     opened = [p for p in _plans(server) if p["id"] not in before]
     assert len(opened) == 1 and opened[0]["area_code"] == COMMUNITY
     assert page.url.endswith(f"/plans/{opened[0]['id']}/edit")
-    assert page.inner_text("#plan-title").startswith(f"均衡划分 {COMMUNITY}")
+    assert page.inner_text("#plan-title") == f"自动均衡划分 · {COMMUNITY}"
     # the editor's impact table keeps its headings whole in the 380-pixel side panel
     page.click("#preview")
     page.wait_for_selector("#impact tbody tr")
