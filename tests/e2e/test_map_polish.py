@@ -31,9 +31,8 @@ COMMUNITY = "370705001001"
 SHOTS = ARTIFACTS / "polish"
 
 # The colour of the canvas pixel under a container point of the map (tiles are canvases).
-PIXEL = (
-    """([x, y]) => {
-    const m = (%s)(), r = m.getContainer().getBoundingClientRect();
+PIXEL = """([x, y]) => {
+    const m = (MAP)(), r = m.getContainer().getBoundingClientRect();
     const c = [...document.querySelectorAll('canvas.leaflet-tile')].find(c => {
         const b = c.getBoundingClientRect();
         return b.left <= r.left + x && r.left + x < b.right && b.top <= r.top + y && r.top + y < b.bottom;
@@ -42,9 +41,7 @@ PIXEL = (
     const b = c.getBoundingClientRect(), k = c.width / b.width;
     return [...c.getContext('2d').getImageData(
         Math.floor((r.left + x - b.left) * k), Math.floor((r.top + y - b.top) * k), 1, 1).data];
-}"""
-    % MAP
-)  # noqa: UP031
+}""".replace("MAP", MAP)
 
 
 def _shot(page, name):
