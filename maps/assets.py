@@ -34,6 +34,7 @@ def vendored(base_url: str = STATIC_URL) -> dict[str, str]:
         "fullscreen_js": f"{base_url}/fullscreen/Control.FullScreen.js",
         "fullscreen_css": f"{base_url}/fullscreen/Control.FullScreen.css",
         "gridmap_js": f"{base_url}/gridgeo/gridmap.js",
+        "gridextras_js": f"{base_url}/gridgeo/gridextras.js",
         "gridmap_css": f"{base_url}/gridgeo/gridmap.css",
         "incidents_js": f"{base_url}/gridgeo/incidents.js",
         "markercluster_js": f"{base_url}/markercluster/leaflet.markercluster.js",

@@ -16,6 +16,7 @@ from jinja2 import Template
 from maps.assets import STATIC_URL, use_local_assets, vendored
 from maps.basemaps import BLANK, BaseMap, add_base_maps
 from maps.controls import SearchControl, legend_control, local_fullscreen, title_control
+from maps.layer_control import ListedLayerControl
 
 LANGS = ("zh", "en")
 MIN_ZOOM = 3
@@ -114,7 +115,7 @@ def finish(
         SearchControl(search_url, lang=lang, base_url=base_url).add_to(fmap)
     local_fullscreen(lang=lang, base_url=base_url).add_to(fmap)
     LocateControl(lang=lang, base_url=base_url).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    ListedLayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().title = title  # type: ignore[attr-defined]
     if bounds:
         fmap.fit_bounds(bounds)

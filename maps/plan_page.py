@@ -16,6 +16,7 @@ from typing import Any
 
 import folium
 import shapely
+from branca.element import Element
 from folium.plugins import DualMap
 from jinja2 import Template
 from shapely.geometry import mapping, shape
@@ -234,14 +235,19 @@ def build_plan_page(
         HtmlControl(
             f"<strong>{escape(label)}</strong>{extra if m is dual.m2 else ''}",
             css_class="gridgeo-side leaflet-bar",
-            position="topright",
+            position="bottomleft",  # the title card holds the top left (issue 16)
         ).add_to(m)
-    legend_control(
+    legend = legend_control(
         t["status"],
         status_labels(preview["impact"]["standard"], preview["impact"]["band"], lang),
         [(STATE_LINE[s], t[s], 3) for s in ("changed", "created")]
         + [(PROBLEM, t["problems"], 3), ("#000000", t["changed_area"], 2)],
-    ).add_to(dual.m2)
+    )
+    # below both maps, not over the 之后 map (gridmap.css: .gridgeo-plan-legend)
+    dual.m1.get_root().html.add_child(  # type: ignore[attr-defined]
+        Element(f'<div class="gridgeo-legend gridgeo-plan-legend">{legend.html}</div>'),
+        name="gridgeo_plan_legend",
+    )
     for m in (dual.m1, dual.m2):
         local_fullscreen(lang=lang, base_url=base_url).add_to(m)
         LocateControl(lang=lang, base_url=base_url).add_to(m)

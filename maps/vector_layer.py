@@ -97,6 +97,7 @@ class LevelTiles(JSCSSMixin, MacroElement):
         self.default_js = [
             ("mvt", links["mvt_js"]),
             ("gridmap", links["gridmap_js"]),
+            ("gridextras", links["gridextras_js"]),
         ]
         self.default_css = [("gridmap_css", links["gridmap_css"])]
 
@@ -165,5 +166,6 @@ class FilledLevels(JSCSSMixin, MacroElement):
         self.config = config
         links = vendored(base_url)
         self.default_js = [("mvt", links["mvt_js"]), ("gridmap", links["gridmap_js"])]
+        self.default_js += [("gridextras", links["gridextras_js"])]
         self.default_js += [(name, f"{base_url}/{path}") for name, path in self.scripts]
         self.default_css = [("gridmap_css", links["gridmap_css"])]

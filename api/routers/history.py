@@ -75,17 +75,25 @@ def export(
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
     crs: Annotated[int, Query(description="4326 (WGS84) or 4490 (CGCS2000)")] = 4326,
     at: Annotated[str | None, Query(description=AT + "; absent: now")] = None,
+    area: Annotated[
+        str | None, Query(max_length=64, description="only at or below this code")
+    ] = None,
 ) -> Response:
     """The file (a Shapefile comes zipped) of the grids within the caller's areas.
+
+    With ``area``, only the grids at or below it (403 outside the caller's areas).
 
     Fields: code, name, level, parent_code (``parent`` in a Shapefile), workers, version,
     valid_from, valid_to; ``gridgeo import grids`` reads it back.
     """
     when = parse_instant(at) if at is not None else None
-    stem = f"{level}-{crs}" + (f"-{at[:10]}" if at else "")
+    if area is not None:
+        check_area(account, area)
+    areas = (area,) if area is not None else area_filter(account)
+    stem = f"{level}-" + (f"{area}-" if area else "") + f"{crs}" + (f"-{at[:10]}" if at else "")
     with tempfile.TemporaryDirectory(prefix="gridgeo-export-") as tmp:
         path = Path(tmp) / (stem + FORMATS[format])
-        export_grids(conn, hierarchy, level, path, crs=crs, at=when, areas=area_filter(account))
+        export_grids(conn, hierarchy, level, path, crs=crs, at=when, areas=areas)
         if format == "shp":
             path = zip_shapefile(path, Path(tmp) / (stem + ".zip"))
         body = path.read_bytes()

@@ -21,6 +21,7 @@ from gridgeo.workers import list_workers
 from gridgeo.workload import DEFAULT_BAND, workload_report
 from maps.area_data import household_spots
 from maps.area_page import build_area_page
+from maps.exports import add_tools
 from maps.frame import render_page
 from maps.grid_map import build_grid_map
 from maps.grids_page import build_grids_page
@@ -49,6 +50,10 @@ def _levels(hierarchy: Hierarchy) -> list[LevelLayer]:
 def _box(conn: ConnDep, account: Account | None) -> list[list[float]] | None:
     box = extent(conn, areas=area_filter(account))
     return None if box is None else [[box[1], box[0]], [box[3], box[2]]]
+
+
+def _role(account: Account | None) -> str | None:
+    return None if account is None else account.role
 
 
 def other_language_link(request: Request, lang: str) -> str:
@@ -104,6 +109,8 @@ def grids_page(
         standard=settings.workload.households_per_worker,
         band=DEFAULT_BAND,
     )
+    leaf = hierarchy.levels[-1].key
+    add_tools(fmap, account_role=_role(account), lang=lang, level=leaf, workload_level=leaf)
     return HTMLResponse(render_page(fmap, lang))
 
 
@@ -183,6 +190,11 @@ def area_page(
         standard=standard,
         band=DEFAULT_BAND,
     )
+    add_tools(
+        fmap, account_role=_role(account), lang=lang, area=code,
+        level=props["level"] if leaf else hierarchy.levels[spec.depth + 1].key,
+        balance=spec.depth == len(hierarchy.levels) - 2,  # POST /balance takes a community
+    )  # fmt: skip
     return HTMLResponse(render_page(fmap, lang))
 
 
@@ -278,6 +290,7 @@ def workload_page(
         standard=settings.workload.households_per_worker,
         band=DEFAULT_BAND,
     )
+    add_tools(fmap, account_role=_role(account), lang=lang, level=key, workload_level=key)
     return HTMLResponse(render_page(fmap, lang))
 
 

@@ -148,3 +148,15 @@ def test_export_endpoint(client, city, login_as):
     assert client.get("/export/grids", params={"level": "x"}).status_code == 400
     r = client.get("/export/grids", params={"level": "street", "crs": 3857})
     assert r.status_code == 400 and "4490" in r.json()["message"]
+
+
+def test_export_of_one_area(client, city, login_as):
+    """``area=``: the grids at or below one code (the map pages' download links); 403 outside."""
+    client.headers.update(login_as("planner", "110101"))
+    every = client.get("/export/grids", params={"level": "street"}).json()["features"]
+    one = every[0]["properties"]["code"]
+    r = client.get("/export/grids", params={"level": "street", "area": one})
+    assert r.status_code == 200 and f"street-{one}-4326" in r.headers["content-disposition"]
+    assert [f["properties"]["code"] for f in r.json()["features"]] == [one]
+    r = client.get("/export/grids", params={"level": "street", "area": "120101"})
+    assert r.status_code == 403

@@ -123,6 +123,7 @@
     var layer = new gridgeoMvt.MvtGrid(url, {styles: styles, interactiveLayer: leaf});
     layer._gridgeoStyles = L.extend({}, styles);
     bindGrid(layer, map, opts.lang || 'zh', leaf, opts.popup);
+    if (window.gridgeoExtras) { gridgeoExtras.attach(layer, map, leaf); }  // selection, names
     // Added once the page's script (which ends with fitBounds) has run: tiles are asked for
     // the final view only, not also for the provisional one the map was created with.
     setTimeout(function () { layer.addTo(map); }, 0);

@@ -47,7 +47,10 @@
         var html = '<div><span>' + n + '</span></div>' +
           (late ? '<b class="gridgeo-cluster-overdue">' + late + '</b>' : '');
         return L.divIcon({html: html, iconSize: L.point(40, 40),
-          className: 'marker-cluster marker-cluster-' + size + (late ? ' gridgeo-has-overdue' : '')});
+          // a neutral blue scale (gridmap.css), not markercluster's green/yellow/orange,
+          // which read as the legend's states (resolved, accepted, reported)
+          className: 'marker-cluster gridgeo-cluster gridgeo-cluster-' + size +
+            (late ? ' gridgeo-has-overdue' : '')});
       }
     });
   }
@@ -115,7 +118,9 @@
           }).join('');
         };
         var f = cfg.filter;
-        box.innerHTML =
+        // folded under a summary (closed on a phone, where it would cover the title)
+        box.innerHTML = '<details class="gridgeo-fold"' + (map.getSize().x < 600 ? '' : ' open') +
+          '><summary>' + g.esc(t.apply) + '</summary>' +
           '<label>' + g.esc(t.state) + ' <select name="state">' +
           opts([['', t.all], ['open', t.open]].concat(STATES.map(function (s) { return [s, t[s]]; })), f.state) +
           '</select></label>' +
@@ -128,7 +133,7 @@
           '<label><input type="checkbox" name="overdue"' + (f.overdue ? ' checked' : '') + '> ' +
           g.esc(t.overdue) + '</label>' +
           '<button type="submit">' + g.esc(t.apply) + '</button> <button type="reset">' + g.esc(t.clear) +
-          '</button><div class="gridgeo-count" aria-live="polite"></div>';
+          '</button></details><div class="gridgeo-count" aria-live="polite"></div>';
         L.DomEvent.disableClickPropagation(box);
         L.DomEvent.disableScrollPropagation(box);
         var read = function () {
