@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 from sqlalchemy import Connection, text  # noqa: E402
 
 from bench.common import (  # noqa: E402
@@ -186,25 +185,38 @@ def bench_queries(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
 
 
 def bench_dashboard(url: str, period: str, runs: int) -> dict[str, Any]:
-    """Time from navigation until the whole dashboard is drawn, signed in as a viewer."""
+    """Time from navigation until the whole dashboard is drawn, signed in as a viewer.
+
+    The viewer signs in on the dashboard's own login form (the shared shell); the first figure
+    runs from that click until drawn — the server's first dashboard, nothing of the evaluation
+    computed in it yet. The session stays in the browser context, as in a person's browser;
+    each further run opens /dashboard in a new page.
+    """
     from playwright.sync_api import sync_playwright
 
-    r = httpx.post(url + "/auth/token", data={"username": VIEWER[0], "password": VIEWER[1]})
-    r.raise_for_status()
-    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     times = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
-        for _ in range(runs + 1):
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900},
-                                      extra_http_headers=headers)  # fmt: skip
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        page.goto(f"{url}/dashboard?period={period}")
+        page.wait_for_selector("#login-form")  # the shared shell asks for the account first
+        page.fill("input[name=username]", VIEWER[0])
+        page.fill("input[name=password]", VIEWER[1])
+        t = time.perf_counter()
+        page.click("#login-form button[type=submit]")
+        page.wait_for_function(DRAWN, timeout=120000)
+        times.append(time.perf_counter() - t)  # the first: from signing in to drawn
+        page.close()
+        for _ in range(runs):
             page = ctx.new_page()
             t = time.perf_counter()
             page.goto(f"{url}/dashboard?period={period}")
-            page.wait_for_function(DRAWN, timeout=60000)
+            page.wait_for_function(DRAWN, timeout=120000)
             times.append(time.perf_counter() - t)
-            ctx.close()
+            page.close()
+        ctx.close()
         browser.close()
     return {"first_ms": round(1000 * times[0], 1), "median_ms": round(1000 * median(times[1:]), 1),
             "runs": runs}  # fmt: skip

@@ -125,7 +125,32 @@ def _keep_buildings_whole(
             k = where[p["grid"]]
             if k != home:
                 moves.append((entry["code"], list(p["units"]), k))
+    if moves:
+        _one_piece_each(grids)
     return moves
+
+
+def _one_piece_each(grids: list[dict[str, Any]]) -> None:
+    """Give each stray piece a cut left to the grid it shares most border with.
+
+    Taking a building's surroundings out of a grid can leave a sliver of it cut off; a grid must
+    be one piece, so every piece but a grid's largest joins its longest-bordering neighbour.
+    """
+    for k, g in enumerate(grids):
+        geom = g["geometry"]
+        if geom.geom_type != "MultiPolygon":
+            continue
+        pieces = sorted(geom.geoms, key=lambda q: q.area, reverse=True)
+        g["geometry"] = pieces[0]
+        for piece in pieces[1:]:
+            border = [
+                (piece.boundary.intersection(o["geometry"].boundary).length, j)
+                for j, o in enumerate(grids)
+                if j != k
+            ]
+            length, j = max(border, default=(0.0, k))
+            target = j if length > 0 else k
+            grids[target]["geometry"] = _polygonal(grids[target]["geometry"].union(piece))
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:

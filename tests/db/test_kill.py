@@ -73,9 +73,16 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 
 def _kill_when(
-    args: list[str], env: dict[str, str], ready: Callable[[], bool], rng: random.Random
+    args: list[str],
+    env: dict[str, str],
+    ready: Callable[[], bool],
+    rng: random.Random,
+    span: float = 0.6,
 ) -> bool:
     """Start ``gridgeo ARGS``; once ``ready()`` holds, wait a random moment and SIGKILL it.
+
+    The moment is drawn from ``[0, span)`` seconds; the callers halve ``span`` when the command
+    finished first, so a fast machine still sees kills.
 
     Returns:
         Whether the process was killed (False: it finished before the moment came).
@@ -92,7 +99,7 @@ def _kill_when(
             return False
         assert time.monotonic() < deadline, f"{args}: never reached the point to kill"
         time.sleep(0.005)
-    time.sleep(rng.uniform(0.0, 0.6))
+    time.sleep(rng.uniform(0.0, span))
     if proc.poll() is not None:
         return False
     os.killpg(proc.pid, signal.SIGKILL)  # the command and any child (pg_dump, pg_restore)
@@ -172,46 +179,61 @@ def test_kill_household_import(city: Engine, folder: Path) -> None:
             fh.write(f"{rng.uniform(x0, x1):.7f},{rng.uniform(y0, y1):.7f},{rng.randint(1, 4)}\n")
     env = _env(GRIDGEO_DATABASE_URL=city.url.render_as_string(False))
     before = _store(city)
-    killed = 0
-    for _ in range(ROUNDS):
-        killed += _kill_when(
-            ["import", "households", str(csv), "--commit"], env, _in_transaction(city), rng
+    killed, span = 0, 0.6
+    for _ in range(8):
+        was_killed = _kill_when(
+            ["import", "households", str(csv), "--commit"], env, _in_transaction(city), rng, span
         )
         _no_session_left(city)
         after = _store(city)
-        if after != before:  # it finished before the kill: the whole file, once
-            assert after["households"] == before["households"] + n
+        if after != before:  # committed before the kill came (or it finished): once, whole
+            assert after["households"] == before["households"] + n  # type: ignore[operator]
+            before, span = after, span / 2
+            continue
+        killed += was_killed
+        if killed == ROUNDS:
             break
-        assert after == before
     assert killed >= 1
     _run(["import", "households", str(csv), "--commit"], env)
     whole = _store(city)
-    assert whole["households"] >= before["households"] + n  # type: ignore[operator]
+    assert whole["households"] == before["households"] + n  # type: ignore[operator]
     assert whole["assigned"] + whole["unassigned"] == whole["households"]  # type: ignore[operator]
+
+
+def _balance_plan(city: Engine, env: dict[str, str], k: int) -> int:
+    """A plan (draft) of the community balanced into ``k`` grids; its id."""
+    out = _run(["balance", COMMUNITY, "--k", str(k), "--plan", "--title", "kill test"], env)
+    with city.connect() as conn:
+        pid = conn.execute(text("SELECT max(id) FROM plans WHERE status = 'open'")).scalar_one()
+    assert pid is not None, out
+    return int(pid)
 
 
 def test_kill_plan_commit(city: Engine) -> None:
     """A killed ``plan commit`` leaves the grids, the assignment and the plan as they were."""
     env = _env(GRIDGEO_DATABASE_URL=city.url.render_as_string(False))
-    out = _run(["balance", COMMUNITY, "--k", "9", "--plan", "--title", "kill test"], env)
-    with city.connect() as conn:
-        pid = conn.execute(text("SELECT max(id) FROM plans")).scalar_one()
-    assert pid is not None, out
     rng = random.Random(SEED + 1)
-    before = _store(city)
-    killed = 0
-    for _ in range(ROUNDS):
-        killed += _kill_when(
-            ["plan", "commit", str(pid), "-m", "kill test"], env, _in_transaction(city), rng
+    killed, span, k = 0, 0.3, 9
+    pid, before = _balance_plan(city, env, k), _store(city)
+    for _ in range(8):
+        was_killed = _kill_when(
+            ["plan", "commit", str(pid), "-m", "kill test"], env, _in_transaction(city), rng, span
         )
         _no_session_left(city)
         after = _store(city)
-        if after != before:
+        if after != before:  # committed before the kill came: reverted, the same plan again
+            assert dict(after["plans"])[pid] == "committed"  # type: ignore[call-overload]
+            with city.connect() as conn:
+                change = conn.execute(text("SELECT max(id) FROM changes")).scalar_one()
+            _run(["plan", "revert", str(change), "-m", "kill test: again"], env)
+            span /= 2
+            pid, before = _balance_plan(city, env, k), _store(city)
+            continue
+        killed += was_killed
+        if killed == ROUNDS:
             break
-        assert after == before
     assert killed >= 1
-    if after == before:
-        _run(["plan", "commit", str(pid), "-m", "kill test"], env)
+    _run(["plan", "commit", str(pid), "-m", "kill test"], env)
     whole = _store(city)
     assert whole["grids"] != before["grids"]
     assert whole["assigned_to_old_grid"] == 0
@@ -228,13 +250,19 @@ def test_kill_backup_and_restore(city: Engine, folder: Path) -> None:
     env = _env(GRIDGEO_DATABASE_URL=city.url.render_as_string(False), GRIDGEO_DATA_DIR=str(src))
     rng = random.Random(SEED + 2)
     partial = archive.with_name(f".{archive.name}.partial")
-    killed = 0
-    for _ in range(ROUNDS):
-        killed += _kill_when(
-            ["backup", str(archive)], env, lambda: _in_transaction(city)() or partial.exists(), rng
-        )
-        if archive.exists():  # finished before the kill: whole
+    killed, span = 0, 0.6
+    for _ in range(8):
+        was_killed = _kill_when(
+            ["backup", str(archive)], env, lambda: _in_transaction(city)() or partial.exists(),
+            rng, span,
+        )  # fmt: skip
+        if archive.exists():  # renamed into place before the kill came (or it finished): whole
             read_manifest(archive)
+            archive.unlink()
+            span /= 2
+            continue
+        killed += was_killed
+        if killed == ROUNDS:
             break
     assert killed >= 1
     _run(["backup", str(archive)], env)
@@ -242,10 +270,17 @@ def test_kill_backup_and_restore(city: Engine, folder: Path) -> None:
 
     staging = dst.with_name(f".{dst.name}.restoring")
     renv = _env(GRIDGEO_DATA_DIR=str(dst))
-    killed = 0
-    for _ in range(ROUNDS):
-        killed += _kill_when(["restore", str(archive)], renv, staging.exists, rng)
-        assert not dst.exists() or not any(dst.iterdir()), "a killed restore left a store"
+    killed, span = 0, 0.6
+    for _ in range(8):
+        was_killed = _kill_when(["restore", str(archive)], renv, staging.exists, rng, span)
+        if dst.exists() and any(dst.iterdir()):  # in place before the kill came: whole
+            _check_restored(dst, counts)
+            shutil.rmtree(dst)
+            span /= 2
+            continue
+        killed += was_killed
+        if killed == ROUNDS:
+            break
     assert killed >= 1
     _run(["restore", str(archive)], renv)  # tidies what the killed ones left, then restores
     assert not staging.exists()
@@ -259,21 +294,29 @@ def test_kill_backup_and_restore(city: Engine, folder: Path) -> None:
     newer = read_manifest(archive)["tables"]
     assert newer != counts
     for _ in range(ROUNDS):
-        _kill_when(["restore", "--force", str(archive)], renv, staging.exists, rng)
-        _check_restored(dst, counts)
+        _kill_when(["restore", "--force", str(archive)], renv, staging.exists, rng, 0.3)
+        found = _restored_counts(dst)
+        assert found in (counts, newer), "a killed restore left neither store whole"
+        if found == newer:  # swapped in before the kill came: replaced whole
+            break
     _run(["restore", "--force", str(archive)], renv)
     _check_restored(dst, newer)
     assert not staging.exists() and not dst.with_name(f".{dst.name}.replaced").exists()
 
 
-def _check_restored(data_dir: Path, counts: dict[str, int]) -> None:
+def _restored_counts(data_dir: Path) -> dict[str, int]:
+    """The row counts of the store in ``data_dir``, after what the next command does first."""
     from gridgeo.backup import recover_interrupted
 
-    recover_interrupted(data_dir)  # what the next gridgeo command does first
+    recover_interrupted(data_dir)
     cluster = EmbeddedCluster(data_dir)
     engine = make_engine(cluster.start(), pool_size=1)
     try:
-        assert row_counts(engine) == counts
+        return row_counts(engine)
     finally:
         engine.dispose()
         cluster.stop()
+
+
+def _check_restored(data_dir: Path, counts: dict[str, int]) -> None:
+    assert _restored_counts(data_dir) == counts
