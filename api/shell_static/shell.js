@@ -198,6 +198,9 @@
     if (LANGS.indexOf(asked) >= 0) { localStorage.setItem(KEYS.lang, asked); return asked; }
     var kept = localStorage.getItem(KEYS.lang);
     if (LANGS.indexOf(kept) >= 0) return kept;
+    // a page for the public (residents) speaks its own language first: <html data-lang="zh">
+    var fixed = document.documentElement.getAttribute("data-lang");
+    if (LANGS.indexOf(fixed) >= 0) return fixed;
     var wanted = navigator.languages && navigator.languages.length ? navigator.languages
       : [navigator.language || ""];
     for (var i = 0; i < wanted.length; i++) {

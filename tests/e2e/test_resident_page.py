@@ -163,6 +163,9 @@ def test_raised_offline_it_waits_on_the_phone_and_is_sent_once_back_online(
                               permissions=["geolocation"],
                               geolocation={"longitude": lon, "latitude": lat, "accuracy": 20})  # fmt: skip
     page = ctx.new_page()
+    page.goto(url + "/resident")  # an English browser: the residents' page speaks Chinese first
+    page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+    assert page.text_content("#shell-title") == "居民提事"
     page.goto(url + "/resident?lang=en")
     page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
     assert page.text_content("#shell-title") == "Tell your community"
