@@ -463,6 +463,10 @@
     setInterval(function () { renderNet(); flush(); }, RETRY_MS);
     shell.onLang(redraw);
     // offline: with no connection the page starts with the last account (the outbox waits)
-    shell.start({ ready: showApp, offline: true });
+    shell.start({ ready: showApp, offline: true, waiting: function () {
+      return box.items().filter(function (i) {
+        return i.state === "queued" || i.state === "sent";
+      }).length;
+    } });
   });
 })();

@@ -61,6 +61,8 @@
         logout: "退出", login_failed: "账号或密码错误", too_many: "登录失败次数过多，请稍后再试",
         network: "无法连接服务器（网络故障），请检查网络后重试", close: "关闭", tz: "北京时间",
         signed_out: "请先登录", offline_account: "离线", comma: "、",
+        expired: "登录已过期，请重新登录",
+        expired_waiting: "登录已过期，请重新登录；还有 {n} 条上报等待发送，登录后自动发送",
         with_field: "{lead}（字段：{fields}）", detail: "{lead}：{message}",
         status: { 400: "输入有误", 401: "请先登录", 403: "无权访问或操作", 404: "未找到",
           409: "与当前状态冲突", 413: "内容过大", 422: "输入有误",
@@ -85,6 +87,9 @@
         too_many: "Too many failed logins; try again later",
         network: "Cannot reach the server (network failure); check the connection and retry",
         close: "Close", tz: "China time", signed_out: "Please log in", offline_account: "offline",
+        expired: "Your session has expired; please log in again",
+        expired_waiting: "Your session has expired; log in again and the {n} reports waiting " +
+          "will be sent",
         comma: ", ", with_field: "{lead} (field: {fields})", detail: "{lead}: {message}",
         status: { 400: "Invalid input", 401: "Please log in", 403: "Not allowed", 404: "Not found",
           409: "Conflicts with the current state", 413: "Too large", 422: "Invalid input",
@@ -360,7 +365,13 @@
       }
     }
     return fetch(path, init).then(function (r) {
-      if (r.status === 401) { forget(); showLogin(); throw new AuthError(); }
+      if (r.status === 401) {
+        // a token the server no longer takes has expired: say so, keep the account's name and
+        // what the page still has to send (options.waiting(), e.g. the phone's outbox)
+        var why = token() ? { name: S.me && S.me.name,
+          waiting: options.waiting ? options.waiting() : 0 } : null;
+        forget(); showLogin(why); throw new AuthError();
+      }
       return r;
     }, function (e) { throw new NetworkError(e); });
   }
@@ -445,12 +456,17 @@
     localStorage.removeItem(KEYS.token);
     localStorage.removeItem(KEYS.account);
   }
-  function showLogin() {
+  function showLogin(why) {
     S.me = null; S.offline = false;
     if ($("app")) $("app").hidden = true;
     $("login").hidden = false;
     $("logout").hidden = true;
     renderWho();
+    if (why) {
+      if (why.name && $("username") && !$("username").value) $("username").value = why.name;
+      show($("login-error"), why.waiting ? { key: "shell.expired_waiting", vars: { n: why.waiting } }
+        : { key: "shell.expired" });
+    }
     if (options.signedOut) options.signedOut();
   }
   function signedIn(me, offline) {

@@ -354,3 +354,39 @@ def test_a_description_over_the_limit_is_said_before_sending(live_server, browse
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_an_expired_login_says_why_keeps_the_name_and_counts_what_waits(
+    live_server, browser, demo_engine
+):
+    """Issue 16: when the token has expired, the login form says so, keeps the account's name
+    and says how many reports wait; logging in again sends them."""
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        ctx.set_offline(True)
+        description = f"expired-{uuid.uuid4().hex[:8]} 路灯不亮"
+        _report(page, description)
+        assert _state(page, description) == "queued"
+        # the session ends while the phone is offline (the server no longer takes the token)
+        page.evaluate("localStorage.setItem('gridgeo.token', 'expired-token')")
+        ctx.set_offline(False)  # the 'online' event sends the queue: the server answers 401
+        page.wait_for_selector("#login-form", state="visible")
+        page.wait_for_function(
+            "document.getElementById('login-error').textContent.indexOf('登录已过期') >= 0"
+        )
+        said = page.text_content("#login-error")
+        assert "1 条上报等待发送" in said, said
+        assert page.input_value("#username") == "patrol"  # kept
+        page.screenshot(path=str(ARTIFACTS / "report-expired-zh.png"))
+        page.fill("#password", "patrol-demo-2026")
+        page.click('#login-form button[type="submit"]')
+        page.wait_for_selector("#app", state="visible")
+        page.wait_for_function(
+            f"""document.querySelector('.outbox-item[data-state="acknowledged"]') &&
+            document.querySelector('.outbox-item').textContent.indexOf('{description}') >= 0"""
+        )
+        assert [e for e in errors if "401" not in e] == []  # only the refused token
+    finally:
+        ctx.close()
