@@ -43,6 +43,9 @@
       rejected: "被拒绝", waiting_fix: "正在获取位置…", no_fix: "无法获取位置:",
       accuracy: "精度 ±{m} 米", manual: "已手动纠正位置", outside: "不在任何网格内",
       nearest: "最近网格 {name},{d} 米", not_yours: "不在您的管辖范围", workers_n: "{n} 人",
+      send_not_yours: "此位置在{name}，不在您的管辖范围，上报会被拒绝：请把图钉移到您的网格内",
+      send_outside: "此位置不在任何网格内，上报可能被拒绝：请核对位置，确认无误再点一次上报",
+      send_outside_near: "此位置不在任何网格内（最近网格 {name}，{d} 米），上报可能被拒绝：请核对位置，确认无误再点一次上报",
       need_position: "请先获取或在地图上选定位置",
       empty_outbox: "暂无记录", empty_mine: "暂无待办事件", offline_list: "离线,显示上次结果",
       incident: "事件", away: "{d} 米", unknown: "未知", queue: "所在队列",
@@ -68,6 +71,12 @@
       waiting_fix: "Getting the position…", no_fix: "No position:", accuracy: "accuracy ±{m} m",
       manual: "position corrected by hand", outside: "outside every grid",
       nearest: "nearest grid {name}, {d} m", not_yours: "outside your areas",
+      send_not_yours: "This place is in {name}, outside your areas; the report would be refused: " +
+        "move the pin into your grid",
+      send_outside: "This place is outside every grid; the report may be refused: check the " +
+        "place, then tap Report again to send it anyway",
+      send_outside_near: "This place is outside every grid (nearest {name}, {d} m); the report " +
+        "may be refused: check the place, then tap Report again to send it anyway",
       workers_n: "{n} workers", need_position: "Get a position or pick one on the map first",
       empty_outbox: "nothing sent yet",
       empty_mine: "no open incidents", offline_list: "offline: last known list",
@@ -324,6 +333,18 @@
       if ($("unit").value) body.unit = $("unit").value;
     }
     if (!body.category) { shell.show($("form-error"), { key: "category" }); return; }
+    // a place the server would refuse is said before sending (a unit given decides by itself)
+    var g = state.grid;
+    if (!body.building && g && g.denied) {
+      shell.show($("form-error"), { key: "send_not_yours", vars: { name: g.name } });
+      return;
+    }
+    if (!body.building && g && g.outside && state.warnedAt !== p) {
+      state.warnedAt = p;  // a second tap at the same place sends it anyway
+      shell.show($("form-error"), g.nearest ? { key: "send_outside_near", vars: {
+        name: g.nearest.name, d: Math.round(g.nearest.distance_m) } } : { key: "send_outside" });
+      return;
+    }
     // said before sending, not cut silently (a maxlength did): the server's limit, in characters
     var chars = Array.from(body.description).length;
     if (chars > MAX_DESCRIPTION) {

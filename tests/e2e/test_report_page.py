@@ -390,3 +390,28 @@ def test_an_expired_login_says_why_keeps_the_name_and_counts_what_waits(
         assert [e for e in errors if "401" not in e] == []  # only the refused token
     finally:
         ctx.close()
+
+
+def test_a_place_outside_every_grid_is_flagged_before_sending(live_server, browser, demo_engine):
+    """Issue 16: the page says a place outside every grid may be refused before it queues the
+    report; a second tap at the same place sends it anyway."""
+    lon, lat = _inside(demo_engine, GRID)
+    ctx, page, errors = _phone(browser, live_server, lon, lat)
+    try:
+        _login(page)
+        ctx.set_geolocation({"longitude": 119.6, "latitude": 36.2, "accuracy": 10})
+        page.wait_for_function(
+            "document.getElementById('grid-name').textContent === '不在任何网格内'", timeout=20000
+        )
+        page.select_option("#category", "sanitation")
+        page.fill("#description", "outside-" + uuid.uuid4().hex[:8])
+        page.click("#submit")
+        page.wait_for_selector("#form-error:has-text('不在任何网格内')")
+        assert "最近网格" in page.inner_text("#form-error")
+        assert page.locator(".outbox-item").count() == 0  # nothing queued yet
+        page.select_option("#lang", "en")
+        page.wait_for_selector("#form-error:has-text('outside every grid')")
+        page.click("#submit")  # the same place again: sent anyway (and refused by the server)
+        page.wait_for_selector(".outbox-item")
+    finally:
+        ctx.close()
