@@ -270,8 +270,15 @@ def test_a_refusal_is_said_in_the_pages_language_with_its_code(live_server, brow
         page.click('#login-form button[type="submit"]')
         page.wait_for_selector("#app", state="visible")
         page.wait_for_function("document.querySelectorAll('#category option').length >= 5")
+        page.wait_for_function(
+            "document.getElementById('grid-name').textContent === '不在任何网格内'", timeout=20000
+        )
+        page.select_option("#category", "sanitation")
+        page.fill("#description", tag)
+        page.click("#submit")  # said before sending; a second tap sends it anyway
+        page.wait_for_selector("#form-error:has-text('不在任何网格内')")
         with page.expect_response(lambda r: r.url.endswith("/incidents")) as answer:
-            _report(page, tag)
+            page.click("#submit")
         body = answer.value.json()
         assert answer.value.status == 400 and body["code"] == "outside_grids"
         assert body["messages"]["en"] == body["message"] and "网格" in body["messages"]["zh"]
