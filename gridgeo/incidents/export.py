@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from gridgeo.errors import InvalidInput
 from gridgeo.incidents.policy import STATE_WORDS
-from gridgeo.incidents.queries import list_incidents
+from gridgeo.incidents.queries import list_categories, list_incidents
 
 PAGE = 5000
 FORMATS = {".csv": "CSV", ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
@@ -42,8 +42,11 @@ TIMES = ("reported_at", "accept_due", "resolve_due", "resolved_at", "updated_at"
 
 
 def _categories(conn: Connection) -> dict[str, tuple[str | None, str, str]]:
-    rows = conn.execute(text("SELECT key, code, label_zh, label_en FROM incident_categories"))
-    return {key: (code, zh, en) for key, code, zh, en in rows}
+    """Code and labels of every category, retired ones too (old incidents carry them)."""
+    return {
+        c["key"]: (c["code"], c["label_zh"], c["label_en"])
+        for c in list_categories(conn, inactive=True)
+    }
 
 
 def _local(value: datetime | None, tz: tzinfo) -> str | None:
