@@ -7,6 +7,7 @@ points outside every grid.
 """
 
 import numpy as np
+import pytest
 import shapely
 from sqlalchemy import text
 
@@ -164,3 +165,69 @@ def test_rank_points_takes_smallest_covering_rank():
     shapely.prepare(parts)
     got = bulk_join.rank_points(x, y, parts, leaves=2, chunk=3)
     assert got.tolist() == [0, 0, 2, -1, 0]
+
+
+def test_read_and_join_overlap_in_many_batches_with_the_same_answer(conn, monkeypatch):
+    """The households arrive in many small batches (a thread reads while this one joins)."""
+    pts = _setup(conn)
+    assign_households(conn, method="sql")
+    by_sql = _assigned(conn)
+    deleted = conn.execute(text("DELETE FROM household_grid WHERE household_id % 3 = 0")).rowcount
+    kept = len([v for v in by_sql.values() if v is not None]) - deleted
+    monkeypatch.setattr(bulk_join, "BLOCK", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MIN", 11)  # batches of 3 blocks, the last partial
+    monkeypatch.setattr(bulk_join, "BATCH_MAX", 11)
+    monkeypatch.setattr(bulk_join, "QUEUED", 1)
+    answer = bulk_join.join_households(conn, assigned=True)
+    assert len(answer.household_ids) == len(pts)
+    assert answer.old is not None and len(answer.old[0]) == kept  # read in the same pass
+    assert np.all(np.diff(answer.household_ids) > 0)
+    report = assign_households(conn)
+    assert _assigned(conn) == by_sql
+    assert deleted > 0 and report.changed == deleted
+
+
+def test_a_failed_read_in_the_reading_thread_is_raised_and_leaves_the_table(conn, monkeypatch):
+    import psycopg
+    import pytest
+
+    _setup(conn)
+    assign_households(conn)
+    before = _assigned(conn)
+    monkeypatch.setattr(bulk_join, "BLOCK", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MIN", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MAX", 5)
+    # the third block's statement fails on the server, mid-stream
+    third = "1 / (%(lo)s - (SELECT min(id) + 10 FROM households)) IS NOT NULL"
+    bad = bulk_join.HOUSEHOLDS_SQL.replace("WHERE id", f"WHERE {third} AND id")
+    monkeypatch.setattr(bulk_join, "HOUSEHOLDS_SQL", bad)
+    conn.execute(text("SAVEPOINT s"))
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        assign_households(conn)
+    conn.execute(text("ROLLBACK TO SAVEPOINT s"))
+    assert _assigned(conn) == before
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_few_changes_are_patched_in_place_many_rewrite_the_table(conn, monkeypatch, share):
+    """Below PATCH_SHARE only the changed rows are written; above it the table is swapped."""
+    import gridgeo.bulk_assign as bulk_assign
+
+    _setup(conn)
+    assign_households(conn)
+    table_before = conn.execute(text("SELECT 'household_grid'::regclass::oid")).scalar()
+    conn.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(0, 0, 1.2, 1.5, 4326)) WHERE code = '110101001001'"
+        )
+    )
+    monkeypatch.setattr(bulk_assign, "PATCH_SHARE", share)
+    again = assign_households(conn)
+    patched = "patch" in again.seconds
+    assert patched == (share == 1.0)
+    table_after = conn.execute(text("SELECT 'household_grid'::regclass::oid")).scalar()
+    assert (table_after == table_before) == patched
+    by_memory = _assigned(conn)
+    assert again.changed > 0
+    assert assign_households(conn, method="sql").changed == 0
+    assert _assigned(conn) == by_memory
