@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from boundaries.plans.commit import commit_plan, revert_change
-from boundaries.plans.drafts import discard_plan, list_edits, list_plans, load_draft, open_plan
+from boundaries.plans.drafts import load_draft
 from boundaries.plans.edits import apply_edit, undo_edit
 from boundaries.plans.preview import preview
+from boundaries.plans.records import discard_plan, list_edits, list_plans, open_plan
 from cli.db import load_settings, transaction
 from gridgeo.audit import cli_actor
 from gridgeo.levels import load_hierarchy

@@ -156,7 +156,7 @@ def join_households(
                 break
             if isinstance(item, BaseException):
                 raise item
-            rows = np.concatenate(item) if isinstance(item, list) else item
+            rows: np.ndarray = np.concatenate(item) if isinstance(item, list) else item  # type: ignore[assignment]
             t = time.perf_counter()
             x, y = rows["x"].astype(np.float64), rows["y"].astype(np.float64)
             rank = rank_points(x, y, parts, leaves, chunk)
@@ -178,8 +178,8 @@ def join_households(
         spent.update(parts=t1 - t0, read=waited, rank=ranked, wait_assigned=wait_assigned)
     stored = None
     if assigned:
-        rows = old.get("rows")
-        pairs = rows if isinstance(rows, np.ndarray) else np.empty(0, dtype=_PAIR)
+        read = old.get("rows")
+        pairs = read if isinstance(read, np.ndarray) else np.empty(0, dtype=_PAIR)
         stored = (pairs["a"].astype(np.int64), pairs["b"].astype(np.int64))
     return Answer(ids[order], grid[order], stored)
 

@@ -7,9 +7,10 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection, text
 
-from boundaries.plans.drafts import load_draft, open_plan
+from boundaries.plans.drafts import load_draft
 from boundaries.plans.edits import apply_edit
 from boundaries.plans.preview import preview
+from boundaries.plans.records import open_plan
 from gridgeo.levels import Hierarchy
 from tests.plan_city import C, box
 

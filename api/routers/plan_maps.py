@@ -13,8 +13,9 @@ from sqlalchemy import Connection
 
 from api.deps import PLANNERS, Bases, ConnDep, HierarchyDep, PlanViewer, SettingsDep
 from api.routers.maps import other_language_link
-from boundaries.plans.drafts import Draft, check_plan_area, get_plan, load_draft
+from boundaries.plans.drafts import Draft, load_draft
 from boundaries.plans.preview import preview
+from boundaries.plans.records import check_plan_area, get_plan
 from gridgeo.levels import Hierarchy
 from gridgeo.versions import get_change, grids_at
 from gridgeo.workload import DEFAULT_BAND

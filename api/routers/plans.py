@@ -15,19 +15,18 @@ from sqlalchemy import text
 from api.auth import area_filter, check_area
 from api.deps import ConnDep, HierarchyDep, Planner, SettingsDep
 from boundaries.plans.commit import commit_plan, revert_change
-from boundaries.plans.drafts import (
-    OPS,
+from boundaries.plans.drafts import OPS, load_draft
+from boundaries.plans.edits import apply_edit, undo_edit
+from boundaries.plans.preview import preview
+from boundaries.plans.records import (
     check_plan_area,
     discard_plan,
     get_plan,
     list_edits,
     list_plans,
-    load_draft,
     open_plan,
     plan_summary,
 )
-from boundaries.plans.edits import apply_edit, undo_edit
-from boundaries.plans.preview import preview
 from boundaries.plans.summaries import summary_parts
 from gridgeo.accounts import Account
 from gridgeo.versions import get_change

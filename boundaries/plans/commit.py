@@ -16,16 +16,10 @@ import shapely
 from sqlalchemy import Connection, bindparam, text
 
 from boundaries.plans import geometry as pg
-from boundaries.plans.drafts import (
-    Draft,
-    DraftGrid,
-    get_plan,
-    load_draft,
-    open_plan,
-    require_open,
-    save_draft,
-)
-from boundaries.plans.preview import changed_area, moves, topology
+from boundaries.plans.draft_topology import topology
+from boundaries.plans.drafts import Draft, DraftGrid, load_draft, save_draft
+from boundaries.plans.preview import changed_area, moves
+from boundaries.plans.records import get_plan, open_plan, require_open
 from boundaries.plans.units import (
     check_unit_moves,
     commit_units,

@@ -26,12 +26,11 @@ from boundaries.plans.drafts import (
     Draft,
     DraftGrid,
     load_draft,
-    plan_row,
-    require_open,
     save_draft,
     snapshot,
     write_rows,
 )
+from boundaries.plans.records import plan_row, require_open
 from boundaries.plans.units import op_move_units, undo_move_units
 from gridgeo.errors import Conflict, InvalidInput
 from gridgeo.levels import Hierarchy

@@ -16,10 +16,11 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from boundaries.plans.drafts import Draft, load_draft, plan_summary
+from boundaries.plans.drafts import Draft, load_draft
 from boundaries.plans.edits import apply_edit
 from boundaries.plans.preview import preview
 from boundaries.plans.proposals import plan_from_proposal
+from boundaries.plans.records import plan_summary
 from gridgeo.levels import Hierarchy
 
 

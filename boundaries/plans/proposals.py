@@ -11,8 +11,9 @@ from sqlalchemy import Connection, text
 
 from boundaries.plans import geometry as pg
 from boundaries.plans.codes import check_new_code, next_codes
-from boundaries.plans.drafts import DraftGrid, get_plan, load_draft, open_plan, save_draft
+from boundaries.plans.drafts import DraftGrid, load_draft, save_draft
 from boundaries.plans.edits import as_int, checked_name, retire
+from boundaries.plans.records import get_plan, open_plan
 from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
 

@@ -9,9 +9,10 @@ import shapely
 from sqlalchemy import Connection, text
 
 from boundaries.plans.commit import commit_plan, revert_change
-from boundaries.plans.drafts import discard_plan, list_edits, load_draft, open_plan
+from boundaries.plans.drafts import load_draft
 from boundaries.plans.edits import undo_edit
 from boundaries.plans.proposals import plan_from_proposal
+from boundaries.plans.records import discard_plan, list_edits, open_plan
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.levels import Hierarchy, load_hierarchy
 from tests.plan_city import X0, Y0, A, B, C, E, F, H, W, add_plan_city, box, households_of, polygon
