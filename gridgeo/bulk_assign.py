@@ -84,8 +84,11 @@ WHERE a.grid_id IS DISTINCT FROM n.grid_id
 # 4a. Everything: build the next table unindexed, swap it in, index it once.
 NEXT_TABLE_SQL = "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)"
 FILL_NEXT_SQL = """
-    INSERT INTO household_grid_next (household_id, grid_id)
-    SELECT hid, grid_id FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n WHERE grid_id IS NOT NULL ORDER BY hid
+    INSERT INTO household_grid_next (household_id, grid_id, households)
+    SELECT n.hid, n.grid_id, h.household_count
+    FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n
+    JOIN households h ON h.id = n.hid
+    WHERE n.grid_id IS NOT NULL ORDER BY n.hid
 """
 SWAP_IN_SQL = (
     "DROP TABLE household_grid",
@@ -101,7 +104,20 @@ SWAP_IN_SQL = (
     FOREIGN KEY (grid_id) REFERENCES grids (id) ON DELETE CASCADE NOT VALID
     """,
 )
-SWAP_SQL = (NEXT_TABLE_SQL, FILL_NEXT_SQL, *SWAP_IN_SQL)
+# The triggers of household_grid (0029: they keep grid_households) as the database states them,
+# re-created on the table swapped in.
+TRIGGERS_SQL = """
+SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+WHERE t.tgrelid = 'household_grid'::regclass AND NOT t.tgisinternal ORDER BY t.tgname
+"""
+# After a swap by the SQL statements: the sums again from the new table.
+SUMS_SQL = (
+    "DELETE FROM grid_households",
+    """
+    INSERT INTO grid_households (grid_id, households, points)
+    SELECT grid_id, sum(households), count(*) FROM household_grid GROUP BY grid_id
+    """,
+)
 
 # 4c. Everything, when few households change (a redraw moves a few streets' worth, a re-run
 #     none): only the changed rows are written, in place. Rewriting the table costs the same
@@ -110,8 +126,8 @@ SWAP_SQL = (NEXT_TABLE_SQL, FILL_NEXT_SQL, *SWAP_IN_SQL)
 #     the patch is the cheaper write (measured: see docs/benchmarks.md).
 PATCH_SHARE = 0.05
 CHANGES_TABLE_SQL = (
-    "CREATE TEMP TABLE _changes (household_id bigint PRIMARY KEY, grid_id bigint NOT NULL)"
-    " ON COMMIT DROP"
+    "CREATE TEMP TABLE _changes (household_id bigint PRIMARY KEY, grid_id bigint NOT NULL,"
+    " households integer NOT NULL) ON COMMIT DROP"
 )
 APPLY_CHANGES_SQL = (
     """
@@ -119,8 +135,8 @@ APPLY_CHANGES_SQL = (
     WHERE a.household_id = c.household_id AND c.grid_id < 0
     """,
     """
-    INSERT INTO household_grid (household_id, grid_id)
-    SELECT household_id, grid_id FROM _changes WHERE grid_id >= 0
+    INSERT INTO household_grid (household_id, grid_id, households)
+    SELECT household_id, grid_id, households FROM _changes WHERE grid_id >= 0
     ON CONFLICT (household_id) DO UPDATE SET grid_id = EXCLUDED.grid_id
     """,
     "DROP TABLE _changes",
@@ -205,8 +221,15 @@ def assign_households(
         conn.execute(text("ANALYZE _miss"))
         apply_unit_grids(conn)  # the rule's one extension: a unit's explicit grid
         changed = conn.execute(text(CHANGED_SQL)).scalar_one()
-        for statement in SWAP_SQL if area_wkt is None else PATCH_SQL:
-            conn.execute(text(statement))
+        if area_wkt is None:
+            conn.execute(text(NEXT_TABLE_SQL))
+            conn.execute(text(FILL_NEXT_SQL))
+            _swap_in(conn)
+            for statement in SUMS_SQL:
+                conn.execute(text(statement))
+        else:
+            for statement in PATCH_SQL:
+                conn.execute(text(statement))
     picked, missed, fallback = conn.execute(text(COUNTS_SQL)).one()
     sample = []
     for hid, lon, lat in conn.execute(text(SAMPLE_SQL)).all():
@@ -234,8 +257,8 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
     t = _lap(spent, "join", t)
     assert answer.old is not None
     stored = len(answer.old[0])
-    change = bulk_join.Answer(*bulk_join.changed_rows(answer, *answer.old))
-    answer = bulk_join.Answer(answer.household_ids, answer.grid_ids)  # the old pairs: freed
+    change = bulk_join.changed_rows(answer, *answer.old)
+    answer = bulk_join.Answer(answer.household_ids, answer.grid_ids, weights=answer.weights)
     changed = len(change.household_ids)
     assigned = int(np.count_nonzero(answer.grid_ids >= 0))
     t = _lap(spent, "changed", t)
@@ -250,9 +273,8 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
         conn.execute(text(NEXT_TABLE_SQL))
         bulk_join.write_assignment(conn, "household_grid_next", answer)
         t = _lap(spent, "copy_in", t)
-        with _local_settings(conn, SWAP_SETTINGS):
-            for statement in SWAP_IN_SQL:
-                conn.execute(text(statement))
+        _swap_in(conn)
+        bulk_join.write_sums(conn, answer)
         t = _lap(spent, "swap_index", t)
     outside = answer.household_ids[answer.grid_ids < 0][:10]
     sample = []
@@ -277,6 +299,16 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
         unassigned_sample=tuple(sample),
         seconds={k: round(v, 3) for k, v in spent.items()},
     )
+
+
+def _swap_in(conn: Connection) -> None:
+    """Swap ``household_grid_next`` in: keys, index, foreign keys, the old table's triggers."""
+    triggers = conn.execute(text(TRIGGERS_SQL)).scalars().all()
+    with _local_settings(conn, SWAP_SETTINGS):
+        for statement in SWAP_IN_SQL:
+            conn.execute(text(statement))
+    for definition in triggers:
+        conn.execute(text(definition))
 
 
 def _lap(spent: dict[str, float], step: str, since: float) -> float:

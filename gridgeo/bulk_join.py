@@ -51,7 +51,8 @@ FROM grid_parts p
 # the server's scan); an aggregate per block of ids returns them in a handful of messages.
 HOUSEHOLDS_SQL = """
 SELECT string_agg(
-    int8send(id) || float8send(coalesce(ST_X(location), 'NaN')) || float8send(coalesce(ST_Y(location), 'NaN')),
+    int8send(id) || float8send(coalesce(ST_X(location), 'NaN')) || float8send(coalesce(ST_Y(location), 'NaN'))
+    || int4send(household_count),
     ''::bytea)
 FROM households WHERE id >= %(lo)s AND id < %(hi)s
 """
@@ -76,9 +77,11 @@ QUEUED = 2
 
 # packed rows of the statements above; binary COPY rows written (PostgreSQL's format: int16
 # field count, then int32 length + value for each field)
-_HH_ROW = np.dtype([("id", ">i8"), ("x", ">f8"), ("y", ">f8")])
+_HH_ROW = np.dtype([("id", ">i8"), ("x", ">f8"), ("y", ">f8"), ("n", ">i4")])
 _PAIR = np.dtype([("a", ">i8"), ("b", ">i8")])
-_PAIR_ROW = np.dtype([("n", ">i2"), ("l1", ">i4"), ("a", ">i8"), ("l2", ">i4"), ("b", ">i8")])
+_ROW = [("n", ">i2"), ("l1", ">i4"), ("a", ">i8"), ("l2", ">i4"), ("b", ">i8")]
+_PAIR_ROW = np.dtype(_ROW)
+_TRIPLE_ROW = np.dtype([*_ROW, ("l3", ">i4"), ("w", ">i4")])
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
 
@@ -95,6 +98,16 @@ class Answer:
     household_ids: np.ndarray
     grid_ids: np.ndarray
     old: tuple[np.ndarray, np.ndarray] | None = None
+    weights: np.ndarray | None = None  # each household's household_count
+
+    def sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per grid assigned: grid ids, households (sum of weights), points (rows)."""
+        keep = self.grid_ids >= 0
+        grids, inverse = np.unique(self.grid_ids[keep], return_inverse=True)
+        w = self.weights[keep] if self.weights is not None else None
+        households = np.bincount(inverse, weights=w, minlength=len(grids))
+        points = np.bincount(inverse, minlength=len(grids))
+        return grids, np.rint(households).astype(np.int64), points.astype(np.int64)
 
 
 def join_households(
@@ -146,6 +159,7 @@ def join_households(
     fetcher.start()
     ids_out: list[np.ndarray] = []
     grid_out: list[np.ndarray] = []
+    weight_out: list[np.ndarray] = []
     waited = ranked = 0.0
     try:
         while True:
@@ -161,6 +175,7 @@ def join_households(
             x, y = rows["x"].astype(np.float64), rows["y"].astype(np.float64)
             rank = rank_points(x, y, parts, leaves, chunk)
             ids_out.append(rows["id"].astype(np.int64))
+            weight_out.append(rows["n"].astype(np.int64))
             grid_out.append(np.where(rank >= 0, grid_of_rank[np.maximum(rank, 0)], -1))
             ranked += time.perf_counter() - t
         t = time.perf_counter()
@@ -173,6 +188,7 @@ def join_households(
         raise old["error"]  # type: ignore[misc]
     ids = np.concatenate(ids_out) if ids_out else np.empty(0, dtype=np.int64)
     grid = np.concatenate(grid_out) if grid_out else np.empty(0, dtype=np.int64)
+    weight = np.concatenate(weight_out) if weight_out else np.empty(0, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     if spent is not None:
         spent.update(parts=t1 - t0, read=waited, rank=ranked, wait_assigned=wait_assigned)
@@ -181,7 +197,7 @@ def join_households(
         read = old.get("rows")
         pairs = read if isinstance(read, np.ndarray) else np.empty(0, dtype=_PAIR)
         stored = (pairs["a"].astype(np.int64), pairs["b"].astype(np.int64))
-    return Answer(ids[order], grid[order], stored)
+    return Answer(ids[order], grid[order], stored, weight[order])
 
 
 def read_households(conn: Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -323,35 +339,54 @@ class _Cells:
 
 
 def write_assignment(conn: Connection, table: str, answer: Answer, every: bool = False) -> int:
-    """COPY the answer's rows into ``table`` (household_id, grid_id), binary.
+    """COPY the answer's rows into ``table`` (household_id, grid_id, households), binary.
 
     Only the assigned rows (grid id >= 0), or with ``every`` all of them (-1: no grid).
+    ``households`` is each household's weight (its ``household_count``, as read).
     """
     keep = answer.grid_ids >= 0 if not every else np.ones(len(answer.grid_ids), dtype=bool)
+    if answer.weights is None:
+        raise ValueError("the answer carries no weights (household counts) to write")
     n = int(keep.sum())
-    rows = np.empty(n, dtype=_PAIR_ROW)
-    rows["n"], rows["l1"], rows["l2"] = 2, 8, 8
+    rows = np.empty(n, dtype=_TRIPLE_ROW)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 8, 8, 4
     rows["a"] = answer.household_ids[keep]
     rows["b"] = answer.grid_ids[keep]
+    rows["w"] = answer.weights[keep]
+    columns = "household_id, grid_id, households"
+    _copy_binary(conn, f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)", rows)
+    return n
+
+
+def write_sums(conn: Connection, answer: Answer) -> int:
+    """Replace ``grid_households`` with the answer's sums (after the table was swapped)."""
+    grids, households, points = answer.sums()
+    rows = np.empty(len(grids), dtype=np.dtype([*_ROW, ("l3", ">i4"), ("w", ">i8")]))
+    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 8, 8, 8
+    rows["a"], rows["b"], rows["w"] = grids, households, points
+    conn.execute(text("DELETE FROM grid_households"))
+    sql = "COPY grid_households (grid_id, households, points) FROM STDIN (FORMAT binary)"
+    _copy_binary(conn, sql, rows)
+    return len(grids)
+
+
+def _copy_binary(conn: Connection, sql: str, rows: np.ndarray) -> None:
     raw = conn.connection.dbapi_connection
     assert raw is not None
     with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(f"COPY {table} (household_id, grid_id) FROM STDIN (FORMAT binary)") as cp:
+        with cur.copy(sql) as cp:
             cp.write(_HEADER)
             view = rows.tobytes()
             step = 8 << 20
             for i in range(0, len(view), step):
                 cp.write(view[i : i + step])
             cp.write(_TRAILER)
-    return n
 
 
-def changed_rows(
-    answer: Answer, old_ids: np.ndarray, old_grids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The households whose grid differs from the stored one, and their new grid (-1: none).
+def changed_rows(answer: Answer, old_ids: np.ndarray, old_grids: np.ndarray) -> Answer:
+    """The households whose grid differs from the stored one, with new grid and weight.
 
-    No stored row counts as no grid.
+    A new grid of -1 is none; no stored row counts as no grid.
     """
     before = np.full(len(answer.household_ids), -1, dtype=np.int64)
     if len(old_ids):
@@ -360,12 +395,13 @@ def changed_rows(
         found = answer.household_ids[pos] == old_ids
         before[pos[found]] = old_grids[found]
     differ = before != answer.grid_ids
-    return answer.household_ids[differ], answer.grid_ids[differ]
+    weights = answer.weights[differ] if answer.weights is not None else None
+    return Answer(answer.household_ids[differ], answer.grid_ids[differ], weights=weights)
 
 
 def count_changed(answer: Answer, old_ids: np.ndarray, old_grids: np.ndarray) -> int:
     """Households whose grid differs from the stored one (no row = no grid)."""
-    return len(changed_rows(answer, old_ids, old_grids)[0])
+    return len(changed_rows(answer, old_ids, old_grids).household_ids)
 
 
 def _fetch_packed(conn: Connection, sql: str, bounds_sql: str, row: np.dtype) -> np.ndarray:

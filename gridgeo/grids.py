@@ -13,9 +13,8 @@ from gridgeo.rules import current_grid_id
 # Households per leaf, rolled up to any requested code by prefix (codes are hierarchical).
 ROLLUP = """
 leafsum AS (
-    SELECT g.code, sum(h.household_count)::bigint AS n
-    FROM household_grid a JOIN households h ON h.id = a.household_id
-    JOIN grids g ON g.id = a.grid_id GROUP BY g.code
+    SELECT g.code, sum(s.households)::bigint AS n
+    FROM grid_households s JOIN grids g ON g.id = s.grid_id GROUP BY g.code
 ),
 lens AS (SELECT DISTINCT length(code) AS len FROM req),
 hh AS (

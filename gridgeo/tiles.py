@@ -56,9 +56,8 @@ SELECT ST_AsMVT(t, :layer, :extent, 'geom') FROM (
 GRID_TILE = f"""
 WITH {_REQ},
 hh AS (
-    SELECT a.grid_id, sum(h.household_count)::bigint AS n
-    FROM household_grid a JOIN households h ON h.id = a.household_id
-    WHERE a.grid_id IN (SELECT id FROM req) GROUP BY a.grid_id
+    SELECT s.grid_id, s.households AS n FROM grid_households s
+    WHERE s.grid_id IN (SELECT id FROM req)
 ),
 inc AS (
     SELECT grid_id, count(*)::int AS n FROM incidents

@@ -130,10 +130,8 @@ WITH req AS (
 ),
 lens AS (SELECT DISTINCT length(code) AS len FROM req),
 leafsum AS (
-    SELECT g.code, s.n FROM (
-        SELECT a.grid_id, sum(h.household_count)::bigint AS n
-        FROM household_grid a JOIN households h ON h.id = a.household_id GROUP BY a.grid_id
-    ) s JOIN current_grids g ON g.id = s.grid_id
+    SELECT g.code, s.households AS n
+    FROM grid_households s JOIN current_grids g ON g.id = s.grid_id
 ),
 hh AS (
     SELECT left(s.code, lens.len) AS code, sum(s.n)::bigint AS n

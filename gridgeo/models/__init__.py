@@ -22,7 +22,7 @@ map, not an obligatory data layer.
 from __future__ import annotations
 
 from gridgeo.models.accounts import AuditEntry, LoginFailure, Token, User, UserArea
-from gridgeo.models.areas import Grid, GridPart, Household, HouseholdGrid, Level
+from gridgeo.models.areas import Grid, GridHouseholds, GridPart, Household, HouseholdGrid, Level
 from gridgeo.models.base import Base
 from gridgeo.models.buildings import (
     Building,
@@ -53,6 +53,7 @@ __all__ = [
     "GridPart",
     "Household",
     "HouseholdGrid",
+    "GridHouseholds",
     "User",
     "UserArea",
     "Token",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Computed,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     Text,
     text,
@@ -145,7 +146,7 @@ class Household(Base):
 class HouseholdGrid(Base):
     """The grid each household is assigned to, in a narrow table of its own.
 
-    Mapped as migration 0003 leaves it. A full reassignment (``gridgeo.bulk_assign``) builds a
+    Mapped as migrations 0003 and 0029 leave it. A full reassignment (``gridgeo.bulk_assign``) builds a
     new table and swaps it in under the same name, key, index and foreign keys, but adds the
     foreign keys ``NOT VALID``: its rows come from the grid parts in the same transaction.
     """
@@ -157,5 +158,25 @@ class HouseholdGrid(Base):
     )
     grid_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("grids.id", ondelete="CASCADE"))
     assigned_at: Mapped[Now]
+    # the household's count when assigned (kept equal by a trigger, 0029): what a deleted
+    # assignment subtracts from grid_households after its household is gone
+    households: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_household_grid_grid_id", "grid_id"),)
+
+
+class GridHouseholds(Base):
+    """Households per grid (sum of ``household_count``) and points (rows), kept by triggers.
+
+    Migration 0029: statement triggers on ``household_grid`` add and subtract each statement's
+    rows; a full reassignment writes them at once. Every count of households per grid reads it
+    (the workload report, the grid list, the grid tiles) instead of summing the households.
+    """
+
+    __tablename__ = "grid_households"
+
+    grid_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
+    )
+    households: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
