@@ -274,8 +274,9 @@ def _assign_all_in_memory(conn: Connection) -> AssignReport:
         bulk_join.write_assignment(conn, "household_grid_next", answer)
         t = _lap(spent, "copy_in", t)
         _swap_in(conn)
-        bulk_join.write_sums(conn, answer)
         t = _lap(spent, "swap_index", t)
+        bulk_join.write_sums(conn, answer)
+        t = _lap(spent, "sums", t)
     outside = answer.household_ids[answer.grid_ids < 0][:10]
     sample = []
     if outside.size:

@@ -173,8 +173,7 @@ WITH RECURSIVE t AS (
 SELECT g.id, g.code, g.name, g.level_id, p.code AS parent_code, g.workers AS stored_workers,
        coalesce(s.workers, g.workers) AS workers, g.version, ST_AsBinary(g.geom) AS wkb,
        CASE WHEN :households THEN coalesce((
-           SELECT sum(h.household_count) FROM household_grid a
-           JOIN households h ON h.id = a.household_id WHERE a.grid_id = g.id), 0) END AS hh
+           SELECT s.households FROM grid_households s WHERE s.grid_id = g.id), 0) END AS hh
 FROM t JOIN grids g ON g.id = t.id
 LEFT JOIN grids p ON p.id = g.parent_id
 LEFT JOIN grid_staff s ON s.grid_id = g.id
