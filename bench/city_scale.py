@@ -20,6 +20,8 @@ benchmarks' own code, so that a figure here is the figure there):
   every grid);
 * bench/maps.py ``--tiles-only`` (or the whole of it with ``--page``: ``/maps/grids`` drawn in
   Chromium against the naive Folium page): uncached z12 and z14 tiles;
+* bench/workload.py: the workload report of every level from the kept sums per grid
+  (``grid_households``) against summing the households for the request;
 * at the largest size only, with ``--incidents``: bench/incidents_load.py (``POST /incidents``
   against the one-statement anchor; its own demo city), and with ``--evaluation``:
   bench/evaluation.py (a month's evaluation over 1,000,000 incidents; its own city).
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.page:
             maps_args.append("--tiles-only")
         entry["maps"] = run("maps", maps_args, key)
+        entry["workload"] = run("workload", ["--data-dir", str(data_dir)], key)
         sizes[key] = entry
     top = str(max(args.sizes))
     if args.incidents:
@@ -267,6 +270,21 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
                 "<= 0.4x",
             )
         )
+        w = e.get("workload", {})
+        for level in ("district", "street", "community", "grid"):
+            rows.append(
+                (
+                    n,
+                    f"workload report, every {level} (kept sums vs summing households)",
+                    _ms(_get(w, "levels", level, "median_s")),
+                    "ms",
+                    _ms(_get(w, "levels", level, "anchor_median_s")),
+                    "",
+                )
+            )
+        again = _get(a, "bulk", "again_median_s")
+        if again is not None:
+            rows.append((n, "bulk assign again over its answer (0 changed)", again, "s", None, ""))
         inc = e.get("incidents_load")
         if isinstance(inc, dict):
             for w in ("1", "2"):
@@ -281,6 +299,10 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
                     )
                 )
     return rows  # fmt: skip
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(1000 * seconds, 1)
 
 
 def _paired_ratio(a: object, key: str) -> float | None:
