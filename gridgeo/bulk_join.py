@@ -103,11 +103,18 @@ class Answer:
     def sums(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per grid assigned: grid ids, households (sum of weights), points (rows)."""
         keep = self.grid_ids >= 0
-        grids, inverse = np.unique(self.grid_ids[keep], return_inverse=True)
+        ids = self.grid_ids[keep]
         w = self.weights[keep] if self.weights is not None else None
-        households = np.bincount(inverse, weights=w, minlength=len(grids))
-        points = np.bincount(inverse, minlength=len(grids))
-        return grids, np.rint(households).astype(np.int64), points.astype(np.int64)
+        if len(ids) and int(ids.max()) < 4 * len(ids) + (1 << 20):  # ids dense enough: no sort
+            households = np.bincount(ids, weights=w)
+            points = np.bincount(ids, minlength=len(households))
+            grids = np.flatnonzero(points)
+            households, points = households[grids], points[grids]
+        else:
+            grids, inverse = np.unique(ids, return_inverse=True)
+            households = np.bincount(inverse, weights=w, minlength=len(grids))
+            points = np.bincount(inverse, minlength=len(grids))
+        return grids.astype(np.int64), np.rint(households).astype(np.int64), points.astype(np.int64)
 
 
 def join_households(

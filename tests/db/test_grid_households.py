@@ -108,3 +108,21 @@ def test_an_assignment_written_without_its_weight_takes_the_households_count(con
             {"h": hid},
         )
     conn.execute(text("ROLLBACK TO SAVEPOINT s"))
+
+
+def test_sums_of_an_answer_by_dense_and_by_sparse_grid_ids():
+    import numpy as np
+
+    from gridgeo.bulk_join import Answer
+
+    ids = np.arange(8, dtype=np.int64)
+    weights = np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype=np.int64)
+    for big in (0, 10**12):  # dense ids count by position, sparse ones are sorted first
+        grids = np.array([5, 5, -1, 3, 9, 3, 5, -1], dtype=np.int64) + big * (np.arange(8) >= 0)
+        grids[[2, 7]] = -1
+        got = Answer(ids, grids, weights=weights).sums()
+        assert [g.tolist() for g in got] == [
+            [3 + big, 5 + big, 9 + big],
+            [4 + 6, 1 + 2 + 7, 5],
+            [2, 3, 1],
+        ]
