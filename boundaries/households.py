@@ -1,23 +1,35 @@
 """Import household points from a file: validate and (on commit) write and assign to grids.
 
-Used by the command line and the web API alike. A dry run by default; ``commit=True`` streams
-the points into the store with COPY inside a savepoint and then assigns every household to
-its leaf grid with set-based SQL.
+Used by the command line and the web API alike. A dry run by default; ``commit=True`` writes
+inside a savepoint and then assigns every household to its leaf grid with set-based SQL.
+
+The file is read chunk by chunk (:mod:`boundaries.chunks`): each chunk is validated with the
+checks of :mod:`boundaries.validate` (row numbers counted over the whole file; repeats of an
+external id found across chunks) and, on a commit, its good rows go straight into COPY
+(:mod:`gridgeo.bulk_load`). Once a chunk has an error nothing more is written, the rest of the
+file is still checked so that the report is complete, and the savepoint is rolled back: all
+rows or none. Memory is that of one chunk plus 16 bytes per external id.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from sqlalchemy import Connection, text
 
 from boundaries import store_checks as sc
-from boundaries.io import read_features, require_fields
-from boundaries.report import ImportRejected, ImportReport, Problem
-from boundaries.validate import as_strings, duplicate_problems, integer_values, point_problems
+from boundaries.chunks import open_chunks
+from boundaries.io import require_fields
+from boundaries.report import ERROR, ImportRejected, ImportReport, Problem
+from boundaries.topology import point_xy
+from boundaries.validate import Repeats, as_strings, integer_values, point_problems
 from gridgeo.bulk_assign import assign_households
-from gridgeo.store import copy_households
+from gridgeo.bulk_load import CHUNK_ROWS, HouseholdChunk, copy_household_chunk, households_bulk
+from gridgeo.errors import Conflict
 
 # The temporary tables of gridgeo.bulk_assign live until the transaction ends; dropping them
 # lets one transaction import several files (each import runs an assignment).
@@ -25,6 +37,8 @@ ASSIGN_TEMP_TABLES = "DROP TABLE IF EXISTS pg_temp._leaf_parts, pg_temp._hits, p
 # The usual names of a field of households per point, detected as lon/lat columns are
 # (case and surrounding blanks ignored); --count-field names another.
 COUNT_NAMES = ("households", "户数", "household_count")
+#: Household counts are stored as 4-byte integers.
+MAX_COUNT = 2**31 - 1
 
 
 def detect_count_field(available: list[str]) -> str | None:
@@ -45,12 +59,15 @@ def import_households(
     commit: bool = False,
     layer: str | None = None,
     crs: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    assign: bool = True,
 ) -> ImportReport:
     """Validate a file of household points and, with ``commit``, insert and assign them.
 
     Args:
         conn: a connection in a transaction owned by the caller (who commits it).
-        path: GeoJSON, GeoPackage or Shapefile of points, or CSV with lon/lat columns.
+        path: GeoParquet, GeoJSON, GeoPackage or Shapefile of points, or CSV with lon/lat
+            columns.
         count_field: field of households per point (a whole number ≥ 1); default: a field
             named households, 户数 or household_count if there is one, else 1 each. The
             report's plan says which (``count_field``).
@@ -61,6 +78,9 @@ def import_households(
         commit: write the points and assign them; otherwise only report (a dry run).
         layer: the layer of a multi-layer file.
         crs: CRS of CSV coordinates or of a file that declares none (default EPSG:4326).
+        chunk_rows: features read, checked and written at a time.
+        assign: after a commit, assign every household of the store to its grid (the
+            benchmark of loading turns it off to time the load alone).
 
     Returns:
         The report; after a commit ``assignment`` holds the counts of the assignment.
@@ -69,9 +89,13 @@ def import_households(
         InvalidInput: unreadable file or missing field, or (as
             :class:`~boundaries.report.ImportRejected`) a commit of a file with errors, in
             which case nothing is written.
+        Conflict: the store refused a row (e.g. an external id written meanwhile by
+            another import); nothing is written.
     """
-    gdf = read_features(path, layer, lon_field=lon_field, lat_field=lat_field, crs=crs)
-    available = [str(c) for c in gdf.columns.drop(gdf.geometry.name)]
+    chunks = open_chunks(
+        path, layer, lon_field=lon_field, lat_field=lat_field, crs=crs, chunk_rows=chunk_rows
+    )
+    available = chunks.columns
     if count_field is None:
         count_field = detect_count_field(available)
     fields = {
@@ -80,63 +104,111 @@ def import_households(
         "external_id_field": external_id_field,
     }
     require_fields(path, available, fields)
+    repeats = Repeats(kind="duplicate_external_id", what="external id")
+    problems: list[Problem] = []
+    n = total = written = 0
+    bulk = False
+    with ExitStack() as stack:
+        if commit:
+            stack.enter_context(conn.begin_nested())
+            bulk = stack.enter_context(households_bulk(conn, chunks.estimated_rows or 0))
+        try:
+            for offset, gdf in chunks:
+                bad, rows = _check_chunk(conn, gdf, offset, fields, repeats)
+                problems += bad
+                n += len(rows)
+                total += int(rows.counts.sum())
+                if commit and not any(p.severity == ERROR for p in problems):
+                    written += copy_household_chunk(conn, rows)
+        except psycopg.Error as exc:
+            diag = getattr(exc, "diag", None)
+            what = getattr(diag, "constraint_name", None) or getattr(diag, "message_primary", "")
+            raise Conflict(
+                f"{path}: the store refused the households ({what}); nothing written"
+            ) from exc
+        report = ImportReport(
+            source=str(path),
+            target="households",
+            features=n,
+            problems=sorted(problems, key=lambda p: p.index or 0),
+            plan={
+                "insert": {"households": n},
+                "household_count": total,
+                "count_field": count_field,
+            },
+        )
+        if not commit:
+            return report
+        if report.errors:
+            raise ImportRejected(report)  # the savepoint is rolled back on the way out
+    report.written = written
+    report.plan["bulk"] = bulk
+    if assign:
+        conn.execute(text(ASSIGN_TEMP_TABLES))
+        done = assign_households(conn)
+        conn.execute(text(ASSIGN_TEMP_TABLES))
+        report.assignment = {
+            "households": done.households,
+            "assigned": done.assigned,
+            "unassigned": done.unassigned,
+            "changed": done.changed,
+        }
+    report.committed = True
+    return report
+
+
+def _check_chunk(
+    conn: Connection,
+    gdf: object,
+    offset: int,
+    fields: dict[str, str | None],
+    repeats: Repeats,
+) -> tuple[list[Problem], HouseholdChunk]:
+    """The problems of one chunk (rows numbered from ``offset``) and its rows to write."""
+    import geopandas as gpd
+
+    assert isinstance(gdf, gpd.GeoDataFrame)
     n = len(gdf)
-    ids = as_strings(gdf[external_id_field]) if external_id_field else np.full(n, "", dtype=object)
+    count_field, address_field, ext_field = (
+        fields["count_field"], fields["address_field"], fields["external_id_field"],
+    )  # fmt: skip
+    ids = as_strings(gdf[ext_field]) if ext_field else np.full(n, "", dtype=object)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     problems: list[Problem] = point_problems(geoms, ids)
     if count_field:
         counts, bad = integer_values(
-            gdf[count_field], ids, field=count_field, minimum=1, blank=None
+            gdf[count_field], ids, field=count_field, minimum=1, blank=None, maximum=MAX_COUNT
         )
         problems += bad
     else:
         counts = np.ones(n, dtype=np.int64)
-    if external_id_field:
-        problems += duplicate_problems(ids, kind="duplicate_external_id", what="external id")
-        taken = sc.stored_external_ids(conn, sorted(set(ids) - {""}))
+    problems = [_shift(p, offset) for p in problems]
+    if ext_field:
+        repeated, new = repeats.feed(ids, offset)
+        problems += repeated
+        # only ids new to the file: earlier chunks of this import may be written already
+        taken = sc.stored_external_ids(conn, sorted(set(ids[new])))
         problems += [
-            Problem(i, e, "external_id_in_store", f"a household with external id '{e}' is stored")
+            Problem(offset + i, e, "external_id_in_store",
+                    f"a household with external id '{e}' is stored")
             for i, e in enumerate(ids)
-            if e in taken
-        ]
-    report = ImportReport(
-        source=str(path),
-        target="households",
-        features=n,
-        problems=sorted(problems, key=lambda p: p.index or 0),
-        plan={
-            "insert": {"households": n},
-            "household_count": int(counts.sum()),
-            "count_field": count_field,
-        },
-    )
-    if not commit:
-        return report
-    if report.errors:
-        raise ImportRejected(report)
+            if new[i] and e in taken
+        ]  # fmt: skip
+    x, y = point_xy(geoms)
     addresses = as_strings(gdf[address_field]) if address_field else None
-    with conn.begin_nested():
-        report.written = copy_households(
-            conn,
-            geoms,
-            counts,
-            addresses=None if addresses is None else _blank_to_none(addresses),
-            external_ids=_blank_to_none(ids) if external_id_field else None,
-        )
-        conn.execute(text(ASSIGN_TEMP_TABLES))
-        done = assign_households(conn)
-        conn.execute(text(ASSIGN_TEMP_TABLES))
-    report.committed = True
-    report.assignment = {
-        "households": done.households,
-        "assigned": done.assigned,
-        "unassigned": done.unassigned,
-        "changed": done.changed,
-    }
-    return report
+    rows = HouseholdChunk(
+        x, y, counts,
+        None if addresses is None else _blank_to_none(addresses),
+        _blank_to_none(ids) if ext_field else None,
+    )  # fmt: skip
+    return problems, rows
 
 
-def _blank_to_none(values: np.ndarray) -> list[str | None]:
+def _shift(p: Problem, offset: int) -> Problem:
+    return p if p.index is None or not offset else replace(p, index=p.index + offset)
+
+
+def _blank_to_none(values: np.ndarray) -> np.ndarray:
     out = np.asarray(values, dtype=object).copy()
     out[out == ""] = None
-    return list(out)
+    return out
