@@ -14,21 +14,28 @@ rows or none. Memory is that of one chunk plus 16 bytes per external id.
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import psycopg
 from sqlalchemy import Connection, text
 
 from boundaries import store_checks as sc
-from boundaries.chunks import open_chunks
+from boundaries.chunks import open_chunks, prefetched
 from boundaries.io import require_fields
 from boundaries.report import ERROR, ImportRejected, ImportReport, Problem
 from boundaries.topology import point_xy
 from boundaries.validate import Repeats, as_strings, integer_values, point_problems
 from gridgeo.bulk_assign import assign_households
-from gridgeo.bulk_load import CHUNK_ROWS, HouseholdChunk, copy_household_chunk, households_bulk
+from gridgeo.bulk_load import (
+    CHUNK_ROWS,
+    HouseholdChunk,
+    copy_household_chunk,
+    copy_text,
+    households_bulk,
+)
 from gridgeo.errors import Conflict
 
 # The temporary tables of gridgeo.bulk_assign live until the transaction ends; dropping them
@@ -105,6 +112,7 @@ def import_households(
     }
     require_fields(path, available, fields)
     repeats = Repeats(kind="duplicate_external_id", what="external id")
+    checked = (_check_chunk(gdf, offset, fields, repeats, encode=commit) for offset, gdf in chunks)
     problems: list[Problem] = []
     n = total = written = 0
     bulk = False
@@ -113,13 +121,12 @@ def import_households(
             stack.enter_context(conn.begin_nested())
             bulk = stack.enter_context(households_bulk(conn, chunks.estimated_rows or 0))
         try:
-            for offset, gdf in chunks:
-                bad, rows = _check_chunk(conn, gdf, offset, fields, repeats)
-                problems += bad
-                n += len(rows)
-                total += int(rows.counts.sum())
+            for c in prefetched(checked):
+                problems += c.problems + _in_store(conn, c)
+                n += len(c.rows)
+                total += int(c.rows.counts.sum())
                 if commit and not any(p.severity == ERROR for p in problems):
-                    written += copy_household_chunk(conn, rows)
+                    written += copy_household_chunk(conn, c.payload)
         except psycopg.Error as exc:
             diag = getattr(exc, "diag", None)
             what = getattr(diag, "constraint_name", None) or getattr(diag, "message_primary", "")
@@ -157,17 +164,26 @@ def import_households(
     return report
 
 
+@dataclass
+class _Checked:
+    """One chunk after the checks that need no database: its rows and COPY text."""
+
+    offset: int
+    problems: list[Problem]
+    rows: HouseholdChunk
+    new_ids: np.ndarray  # external ids seen for the first time in the file (a mask)
+    payload: str
+
+
 def _check_chunk(
-    conn: Connection,
-    gdf: object,
+    gdf: gpd.GeoDataFrame,
     offset: int,
     fields: dict[str, str | None],
     repeats: Repeats,
-) -> tuple[list[Problem], HouseholdChunk]:
-    """The problems of one chunk (rows numbered from ``offset``) and its rows to write."""
-    import geopandas as gpd
-
-    assert isinstance(gdf, gpd.GeoDataFrame)
+    *,
+    encode: bool,
+) -> _Checked:
+    """The problems of one chunk (rows numbered from ``offset``), its rows and their COPY text."""
     n = len(gdf)
     count_field, address_field, ext_field = (
         fields["count_field"], fields["address_field"], fields["external_id_field"],
@@ -183,17 +199,10 @@ def _check_chunk(
     else:
         counts = np.ones(n, dtype=np.int64)
     problems = [_shift(p, offset) for p in problems]
+    new = np.zeros(n, dtype=bool)
     if ext_field:
         repeated, new = repeats.feed(ids, offset)
         problems += repeated
-        # only ids new to the file: earlier chunks of this import may be written already
-        taken = sc.stored_external_ids(conn, sorted(set(ids[new])))
-        problems += [
-            Problem(offset + i, e, "external_id_in_store",
-                    f"a household with external id '{e}' is stored")
-            for i, e in enumerate(ids)
-            if new[i] and e in taken
-        ]  # fmt: skip
     x, y = point_xy(geoms)
     addresses = as_strings(gdf[address_field]) if address_field else None
     rows = HouseholdChunk(
@@ -201,7 +210,25 @@ def _check_chunk(
         None if addresses is None else _blank_to_none(addresses),
         _blank_to_none(ids) if ext_field else None,
     )  # fmt: skip
-    return problems, rows
+    good = not any(p.severity == ERROR for p in problems)
+    return _Checked(offset, problems, rows, new, copy_text(rows) if encode and good else "")
+
+
+def _in_store(conn: Connection, c: _Checked) -> list[Problem]:
+    """External ids of the chunk that are already stored.
+
+    Only ids new to the file are asked for: earlier chunks of this import may be written.
+    """
+    if c.rows.external_ids is None:
+        return []
+    ids = np.asarray(c.rows.external_ids, dtype=object)
+    taken = sc.stored_external_ids(conn, sorted({str(e) for e in ids[c.new_ids]}))
+    return [
+        Problem(c.offset + int(i), str(ids[i]), "external_id_in_store",
+                f"a household with external id '{ids[i]}' is stored")
+        for i in np.flatnonzero(c.new_ids)
+        if ids[i] in taken
+    ]  # fmt: skip
 
 
 def _shift(p: Problem, offset: int) -> Problem:

@@ -93,7 +93,9 @@ def to_wgs84(p: Path, gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFram
         except CRSError as exc:
             raise InvalidInput(f"{p}: cannot reproject from {gdf.crs} to {WGS84}: {exc}") from exc
     gdf = gdf.reset_index(drop=True)
-    gdf[gdf.geometry.name] = shapely.force_2d(np.asarray(gdf.geometry.values))
+    geoms = np.asarray(gdf.geometry.values)
+    if shapely.has_z(geoms).any():  # force_2d copies every geometry: ~1 s a million points
+        gdf[gdf.geometry.name] = shapely.force_2d(geoms)
     return gdf
 
 

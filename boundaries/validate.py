@@ -225,9 +225,15 @@ def integer_values(
         The values (0 where wrong) and a ``bad_value`` error per wrong value.
     """
     raw = pd.Series(values).reset_index(drop=True)
-    text = raw.astype(str).str.strip().where(raw.notna(), "")
-    num = np.array(pd.to_numeric(text.where(text != "", None), errors="coerce"), dtype=float)
-    is_blank = (text == "").to_numpy()
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        # numbers already (GeoParquet, GeoPackage): no text round trip (0.8 s a million)
+        num = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        is_blank = np.isnan(num)
+        text = raw.astype(str).where(~is_blank, "")
+    else:
+        text = raw.astype(str).str.strip().where(raw.notna(), "")
+        num = np.array(pd.to_numeric(text.where(text != "", None), errors="coerce"), dtype=float)
+        is_blank = (text == "").to_numpy()
     if blank is not None:
         num[is_blank] = blank
     good = np.isfinite(num) & (num == np.round(num)) & (num >= minimum)

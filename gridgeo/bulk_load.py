@@ -100,28 +100,33 @@ def text_cells(values: np.ndarray | None, n: int) -> list[str]:
     return out.tolist()
 
 
-def copy_household_chunk(conn: Connection, chunk: HouseholdChunk) -> int:
-    """COPY one chunk of households (text format) in the caller's transaction.
-
-    Returns:
-        Rows written.
-    """
+def copy_text(chunk: HouseholdChunk) -> str:
+    """The COPY text of a chunk (tab-separated, NULL as backslash-N), in ``COLUMNS`` order."""
     n = len(chunk)
-    if n == 0:
-        return 0
     hexes = point_hex(chunk.x, chunk.y).astype("U50").tolist()
     counts = np.asarray(chunk.counts, dtype=np.int64).astype(str).tolist()
     rows = zip(
         hexes, counts, text_cells(chunk.addresses, n), text_cells(chunk.external_ids, n),
         strict=True,
     )  # fmt: skip
-    payload = "\n".join(map("\t".join, rows)) + "\n"
+    return "\n".join(map("\t".join, rows)) + "\n" if n else ""
+
+
+def copy_household_chunk(conn: Connection, chunk: HouseholdChunk | str) -> int:
+    """COPY one chunk of households (or its :func:`copy_text`) in the caller's transaction.
+
+    Returns:
+        Rows written.
+    """
+    payload = chunk if isinstance(chunk, str) else copy_text(chunk)
+    if not payload:
+        return 0
     raw = conn.connection.dbapi_connection
     assert raw is not None
     with raw.cursor() as cur:  # type: ignore[attr-defined]
         with cur.copy(f"COPY households ({COLUMNS}) FROM STDIN") as copy:
             copy.write(payload)
-    return n
+        return int(cur.rowcount)
 
 
 BULK_STATEMENTS = text(
