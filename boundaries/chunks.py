@@ -10,12 +10,9 @@ unlike ``skip_features`` which reads from the start again for every chunk), CSV 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Empty, Full, Queue
-from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +35,6 @@ from boundaries.io import (
 from gridgeo.bulk_load import CHUNK_ROWS
 from gridgeo.errors import InvalidInput
 
-T = TypeVar("T")
 CRS84 = "OGC:CRS84"  # GeoParquet: a column without "crs" is longitude/latitude
 
 
@@ -207,49 +203,3 @@ def _csv(
             raise InvalidInput(f"{p}: cannot read the CSV: {exc}", field="path") from exc
 
     return FeatureChunks(p, fields, estimate, crs, frames)
-
-
-def prefetched(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Iterate ``items`` produced by a background thread, at most ``depth`` ahead.
-
-    The reading, checking and encoding of the next chunk (pyarrow, shapely and numpy release
-    the GIL) then overlaps the database's work on this one: on two cores the import takes
-    about the longer of the two rather than their sum. Memory: ``depth`` + 2 chunks. An
-    exception in the thread is raised here; leaving the loop early stops the thread.
-    """
-    queue: Queue[tuple[str, object]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        queue.put(("item", item), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(("end", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            queue.put(("error", exc))
-
-    thread = threading.Thread(target=produce, name="gridgeo-chunks", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                assert isinstance(value, BaseException)
-                raise value
-            yield value  # type: ignore[misc]
-    finally:
-        stop.set()
-        while thread.is_alive():
-            try:
-                queue.get(timeout=0.1)
-            except Empty:
-                pass
