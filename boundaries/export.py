@@ -204,12 +204,15 @@ def export_households(
            "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"],
                                     "crs": crs}}}  # fmt: skip
     schema = HOUSEHOLD_SCHEMA.with_metadata({b"geo": json.dumps(geo).encode()})
-    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
-        text(HOUSEHOLDS_SQL), {"area": area}
+    # per statement: Connection.execution_options would change the caller's connection
+    result = conn.execute(
+        text(HOUSEHOLDS_SQL),
+        {"area": area},
+        execution_options={"stream_results": True, "yield_per": chunk_rows},
     )
     n = 0
     with pq.ParquetWriter(p, schema) as writer:
-        for part in result.partitions():
+        for part in result.partitions(chunk_rows):
             cols = list(zip(*part, strict=True))
             arrays = [pa.array(c, type=f.type) for c, f in zip(cols[:-1], schema, strict=False)]
             arrays.append(pa.array([bytes(w) for w in cols[-1]], type=pa.binary()))

@@ -191,3 +191,16 @@ def test_copy_households_is_all_or_nothing_on_a_unique_violation_in_the_last_chu
     assert table_intact(conn) == (1, 2)
     assert copy_households(conn, points[:4], [1] * 4, external_ids=ids[:4], chunk_rows=2) == 4
     assert table_intact(conn) == (1, 2)
+
+
+def test_text_with_tabs_quotes_newlines_and_backslashes_is_stored_as_written(
+    conn, tmp_path, streets
+):
+    addr = ['他说"你好",\t好的', "一行\n两行", "C:\\路\\1号", "", None, "\\N", "幸福路7号"]
+    path = write(frame(addr=addr), tmp_path / "text.parquet")
+    import_households(
+        conn, path, address_field="addr", external_id_field="ext", commit=True, chunk_rows=3
+    )
+    got = [r[2] for r in stored(conn)]
+    # a blank address is no address (as_strings), so "" and None are both stored as NULL
+    assert got == ['他说"你好",\t好的', "一行\n两行", "C:\\路\\1号", None, None, "\\N", "幸福路7号"]
