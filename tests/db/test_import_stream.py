@@ -143,6 +143,10 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_row_and_nothing_is_written(
         (6, "duplicate_external_id"),
     ]
     assert "repeats feature #1" in report.errors[-1].message
+    assert (
+        "#4 h4 bad_value: households '0' is not a whole number ≥ 1 and ≤ 2147483647 (字段值类型或范围不对)"
+        in (report.to_text())
+    )
     assert report.features == N  # the whole file was checked after the first error
     assert stored(conn) == []
     assert table_intact(conn) == (1, 2)
