@@ -20,7 +20,9 @@ benchmarks' own code, so that a figure here is the figure there):
   every grid);
 * bench/maps.py ``--tiles-only`` (or the whole of it with ``--page``: ``/maps/grids`` drawn in
   Chromium against the naive Folium page): uncached z12 and z14 tiles;
-* at the largest size only, with ``--incidents``: bench/incidents_load.py (``POST /incidents``
+* at the largest size only, with ``--load``: bench/load.py (the streaming import of the
+  city's households from GeoParquet against a ``psql \\copy`` into an unindexed table);
+  with ``--incidents``: bench/incidents_load.py (``POST /incidents``
   against the one-statement anchor; its own demo city), and with ``--evaluation``:
   bench/evaluation.py (a month's evaluation over 1,000,000 incidents; its own city).
 
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.evaluation:
         sizes[top]["evaluation"] = run("evaluation", ["--runs", "3"], top)
+    if args.load:  # bench/load.py: the streaming import of a GeoParquet file vs psql \copy
+        sizes[top]["load_stream"] = run("load", ["--households", top, "--runs", "1"], top)
     result["load_average_end"] = os.getloadavg()
     result["table"] = figures(sizes)
     result["growth"] = growth(sizes)
@@ -135,6 +139,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-runs", type=int, default=3)
     p.add_argument("--incidents", action="store_true", help="run bench/incidents_load.py")
     p.add_argument("--evaluation", action="store_true", help="run bench/evaluation.py")
+    p.add_argument("--load", action="store_true", help="run bench/load.py at the largest size")
     p.add_argument("--out", type=Path, default=OUT / "city_scale.json")
     p.add_argument("--check-up-to", type=int, default=1_000_000,
                    help="above this size: time only the in-memory join, skip the SQL one and the "
@@ -267,6 +272,11 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
                 "<= 0.4x",
             )
         )
+        ld = e.get("load_stream")
+        if isinstance(ld, dict):
+            rows.append((n, "import households (GeoParquet) vs psql \\copy floor",
+                         _get(ld, "import_median_s"), "s", _get(ld, "floor_median_s"),
+                         "10M: <= 40 s"))  # fmt: skip
         inc = e.get("incidents_load")
         if isinstance(inc, dict):
             for w in ("1", "2"):
