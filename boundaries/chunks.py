@@ -36,6 +36,8 @@ from gridgeo.bulk_load import CHUNK_ROWS
 from gridgeo.errors import InvalidInput
 
 CRS84 = "OGC:CRS84"  # GeoParquet: a column without "crs" is longitude/latitude
+#: ``frame.attrs[XY]``: the chunk's points as (x, y) arrays, its geometry column left empty.
+XY = "gridgeo_xy"
 
 
 @dataclass
@@ -63,7 +65,8 @@ class FeatureChunks:
         """
         offset = 0
         for frame in self._frames():
-            chunk = to_wgs84(self.path, frame, self.crs)
+            # points read as coordinates are longitude/latitude already (see _points)
+            chunk = frame if XY in frame.attrs else to_wgs84(self.path, frame, self.crs)
             yield offset, chunk
             offset += len(chunk)
 
@@ -129,10 +132,20 @@ def _parquet(p: Path, crs: str | None, chunk_rows: int) -> FeatureChunks:
     else:
         file_crs = CRS.from_user_input(column["crs"])
     fields = [f for f in pf.schema_arrow.names if f != name]
+    lonlat = file_crs is not None and any(
+        file_crs.equals(CRS.from_user_input(c)) for c in (CRS84, "EPSG:4326")
+    )
 
     def frames() -> Iterator[gpd.GeoDataFrame]:
         for batch in pf.iter_batches(batch_size=chunk_rows):
-            yield _frame(batch, name, file_crs)
+            xy = _points(batch.column(name)) if lonlat else None
+            if xy is None:
+                yield _frame(batch, name, file_crs)
+                continue
+            data = batch.drop_columns([name]).to_pandas()
+            frame = gpd.GeoDataFrame(data, geometry=np.full(len(data), None), crs="EPSG:4326")
+            frame.attrs[XY] = xy
+            yield frame
 
     return FeatureChunks(p, fields, pf.metadata.num_rows, crs, frames)
 
@@ -163,6 +176,28 @@ def _vector(p: Path, layer: str | None, crs: str | None, chunk_rows: int) -> Fea
     return FeatureChunks(
         p, [str(f) for f in info["fields"]], count if count >= 0 else None, crs, frames
     )
+
+
+def _points(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """The x and y of a WKB column whose values are all 2D little-endian points, else None.
+
+    Read from the bytes with numpy: 0.11 s a million points against ~2 s (load 13) for
+    ``shapely.from_wkb``, which makes an object per point that the import does not need.
+    """
+    if column.null_count or not pa.types.is_binary(column.type) or len(column) == 0:
+        return None
+    bufs = column.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[
+        column.offset : column.offset + len(column) + 1
+    ]
+    if not bool((np.diff(offsets) == 21).all()):
+        return None
+    data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, 21)
+    if not bool((data[:, :5] == np.array([1, 1, 0, 0, 0], dtype=np.uint8)).all()):
+        return None
+    x = np.ascontiguousarray(data[:, 5:13]).view("<f8").ravel().astype(float)
+    y = np.ascontiguousarray(data[:, 13:21]).view("<f8").ravel().astype(float)
+    return x, y
 
 
 def _frame(batch: pa.RecordBatch, name: str, crs: CRS | None) -> gpd.GeoDataFrame:

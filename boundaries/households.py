@@ -28,11 +28,17 @@ import psycopg
 from sqlalchemy import Connection, text
 
 from boundaries import store_checks as sc
-from boundaries.chunks import open_chunks
+from boundaries.chunks import XY, open_chunks
 from boundaries.io import require_fields
 from boundaries.report import ERROR, ImportRejected, ImportReport, Problem
 from boundaries.topology import point_xy
-from boundaries.validate import Repeats, as_strings, integer_values, point_problems
+from boundaries.validate import (
+    Repeats,
+    as_strings,
+    integer_values,
+    point_problems,
+    point_problems_xy,
+)
 from gridgeo.bulk_assign import assign_households
 from gridgeo.bulk_load import (
     CHUNK_ROWS,
@@ -194,8 +200,13 @@ def _check_chunk(
         fields["count_field"], fields["address_field"], fields["external_id_field"],
     )  # fmt: skip
     ids = as_strings(gdf[ext_field]) if ext_field else np.full(n, "", dtype=object)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    problems: list[Problem] = point_problems(geoms, ids)
+    if XY in gdf.attrs:  # GeoParquet points read as coordinates (boundaries.chunks)
+        x, y = gdf.attrs[XY]
+        problems: list[Problem] = point_problems_xy(x, y, ids)
+    else:
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        problems = point_problems(geoms, ids)
+        x, y = point_xy(geoms)
     if count_field:
         counts, bad = integer_values(
             gdf[count_field], ids, field=count_field, minimum=1, blank=None, maximum=MAX_COUNT
@@ -208,7 +219,6 @@ def _check_chunk(
     if ext_field:
         repeated, new = repeats.feed(ids, offset)
         problems += repeated
-    x, y = point_xy(geoms)
     addresses = as_strings(gdf[address_field]) if address_field else None
     rows = HouseholdChunk(
         x, y, counts,

@@ -259,6 +259,25 @@ def point_problems(geoms: np.ndarray, labels: np.ndarray) -> list[Problem]:
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     wrong = ~missing & (shapely.get_type_id(geoms) != shapely.GeometryType.POINT)
     x, y = point_xy(geoms)
+    kinds = {int(i): str(geoms[i].geom_type) for i in np.flatnonzero(wrong)}
+    return _point_problems(missing, kinds, x, y, labels)
+
+
+def point_problems_xy(x: np.ndarray, y: np.ndarray, labels: np.ndarray) -> list[Problem]:
+    """The checks of :func:`point_problems` for points given by their coordinates.
+
+    For points read straight from WKB without making shapely objects
+    (:mod:`boundaries.chunks`): an empty point is NaN, NaN there, as WKB writes it.
+    """
+    missing = np.isnan(x) & np.isnan(y)
+    return _point_problems(missing, {}, x, y, labels)
+
+
+def _point_problems(
+    missing: np.ndarray, kinds: dict[int, str], x: np.ndarray, y: np.ndarray, labels: np.ndarray
+) -> list[Problem]:
+    wrong = np.zeros(len(missing), dtype=bool)
+    wrong[list(kinds)] = True
     points = ~missing & ~wrong
     with np.errstate(invalid="ignore"):
         bad = points & ~((np.abs(x) <= 180) & (np.abs(y) <= 90))
@@ -276,7 +295,7 @@ def point_problems(geoms: np.ndarray, labels: np.ndarray) -> list[Problem]:
             int(i),
             str(labels[i]),
             "non_point",
-            f"a {geoms[i].geom_type} is not a household location; expected a Point",
+            f"a {kinds[int(i)]} is not a household location; expected a Point",
         )
         for i in np.flatnonzero(wrong)
     ]

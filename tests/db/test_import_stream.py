@@ -14,6 +14,7 @@ from shapely.geometry import Point, box
 from sqlalchemy import Connection, text
 
 from boundaries import ImportRejected, import_grids, import_households
+from boundaries.chunks import XY, open_chunks
 from gridgeo.errors import Conflict
 from gridgeo.store import copy_households
 
@@ -208,3 +209,25 @@ def test_text_with_tabs_quotes_newlines_and_backslashes_is_stored_as_written(
     got = [r[2] for r in stored(conn)]
     # a blank address is no address (as_strings), so "" and None are both stored as NULL
     assert got == ['他说"你好",\t好的', "一行\n两行", "C:\\路\\1号", None, None, "\\N", "幸福路7号"]
+
+
+def test_geoparquet_points_read_as_coordinates_get_the_same_report(conn, tmp_path, streets):
+    gdf = frame()
+    gdf.loc[1, "geometry"] = Point(200.0, LAT)  # longitude out of range
+    gdf.loc[4, "geometry"] = Point()  # an empty point: NaN, NaN in WKB
+    parquet, gpkg = write(gdf, tmp_path / "p.parquet"), write(gdf, tmp_path / "p.geojson")
+    _, first = next(iter(open_chunks(parquet, chunk_rows=3)))
+    assert XY in first.attrs  # the fast path: no shapely objects for the points
+    assert XY not in next(iter(open_chunks(gpkg, chunk_rows=3)))[1].attrs
+    texts = [
+        [p.to_text() for p in import_households(conn, f, external_id_field="ext",
+                                                chunk_rows=3).problems]
+        for f in (parquet, gpkg)
+    ]  # fmt: skip
+    assert texts[0] == texts[1]
+    assert [t.split()[1] for t in texts[0]] == ["#1", "#4"]
+    ok = write(frame(), tmp_path / "ok.parquet")
+    import_households(conn, ok, address_field="addr", external_id_field="ext", commit=True)
+    rows = conn.execute(text("SELECT ST_X(location), ST_Y(location) FROM households ORDER BY id"))
+    want = [(g.x, g.y) for g in frame().geometry]
+    assert [tuple(r) for r in rows] == want
