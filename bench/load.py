@@ -14,7 +14,9 @@ PostGIS cluster (fsync on), interleaved run by run:
     columns of ``households`` (no index, key, trigger or check), committed;
 (b) the import: ``import_households(path.parquet, commit=True, assign=False)`` in a child
     process under ``/usr/bin/time -v`` (its peak RSS), committed: the file read chunk by
-    chunk, every row validated, COPY, the GiST index and foreign keys rebuilt (bulk mode).
+    chunk, every row validated, COPY, the GiST index and foreign keys rebuilt (bulk mode);
+(c) with ``--in-memory``: ``copy_households`` of the same rows from arrays, committed (how
+    bench/city.py loads a city: the 159 s of issue 19 were this path).
 
 Between runs ``households`` is emptied (TRUNCATE), then VACUUM and CHECKPOINT. Medians, the
 ratio (b)/(a) and the load average go to stdout and ``bench/out/load.json``. The assignment
@@ -70,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         "server": server_facts(db.engine),
         "load_average_start": os.getloadavg(),
     }
-    runs: dict[str, list[dict[str, float]]] = {"floor": [], "import": [], "dry_run": []}
+    runs: dict[str, list[dict[str, float]]] = {"floor": [], "import": [], "dry_run": [],
+                                               "in_memory": []}  # fmt: skip
+    rows = read_rows(parquet) if args.in_memory else None
     try:
         conninfo = libpq_conninfo(db.url)
         for i in range(args.runs):
@@ -84,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  run {i + 1} import : {r['s']:8.2f} s  peak RSS {r['peak_rss_mb']:,.0f} MB "
                   f"(load {r['load_average']:.1f}; {r.get('rows', 0):,} rows, "
                   f"bulk {r.get('bulk')})", flush=True)  # fmt: skip
+            if rows is not None:
+                reset(db.engine)
+                runs["in_memory"].append(memory_run(db.engine, rows))
+                r = runs["in_memory"][-1]
+                print(f"  run {i + 1} memory : {r['s']:8.2f} s  (load {r['load_average']:.1f}): "
+                      "copy_households from arrays, as bench/city.py loads", flush=True)  # fmt: skip
             if args.dry_run:
                 runs["dry_run"].append(import_run(db.url, parquet, args.chunk_rows, dry=True))
                 r = runs["dry_run"][-1]
@@ -107,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             round(b["s"] / a["s"], 2) for a, b in zip(runs["floor"], runs["import"], strict=True)
         ],
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs["import"]),
+        "in_memory_median_s": median([r["s"] for r in runs["in_memory"]])
+        if runs["in_memory"]
+        else None,
         "dry_run_median_s": median([r["s"] for r in runs["dry_run"]]) if runs["dry_run"] else None,
         "load_average_end": os.getloadavg(),
     }
@@ -133,6 +146,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--files", type=Path, default=Path(tempfile.gettempdir()) / "load-bench")
     p.add_argument("--data-dir", type=Path, default=None, help="embedded cluster folder")
     p.add_argument("--generate-only", action="store_true", help="only write the files")
+    p.add_argument("--in-memory", action="store_true",
+                   help="also time copy_households from arrays (the path of bench/city.py)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true",
                    help="also time a dry run of the import (read and validate, no write)")  # fmt: skip
     p.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
@@ -236,6 +251,29 @@ def import_run(url: str, parquet: Path, chunk_rows: int, dry: bool = False) -> d
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     return out | {"peak_rss_mb": int(rss.group(1)) / 1024 if rss else -1, "load_average": load}
+
+
+def read_rows(parquet: Path) -> tuple[object, object, object]:
+    """The file's points (shapely), counts and addresses in memory (outside any timing)."""
+    import shapely
+
+    table = pq.read_table(parquet)
+    points = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    counts = table.column("household_count").to_numpy()
+    addresses = table.column("address").to_numpy(zero_copy_only=False)
+    return points, counts, addresses
+
+
+def memory_run(engine: object, rows: tuple[object, object, object]) -> dict[str, float]:
+    """(c) ``copy_households`` of in-memory arrays, committed (what ``load_city`` does)."""
+    from gridgeo.store import copy_households
+
+    points, counts, addresses = rows
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        copy_households(conn, points, counts, addresses=addresses)  # type: ignore[arg-type]
+    return {"s": round(time.perf_counter() - t0, 3), "load_average": load}
 
 
 def child(args: argparse.Namespace) -> int:
