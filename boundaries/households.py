@@ -132,11 +132,14 @@ def import_households(
             stack.enter_context(conn.begin_nested())
             bulk = stack.enter_context(households_bulk(conn, chunks.estimated_rows or 0))
         try:
+            failed = False  # once a row is bad nothing more is written
             for c in checked:
-                problems += c.problems + _in_store(conn, c)
+                found = c.problems + _in_store(conn, c)
+                problems += found
+                failed = failed or any(p.severity == ERROR for p in found)
                 n += len(c.rows)
                 total += int(c.rows.counts.sum())
-                if commit and not any(p.severity == ERROR for p in problems):
+                if commit and not failed:
                     written += copy_household_chunk(conn, c.payload)
         except psycopg.Error as exc:
             diag = getattr(exc, "diag", None)
