@@ -22,7 +22,9 @@ benchmarks' own code, so that a figure here is the figure there):
   Chromium against the naive Folium page): uncached z12 and z14 tiles;
 * bench/workload.py: the workload report of every level from the kept sums per grid
   (``grid_households``) against summing the households for the request;
-* at the largest size only, with ``--incidents``: bench/incidents_load.py (``POST /incidents``
+* at the largest size only, with ``--load``: bench/load.py (the streaming import of the
+  city's households from GeoParquet against a ``psql \\copy`` into an unindexed table);
+  with ``--incidents``: bench/incidents_load.py (``POST /incidents``
   against the one-statement anchor; its own demo city), and with ``--evaluation``:
   bench/evaluation.py (a month's evaluation over 1,000,000 incidents; its own city).
 
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.evaluation:
         sizes[top]["evaluation"] = run("evaluation", ["--runs", "3"], top)
+    if args.load:  # bench/load.py: the streaming import of a GeoParquet file vs psql \copy
+        sizes[top]["load_stream"] = run("load", ["--households", top, "--runs", "1"], top)
     result["load_average_end"] = os.getloadavg()
     result["table"] = figures(sizes)
     result["growth"] = growth(sizes)
@@ -138,6 +142,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--page-runs", type=int, default=3)
     p.add_argument("--incidents", action="store_true", help="run bench/incidents_load.py")
     p.add_argument("--evaluation", action="store_true", help="run bench/evaluation.py")
+    p.add_argument("--load", action="store_true", help="run bench/load.py at the largest size")
     p.add_argument("--out", type=Path, default=OUT / "city_scale.json")
     p.add_argument("--check-up-to", type=int, default=1_000_000,
                    help="above this size: time only the in-memory join, skip the SQL one and the "
@@ -285,6 +290,11 @@ def figures(sizes: dict[str, dict[str, object]]) -> list[Row]:
         again = _get(a, "bulk", "again_median_s")
         if again is not None:
             rows.append((n, "bulk assign again over its answer (0 changed)", again, "s", None, ""))
+        ld = e.get("load_stream")
+        if isinstance(ld, dict):
+            rows.append((n, "import households (GeoParquet) vs psql \\copy floor",
+                         _get(ld, "import_median_s"), "s", _get(ld, "floor_median_s"),
+                         "10M: <= 40 s"))  # fmt: skip
         inc = e.get("incidents_load")
         if isinstance(inc, dict):
             for w in ("1", "2"):

@@ -1,6 +1,7 @@
 """Read boundary and point files into a GeoDataFrame in EPSG:4326.
 
-GeoJSON, GeoPackage and Shapefile (also zipped) go through pyogrio; CSV goes through pandas,
+GeoJSON, GeoPackage and Shapefile (also zipped) go through pyogrio; GeoParquet through
+geopandas (pyarrow); CSV goes through pandas,
 with points from longitude/latitude columns or geometry from a WKT column. Every CRS is
 reprojected to EPSG:4326 (official Chinese data comes in CGCS2000, EPSG:4490, or in its
 Gauss-Krüger zones such as EPSG:4547). A file without a CRS is taken as EPSG:4326 only when its
@@ -9,6 +10,7 @@ coordinates are plausible longitudes and latitudes.
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from gridgeo.errors import InvalidInput
 
 WGS84 = "EPSG:4326"
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
@@ -39,7 +42,9 @@ def read_features(
     lat_field: str | None = None,
     crs: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped) or CSV file.
+    """Read a GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped), GeoParquet or CSV file whole.
+
+    Files too big for memory are read chunk by chunk by :func:`boundaries.chunks.open_chunks`.
 
     Args:
         path: the file.
@@ -56,17 +61,30 @@ def read_features(
             geometry, a named column or layer is missing, or it has no CRS and its
             coordinates are not longitude/latitude.
     """
+    p = checked_path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        gdf = frame_from_csv(p, read_csv_text(p), lon_field, lat_field, crs)
+    elif suffix in PARQUET_SUFFIXES:
+        gdf = _read_parquet(p)
+    else:
+        gdf = _read_vector(p, layer)
+    return to_wgs84(p, gdf, crs)
+
+
+def checked_path(path: str | Path) -> Path:
+    """The path of an existing file of a readable format (by its suffix)."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(f"{p}: file not found", field="path")
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        gdf = _read_csv(p, lon_field, lat_field, crs)
-    elif suffix in VECTOR_SUFFIXES:
-        gdf = _read_vector(p, layer)
-    else:
-        known = ", ".join(sorted(VECTOR_SUFFIXES | {".csv"}))
+    if p.suffix.lower() not in VECTOR_SUFFIXES | PARQUET_SUFFIXES | {".csv"}:
+        known = ", ".join(sorted(VECTOR_SUFFIXES | PARQUET_SUFFIXES | {".csv"}))
         raise InvalidInput(f"{p}: unknown format '{p.suffix}'; readable: {known}", field="path")
+    return p
+
+
+def to_wgs84(p: Path, gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
+    """Features in EPSG:4326 with 2D geometry, index 0..n-1 (a whole file or one chunk)."""
     if gdf.crs is None:
         gdf = gdf.set_crs(_assumed_crs(p, gdf, crs))
     if not gdf.crs.equals(CRS.from_user_input(WGS84)):
@@ -75,25 +93,44 @@ def read_features(
         except CRSError as exc:
             raise InvalidInput(f"{p}: cannot reproject from {gdf.crs} to {WGS84}: {exc}") from exc
     gdf = gdf.reset_index(drop=True)
-    gdf[gdf.geometry.name] = shapely.force_2d(np.asarray(gdf.geometry.values))
+    geoms = np.asarray(gdf.geometry.values)
+    if shapely.has_z(geoms).any():  # force_2d copies every geometry: ~1 s a million points
+        gdf[gdf.geometry.name] = shapely.force_2d(geoms)
     return gdf
 
 
-def _read_vector(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_parquet(p: Path) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(p)
+    except ValueError as exc:  # geopandas: "Missing geo metadata in Parquet/Feather file"
+        raise InvalidInput(f"{p}: not a GeoParquet file: {exc}", field="path") from exc
+    except OSError as exc:
+        raise InvalidInput(f"{p}: cannot read the Parquet file: {exc}", field="path") from exc
+
+
+def choose_layer(p: Path, layer: str | None) -> str | None:
+    """The layer to read: the one named, else the only spatial one (a zip is checked first)."""
     if p.suffix.lower() == ".zip":
         _check_zip(p)
     try:
         layers = pyogrio.list_layers(p)
-        spatial = [str(name) for name, gtype in layers if gtype is not None]
-        if layer is None and len(spatial) > 1:
-            raise InvalidInput(
-                f"{p}: has {len(spatial)} layers, name one with layer=: " + ", ".join(spatial),
-                field="layer",
-            )
-        if layer is not None and layer not in {str(name) for name, _ in layers}:
-            names = ", ".join(str(name) for name, _ in layers)
-            raise InvalidInput(f"{p}: no layer '{layer}'; the layers are: {names}", field="layer")
-        chosen = layer if layer is not None else (spatial[0] if spatial else None)
+    except (DataSourceError, DataLayerError) as exc:
+        raise InvalidInput(f"{p}: cannot read the file: {exc}", field="path") from exc
+    spatial = [str(name) for name, gtype in layers if gtype is not None]
+    if layer is None and len(spatial) > 1:
+        raise InvalidInput(
+            f"{p}: has {len(spatial)} layers, name one with layer=: " + ", ".join(spatial),
+            field="layer",
+        )
+    if layer is not None and layer not in {str(name) for name, _ in layers}:
+        names = ", ".join(str(name) for name, _ in layers)
+        raise InvalidInput(f"{p}: no layer '{layer}'; the layers are: {names}", field="layer")
+    return layer if layer is not None else (spatial[0] if spatial else None)
+
+
+def _read_vector(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+    chosen = choose_layer(p, layer)
+    try:
         df = pyogrio.read_dataframe(p, layer=chosen)
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput(f"{p}: cannot read the file: {exc}", field="path") from exc
@@ -114,10 +151,10 @@ def _check_zip(p: Path) -> None:
         raise InvalidInput(f"{p}: the zip holds no Shapefile (it holds {listed})", field="path")
 
 
-def _read_csv(
-    p: Path, lon_field: str | None, lat_field: str | None, crs: str | None
+def frame_from_csv(
+    p: Path, df: pd.DataFrame, lon_field: str | None, lat_field: str | None, crs: str | None
 ) -> gpd.GeoDataFrame:
-    df = _read_csv_text(p)
+    """Features of CSV text (all columns strings): points from lon/lat columns, or WKT."""
     cols = {str(c).strip().lower(): str(c) for c in df.columns}
     wkt = next((cols[n] for n in WKT_NAMES if n in cols), None)
     if wkt is not None and lon_field is None and lat_field is None:
@@ -145,14 +182,30 @@ def _read_csv(
     return out
 
 
-def _read_csv_text(p: Path) -> pd.DataFrame:
+def read_csv_text(p: Path) -> pd.DataFrame:
+    """The whole CSV as strings, in its encoding (:func:`csv_encoding`)."""
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, encoding=csv_encoding(p))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+        raise InvalidInput(f"{p}: cannot read the CSV: {exc}", field="path") from exc
+
+
+def csv_encoding(p: Path, block: int = 1 << 24) -> str:
+    """UTF-8 (BOM or not) when the whole file decodes as UTF-8, else GB18030 (Chinese Excel).
+
+    Decoded block by block (16 MB; ~0.5 s a GB), so a file of millions of rows is checked
+    before its first row is written rather than failing half way.
+    """
     for encoding in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return pd.read_csv(p, dtype=str, keep_default_na=False, encoding=encoding)
+            with p.open("rb") as f:
+                while chunk := f.read(block):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
         except UnicodeDecodeError:
             continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
-            raise InvalidInput(f"{p}: cannot read the CSV: {exc}", field="path") from exc
     raise InvalidInput(f"{p}: the CSV is neither UTF-8 nor GB18030 text", field="path")
 
 

@@ -41,6 +41,31 @@ KINDS: dict[str, str] = {
     "unknown_unit": "the building has no such unit (skipped)",
 }
 
+#: The same kinds in Chinese: every report line carries both (the page's language picks).
+KINDS_ZH: dict[str, str] = {
+    "empty_geometry": "无几何图形或为空",
+    "non_polygon": "边界不是多边形",
+    "invalid_geometry": "多边形无效(可加 fix 修复)",
+    "fixed": "几何已自动修复(请核对)",
+    "malformed_code": "编码不符合该层级格式",
+    "duplicate_code": "编码在文件中重复",
+    "duplicate_in_store": "库中已有相同编码的区域",
+    "code_prefix": "编码未以上级编码开头",
+    "missing_parent": "找不到上级区域",
+    "outside_parent": "部分超出上级区域",
+    "overlap": "与同级区域重叠",
+    "sliver_overlap": "与同级区域有细条重叠",
+    "gap": "下级区域未覆盖上级全部",
+    "bad_value": "字段值类型或范围不对",
+    "non_point": "住户位置不是单个点",
+    "bad_coordinates": "坐标缺失或超出经纬度范围",
+    "duplicate_external_id": "外部编号在文件中重复",
+    "external_id_in_store": "库中已有相同外部编号的住户",
+    "unparsed_address": "地址无法解析(已跳过)",
+    "unknown_building": "找不到对应楼栋(已跳过)",
+    "unknown_unit": "楼栋无此单元(已跳过)",
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -65,11 +90,12 @@ class Problem:
     area_m2: float | None = None
 
     def to_text(self) -> str:
-        """One line: severity, feature, code, kind, message and location."""
+        """One line: severity, feature (row from 0), code, kind (key and Chinese), message."""
         where = f"#{self.index}" if self.index is not None else "-"
         at = f" at ({self.location[0]:.7f}, {self.location[1]:.7f})" if self.location else ""
         code = f" {self.code}" if self.code else ""
-        return f"{self.severity.upper():7} {where}{code} {self.kind}: {self.message}{at}"
+        zh = f" ({KINDS_ZH[self.kind]})" if self.kind in KINDS_ZH else ""
+        return f"{self.severity.upper():7} {where}{code} {self.kind}: {self.message}{at}{zh}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able mapping of the fields."""
@@ -77,6 +103,8 @@ class Problem:
             "index": self.index,
             "code": self.code,
             "kind": self.kind,
+            "kind_zh": KINDS_ZH.get(self.kind),
+            "kind_en": KINDS.get(self.kind),
             "message": self.message,
             "severity": self.severity,
             "location": list(self.location) if self.location else None,

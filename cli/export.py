@@ -1,4 +1,4 @@
-"""``gridgeo export grids``: a level (current, or as it stood at a date) to a file."""
+"""``gridgeo export grids|buildings|households|incidents``: the store to files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gridgeo.versions import parse_instant, parse_until
 
 @click.group("export")
 def export_group() -> None:
-    """Export grids (GeoJSON, GeoPackage, Shapefile) or incidents (CSV, GeoJSON, GPKG, GeoParquet)."""
+    """Export grids, buildings, households or incidents (GeoParquet, GeoPackage, GeoJSON …)."""
 
 
 @export_group.command("grids")
@@ -23,7 +23,7 @@ def export_group() -> None:
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write: .geojson, .gpkg or .shp.",
+    help="File to write: .geojson, .gpkg, .shp or .parquet (GeoParquet).",
 )
 @click.option("--crs", type=click.Choice(["4326", "4490"]), default="4326", show_default=True)
 @click.option("--at", default=None, help="As it stood at this date (China time unless offset).")
@@ -33,6 +33,47 @@ def export_grids_cmd(level: str, out: Path, crs: str, at: str | None) -> None:
         when = parse_instant(at, "--at") if at is not None else None
         n = export_grids(conn, load_hierarchy(conn), level, out, crs=int(crs), at=when)
     click.echo(f"{n:,} {level} areas written to {out} (EPSG:{crs})")
+
+
+@export_group.command("buildings")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write: .parquet (GeoParquet), .gpkg or .geojson.",
+)
+@click.option("--area", default=None, help="Only buildings of communities under this code.")
+def export_buildings_cmd(out: Path, area: str | None) -> None:
+    """Write buildings with their units and households (gridgeo import buildings reads it back).
+
+    导出楼栋(含单元数、户数)。
+    """
+    from boundaries.export import export_buildings
+
+    with transaction() as conn:
+        n = export_buildings(conn, out, area=area)
+    click.echo(f"已导出 {n:,} 栋楼 {n:,} buildings written to {out}")
+
+
+@export_group.command("households")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write: .parquet (GeoParquet), written chunk by chunk.",
+)
+@click.option("--area", default=None, help="Only households in grids under this code.")
+def export_households_cmd(out: Path, area: str | None) -> None:
+    """Write household points with their counts, addresses, ids and grids (personal data).
+
+    导出住户点位(含户数、地址、编号、所在网格;个人信息,注意保管)。Read back with
+    ``gridgeo import households OUT --address-field address --external-id-field external_id``.
+    """
+    from boundaries.export import export_households
+
+    with transaction() as conn:
+        n = export_households(conn, out, area=area)
+    click.echo(f"已导出 {n:,} 个住户点位 {n:,} household points written to {out}")
 
 
 @export_group.command("incidents")

@@ -1,15 +1,19 @@
-"""Bulk writes of areas and household points (used by import, demo and benchmarks)."""
+"""Bulk writes of areas and household points (used by import, demo and benchmarks).
+
+Households go through :mod:`gridgeo.bulk_load` (vectorised COPY text in chunks, and for big
+loads the GiST index and foreign keys rebuilt after the rows, in the same transaction).
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from sqlalchemy import Connection, text
 
+from gridgeo.bulk_load import CHUNK_ROWS, HouseholdChunk, copy_household_chunk, households_bulk
 from gridgeo.errors import InvalidInput
 from gridgeo.levels import Hierarchy
 
@@ -99,45 +103,36 @@ def copy_households(
     counts: Iterable[int],
     addresses: Iterable[str | None] | None = None,
     external_ids: Iterable[str | None] | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> int:
-    """Stream household points into the store with COPY (fast for millions of rows).
+    """Write household points with COPY in chunks, bulk mode when it pays (see module doc).
 
     Args:
-        conn: a connection in a transaction.
+        conn: a connection in a transaction (the caller commits: all rows or none).
         points: array of shapely Points in EPSG:4326.
         counts: households at each point.
         addresses: optional address per point.
         external_ids: optional external id per point.
+        chunk_rows: rows encoded and sent per COPY statement.
 
     Returns:
         Rows written.
     """
-    pts = shapely.set_srid(np.asarray(points, dtype=object), 4326)
-    hexes = shapely.to_wkb(pts, hex=True, include_srid=True)
-    n = len(hexes)
-    addr = list(addresses) if addresses is not None else [None] * n
-    ext = list(external_ids) if external_ids is not None else [None] * n
-    cnt = list(counts)
-    buf = io.StringIO()
-    for h, c, a, e in zip(hexes, cnt, addr, ext, strict=True):
-        buf.write(f"{h}\t{int(c)}\t{_copy_text(a)}\t{_copy_text(e)}\n")
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(
-            "COPY households (location, household_count, address, external_id) FROM STDIN"
-        ) as copy:
-            copy.write(buf.getvalue())
-    return n
+    pts = np.asarray(points, dtype=object)
+    n = len(pts)
+    cnt = np.asarray(list(counts) if not isinstance(counts, np.ndarray) else counts)
+    addr = None if addresses is None else np.asarray(list(addresses), dtype=object)
+    ext = None if external_ids is None else np.asarray(list(external_ids), dtype=object)
 
+    def chunks() -> Iterator[HouseholdChunk]:
+        for i in range(0, n, chunk_rows):
+            sl = slice(i, i + chunk_rows)
+            xy = shapely.get_coordinates(pts[sl])
+            yield HouseholdChunk(
+                xy[:, 0], xy[:, 1], cnt[sl],
+                None if addr is None else addr[sl], None if ext is None else ext[sl],
+            )  # fmt: skip
 
-def _copy_text(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    return (
-        str(value)
-        .replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-    )
+    with households_bulk(conn, n):
+        return sum(copy_household_chunk(conn, c) for c in chunks())
