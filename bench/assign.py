@@ -375,15 +375,15 @@ def pin(pids: dict[str, list[int]]) -> dict[str, object]:
         return {"pinned": False, "why": "fewer than two cores"}
     try:
         for core, group in pids.items():
-            for pid in group:
-                os.sched_setaffinity(pid, {cores[int(core)]})
+            for tid in _threads(group):
+                os.sched_setaffinity(tid, {cores[int(core)]})
     except OSError as exc:
         return {"pinned": False, "why": str(exc)}
     done: dict[str, object] = {"pinned": True, "cores": {cores[int(k)]: v for k, v in pids.items()}}
     try:
         for group in pids.values():
-            for pid in group:
-                os.sched_setscheduler(pid, os.SCHED_FIFO, os.sched_param(1))
+            for tid in _threads(group):
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(1))
         done["realtime"] = "SCHED_FIFO 1"
     except OSError as exc:
         done["realtime"] = f"not allowed: {exc}"
@@ -391,12 +391,24 @@ def pin(pids: dict[str, list[int]]) -> dict[str, object]:
 
 
 def unpin(pids: list[int]) -> None:
-    for pid in pids:
+    for tid in _threads(pids):
         try:
-            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
-            os.sched_setaffinity(pid, set(range(os.cpu_count() or 1)))
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            os.sched_setaffinity(tid, set(range(os.cpu_count() or 1)))
         except OSError:
             pass
+
+
+def _threads(pids: list[int]) -> list[int]:
+    """Every thread of the processes (a policy and an affinity are set per thread: a worker
+    thread of uvicorn's pool must be pinned too)."""
+    tids = []
+    for pid in pids:
+        try:
+            tids.extend(int(t.name) for t in Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            tids.append(pid)
+    return tids
 
 
 def _split(ns: list[int], inside: np.ndarray) -> dict[str, object]:

@@ -11,20 +11,29 @@
     breaks it: the deepest level, then the smallest code — the order of the leaf rule, and
     what :mod:`gridgeo.batch.join` does (``TIE_M``), so the batch and the database now agree
     point for point.
-  * **The geodesic metres are measured only for the candidates that can be nearest**: those
-    within 5 % (plus 1e-4 degrees, ~10 m) of the fewest scaled degrees. On the scale of a
-    city, the geodesic and the scaled planar distance differ by less than 1 % in any
-    direction (the spheroid's radii at these latitudes, and cos(latitude) across the
-    distance); the 1e-4 degrees cover a point a few metres outside a long east-west edge,
-    which a great circle bulges over (0.45 m on a 5.6 km edge at 36.5 N). Measured: 8 geodesic
-    distances were 0.20 of the 0.42 ms an outside point cost (EXPLAIN ANALYZE, 10,000 grids).
+  * **The geodesic metres are measured only for the candidates that can be nearest**: the
+    first of the 8, and each other whose lower bound does not exceed the first's metres. The
+    bound is the scaled planar distance ``s`` (degrees) times 110,574 m (a degree of latitude
+    at the equator, the least a degree measures anywhere on WGS84, east–west being longer),
+    times the cos(latitude) lost across ``s`` (poleward, a scaled degree of longitude
+    shrinks), less 0.1 % and less 10 m for an edge's great-circle bulge: a geodesic edge lies
+    off the straight one in degrees by up to its bulge (0.45 m on a 5.6 km east–west edge at
+    36.5 N; 10 m on one of ~26 km, longer than any edge of a subdivided part we have seen).
+    Exact, then: no answer changes (``tests/db/test_locate.py`` compares with all 8 measured,
+    and the 5,000 benchmark points with 0012). Measured (10,000
+    grids, generic plans): 8 geodesic distances at ~30 µs each were half of what an outside
+    point cost; 4 remain (the 4 levels sharing the nearest edge): 0.29 ms instead of ~0.36 ms
+    in the database, 0.485 vs 0.502 ms p50 seen by the client (the KNN step and the call
+    itself are the rest).
 
 - ``gridgeo_locate(lon, lat)``: the leaf's chain (top first, ``metres`` NULL), or, when no
   grid covers the point, the nearest grid alone with its metres — the rules of 0012 composed,
   nothing restated. PL/pgSQL, so that PostgreSQL plans its two statements once per connection
-  (``plan_cache_mode = force_generic_plan`` for them) instead of planning the whole
-  statement for every point: planning was 0.53 ms of every locate (EXPLAIN ANALYZE), more
-  than running it (0.13 ms inside, 0.42 ms outside).
+  (``plan_cache_mode = force_generic_plan`` for them), and only the branch a point needs runs.
+  The inline statement it replaces was planned for its values on a connection's first five
+  calls (and on every call of a statement not prepared): 0.53 ms each, more than running it
+  (0.13 ms inside, 0.42 ms outside; EXPLAIN ANALYZE, 10,000 grids). Once prepared, both cost
+  the same (interleaved A/B, 10,000 points each: p50 0.153 vs 0.157 ms, p99 0.56 ms).
 
 Revision ID: 0026
 Revises: 0021
