@@ -65,22 +65,29 @@ def sent_credential(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-async def account_on_loop(request: Request, roles: tuple[str, ...]) -> Account:
+async def account_on_loop(
+    request: Request, roles: tuple[str, ...], *, cookie: bool = False
+) -> Account:
     """The caller's account if of one of ``roles``, resolved on the event loop.
 
     For routes on the hot path (:mod:`api.statements`), which declare their roles on the
-    endpoint (``AUTH_ATTR``) instead of through :func:`api.deps.require`.
+    endpoint (``AUTH_ATTR``) instead of through :func:`api.deps.require`. With ``cookie``, a
+    safe request may sign in with the login cookie, as through ``require()``
+    (:func:`credential_of`).
 
     Raises:
         Unauthorized: no credential, or one that is invalid. Forbidden: another role.
     """
-    credential = sent_credential(request)
+    if cookie:
+        credential, from_cookie = credential_of(request, sent_credential(request), None)
+    else:
+        credential, from_cookie = sent_credential(request), False
     if credential is None:
         return check_role(None, roles)
     found = None
     if (params := resolve_params(credential)) is not None:
         found = resolved(await statements(request).one(RESOLVE_SQL, params))
-    return admit(request, found, roles)
+    return check_role(found_account(request, found, from_cookie), roles)
 
 
 def admit(request: Request, found: tuple[Account, int] | None, roles: tuple[str, ...]) -> Account:

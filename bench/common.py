@@ -164,15 +164,17 @@ def wait_for_file(path: Path, timeout_s: float, poll_s: float = 10.0) -> bool:
 
 
 @contextmanager
-def api_server(url: str, startup_timeout_s: float = 120.0) -> Iterator[str]:
-    """Run the API (``uvicorn --factory api.app:app_from_env``) on a free port.
+def api_server(
+    url: str, startup_timeout_s: float = 120.0, factory: str = "api.app:app_from_env"
+) -> Iterator[str]:
+    """Run the API (``uvicorn --factory api.app:app_from_env``, or ``factory``) on a free port.
 
     Yields:
         Its base URL.
     """
     port = free_port()
     env = dict(os.environ, GRIDGEO_DATABASE_URL=url)
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env",
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory,
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -22,7 +22,17 @@ Every statement that needs one of them composes the SQL function or view; none r
   ``gridgeo_ancestor_code(grid_id, steps)``, the queue area of an incident escalated
   ``steps`` times.
 - **The nearest grid** to a point outside every grid, with its geodesic distance in metres:
-  ``gridgeo_nearest(point)`` (grid_id, code, depth, metres).
+  ``gridgeo_nearest(point)`` (grid_id, code, depth, metres), as migration 0026 states it: of
+  the 32 parts nearest in planar degrees, the 8 nearest with longitude scaled by
+  cos(latitude), the fewest geodesic metres; **grids equally near — within 1e-7 m — are a
+  tie, and the leaf key breaks it: the deepest level, then the smallest code** (grids of
+  several levels share the nearest edge; PostGIS measures each apart, a few nanometres
+  differently). The geodesic is measured only for the candidates a lower bound does not rule
+  out, which changes no answer (``tests/db/test_locate.py``).
+- **Locating a point** (the two rules above and the chain, for one point):
+  ``gridgeo_locate(lon, lat)`` (code, name, level, depth, metres): the chain top first, or the
+  nearest grid alone with its metres; PL/pgSQL, so its statements are planned once per
+  connection. :func:`gridgeo.assign.locate` and ``GET /locate`` call it.
 - **The current grid by code**: the view ``current_grids`` (rows with ``valid_to IS NULL``;
   codes are unique among them); :func:`current_grid_id` for a code a request named.
 
