@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 
 from api.deps import PUBLIC, AnyAccount, ConnDep, Desk
 from gridgeo.incidents.handlers import grid_handlers
+from gridgeo.incidents.marks import MARKS
 from gridgeo.incidents.policy import RULES, STATES
 from gridgeo.incidents.queries import incident_grid
 
@@ -42,9 +43,12 @@ def incident_actions(_: AnyAccount) -> dict[str, Any]:
 
     ``to`` is null for an action that leaves the state as it is (mark_major). ``pending``: the
     action needs an extension request waiting (true), none (false), or either (null).
+    ``marks``: the marks a list row may carry and ``GET /incidents?flags=`` filters by, in
+    badge order, with their words (gridgeo/incidents/marks.py).
     """
     return {
         "states": list(STATES),
+        "marks": [{"key": k, "zh": zh, "en": en} for k, (_, zh, en) in MARKS.items()],
         "actions": {
             name: {
                 "from": list(r.sources),
