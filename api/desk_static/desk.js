@@ -424,9 +424,11 @@
       var groups = { worker: el("optgroup", { label: t("who_workers") }),
         account: el("optgroup", { label: t("who_accounts") }) };
       b.handlers.forEach(function (h) {
-        var role = shell.lang === "zh" ? h.role_zh : h.role_en;
-        var text = h.kind === "worker" ? h.name + "（" + role + "）" + (h.code ? " " + h.code : "")
-          : t("account") + " " + h.account + "（" + role + "） " + h.code;
+        var role = h.kind === "worker" ? (shell.lang === "zh" ? h.role_zh : h.role_en)
+          : shell.label("shell.role", h.role);
+        var paren = shell.lang === "zh" ? "（" + role + "）" : " (" + role + ")";
+        var text = h.kind === "worker" ? h.name + paren + (h.code ? " " + h.code : "")
+          : t("account") + " " + h.account + paren + " " + h.code;
         var value = h.kind === "worker" ? "w:" + h.id : "a:" + h.account;
         groups[h.kind].appendChild(el("option", { value: value, "data-name": h.name }, text));
       });

@@ -17,8 +17,6 @@ from gridgeo.errors import InvalidInput
 from gridgeo.incidents.policy import HANDLER_ROLES, sql_list
 from gridgeo.workers import ROLES as WORKER_ROLES
 
-ACCOUNT_ROLE_WORDS = {"patrol": ("巡查员账号", "patrol account")}  # HANDLER_ROLES, in words
-
 # the handlers of the current grid :grid: its named workers, then the accounts covering it
 HANDLERS_SQL = f"""
 SELECT 'worker' AS kind, w.id, w.name, NULL AS account, w.role, w.external_id AS code,
@@ -37,7 +35,7 @@ def grid_handlers(conn: Connection, grid: str) -> list[dict[str, Any]]:
     """The handlers of grid ``grid``: named workers (``kind`` worker) and accounts (account).
 
     Each has ``id``, ``name`` (the worker's, or the account's login), ``account`` (the login,
-    None for a worker), ``role`` with ``role_zh``/``role_en``, ``code`` (a worker's external
+    None for a worker), ``role`` (a worker's with ``role_zh``/``role_en``), ``code`` (a worker's external
     id; for an account, the area code that covers the grid) and ``assignee``: what the
     incident's handler is stored as (the worker's name, the account's login).
     """
@@ -46,9 +44,8 @@ def grid_handlers(conn: Connection, grid: str) -> list[dict[str, Any]]:
         d = dict(r)
         if d["kind"] == "worker":
             d["role_zh"], d["role_en"] = WORKER_ROLES[d["role"]]
-        else:
+        else:  # an account's role: the pages word it as the shell words every account's
             d.pop("full_time")
-            d["role_zh"], d["role_en"] = ACCOUNT_ROLE_WORDS.get(d["role"], (d["role"], d["role"]))
         d["assignee"] = d["name"]
         out.append(d)
     return out

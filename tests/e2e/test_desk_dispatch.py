@@ -80,7 +80,7 @@ def test_dispatch_to_a_worker_of_the_grid_chosen_from_the_list(browser, live_ser
         # patrol account covering the grid (login, role, the area code)
         assert options[0] == ["", f"本网格全体网格员（{grid_name} {GRID}）"]
         assert [f"w:{worker}", f"{name}（网格长） W-{name}"] in options
-        assert ["a:patrol", f"账号 patrol（巡查员账号） {GRID}"] in options
+        assert ["a:patrol", f"账号 patrol（网格员） {GRID}"] in options
         assert not any(v == "a:dispatcher" for v, _ in options)  # not a handler's role
         page.select_option("#act-who", f"w:{worker}")
         page.fill("#act-note", "请网格长处理")
