@@ -267,7 +267,7 @@
     document.querySelectorAll("#list tbody tr").forEach(function (tr) {
       tr.classList.toggle("selected", Number(tr.getAttribute("data-id")) === id);
     });
-    return shell.api("incidents/" + id).then(function (inc) {
+    return shell.api("incidents/" + id + "?judge=true").then(function (inc) {
       st.incident = inc; st.action = null;
       renderDetail();
       // the list row follows the incident's new state

@@ -311,10 +311,23 @@ def get_summary(conn: ConnDep, account: AnyAccount) -> Response:
 
 
 @router.get("/incidents/{incident_id}", summary="One incident with its chain and timeline")
-def get_one(incident_id: int, conn: ConnDep, account: AnyAccount, now: Now) -> Response:
-    """403 outside the caller's areas whether or not the incident exists."""
+def get_one(
+    incident_id: int,
+    conn: ConnDep,
+    account: AnyAccount,
+    now: Now,
+    judge: Annotated[
+        bool,
+        Query(description="also overdue, late and marks, judged at the server's clock"),
+    ] = False,
+) -> Response:
+    """403 outside the caller's areas whether or not the incident exists.
+
+    Without ``judge``, the same JSON as the 201 of the report that made it.
+    """
     names = sees_names(account.role)
-    return _json(get_incident(conn, incident_id, account=account, names=names, now=now))
+    one = get_incident(conn, incident_id, account=account, names=names, now=now, judge=judge)
+    return _json(one)
 
 
 @router.post(
@@ -352,7 +365,8 @@ def post_transition(
         store=_store(request),
         worker=b.worker,
     )
-    return _json(get_incident(conn, incident_id, account=account, now=now))
+    # judged: the desk shows overdue, late and the marks from the answer
+    return _json(get_incident(conn, incident_id, account=account, now=now, judge=True))
 
 
 @router.post(

@@ -227,17 +227,20 @@ def get_incident(
     account: Account | None,
     names: bool = True,
     now: datetime | None = None,
+    judge: bool = False,
 ) -> dict[str, Any]:
     """One incident with its grid, chain of ancestors and full timeline.
 
-    ``overdue``, ``late`` and ``marks`` are judged at ``now`` (None: the present).
+    With ``judge``, it also says whether it is ``overdue`` and ``late`` and carries its
+    ``marks``, judged at ``now`` (None: the present), as a list's rows do. Without, it answers
+    exactly what the report statement of the hot path answers for a new incident.
 
     Raises:
         Forbidden: outside the account's areas, or (for a scoped account) no such incident.
         NotFound: no such incident (admin or no account).
     """
     row = conn.execute(
-        text(f"SELECT {STATUS_COLUMNS}, {COLUMNS} WHERE i.id = :i"),
+        text(f"SELECT {STATUS_COLUMNS + ',' if judge else ''} {COLUMNS} WHERE i.id = :i"),
         {"i": incident_id, "now": now or datetime.now(UTC)},
     ).mappings()
     found = row.first()

@@ -130,12 +130,14 @@ def test_rows_say_overdue_late_and_marks_as_the_server_judges(client, users, con
         "duplicate"
     ]
     assert by[old]["grid_name"] == f"区域{GRID_A}" and by[old]["description"] == "旧的"
-    one = client.get(f"/incidents/{old}", headers=users["dispatcher"]).json()
+    one = client.get(f"/incidents/{old}?judge=true", headers=users["dispatcher"]).json()
     assert one["late"] is True and one["marks"] == by[old]["marks"]
     # the app's clock decides: two days earlier nothing is late yet
     set_clock(client, T0 - timedelta(days=2))
-    row = client.get(f"/incidents/{old}", headers=users["dispatcher"]).json()
+    row = client.get(f"/incidents/{old}?judge=true", headers=users["dispatcher"]).json()
     assert row["late"] is False and row["overdue"] is False
+    # without judge: the same JSON as a report's 201 (tests/api/test_incident_fast_path.py)
+    assert "late" not in client.get(f"/incidents/{old}", headers=users["dispatcher"]).json()
 
 
 def test_filters_by_overdue_and_by_flags(client, users, conn):
