@@ -311,7 +311,7 @@
       a.addEventListener("click", function (ev) { ev.preventDefault(); select(i.duplicate_of); });
       fact(dl, "duplicate_of", a);
     }
-    fact(dl, "flags", badges(i).map(flagName).join(", "));
+    fact(dl, "flags", badges(i).map(flagName).join(shell.lang === "zh" ? "、" : ", "));
     fact(dl, "queue_area", named(i, i.queue_area) + (i.escalation_level ? " (" + t("escalation") +
       " " + i.escalation_level + ")" : ""));
     fact(dl, "reporter", i.reporter);
