@@ -91,7 +91,7 @@
 
   var st = { me: null, rules: null, states: [], marks: [], categories: [], departments: [], rows: [],
     after: null, selected: null, incident: null, action: null, map: null, marker: null,
-    outlines: null, shapes: {}, summary: null, blobs: [] };
+    outlines: null, shapes: {}, summary: null, blobs: [], expanded: {} };
 
   function when(iso) { return shell.time(iso, { year: false }); }  // the column says China time
   function dueAt(iso) { return shell.time(iso, { year: false, label: true }); }
@@ -202,16 +202,19 @@
     var marks = i.marks || [];
     return marks.filter(function (m) { return !(m === "late" && marks.indexOf("overdue") >= 0); });
   }
-  /* The description, shortened; the whole on hover (title) and on a click of the cell. */
+  /* The description, shortened; the whole on hover (title) and on a click of the cell, which
+   * stays open when the list is drawn again (the click also selects the row, which redraws). */
   function descCell(i) {
     var whole = i.description || "", short = Array.from(whole);
     var cut = short.length > SHORT ? short.slice(0, SHORT).join("") + "…" : whole;
-    var td = el("td", { "class": "desc", title: whole }, cut);
+    var open = !!st.expanded[i.id];
+    var td = el("td", { "class": "desc", title: whole }, open ? whole : cut);
     if (cut === whole) return td;
     td.classList.add("cut");
-    td.setAttribute("aria-expanded", "false");
+    td.setAttribute("aria-expanded", String(open));
     td.addEventListener("click", function () {
-      var open = td.getAttribute("aria-expanded") !== "true";
+      open = !st.expanded[i.id];
+      st.expanded[i.id] = open;
       td.setAttribute("aria-expanded", String(open));
       td.textContent = open ? whole : cut;
     });

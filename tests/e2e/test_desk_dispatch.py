@@ -145,7 +145,8 @@ def test_filters_by_overdue_and_by_flag_are_the_servers_and_stay_in_the_address(
         cell = f"{row} td.desc"
         assert page.text_content(cell).endswith("…") and len(page.text_content(cell)) == 25
         assert page.get_attribute(cell, "title") == long_text
-        page.click(cell)
+        page.click(cell)  # also selects the row, which draws the list again: it stays open
+        _state_shown(page, late, "已上报")
         page.wait_for_function(
             "([s, t]) => document.querySelector(s).textContent === t", arg=[cell, long_text]
         )
