@@ -36,7 +36,8 @@ from gridgeo.incidents.escalation import escalate_overdue
 from gridgeo.incidents.flow import transition
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.report import Report, report
-from tests.api.incident_city import GRID_B, build_city
+from gridgeo.workers import add_worker
+from tests.api.incident_city import GRID_A, GRID_B, build_city
 
 CST = timezone(timedelta(hours=8))
 ADMIN = Account(0, "admin", "admin", ())
@@ -52,6 +53,8 @@ def at(month: int, day: int, hour: float) -> datetime:
 def build_history(conn: Connection) -> dict[int, int]:
     """Build the city and the fifteen incidents; story number → incident id."""
     build_city(conn)
+    # story 10's handler: a dispatch names one of the grid's workers (gridgeo/incidents/handlers.py)
+    add_worker(conn, GRID_A, {"name": "张伟", "role": "grid_head"}, "test")
     ids: dict[int, int] = {}
 
     def rep(n: int, grid: str, category: str, when: datetime) -> None:

@@ -17,7 +17,7 @@
       q_overdue: "超时", q_grid: "网格待办", q_all: "全部", state: "状态", category: "类别",
       area: "区域编码", search: "查询", escalate: "执行超时升级", grid: "网格", reported: "上报",
       due: "时限", flags: "标记", empty: "没有符合条件的事件", more: "更多", incident: "事件",
-      actions: "操作", department: "联动处置单位", assignee: "处置人(空:本网格网格员)",
+      actions: "操作", department: "联动处置单位", assignee: "处置人（本网格的网格员）",
       rating: "群众评价", note: "说明", confirm: "确定", cancel: "取消", timeline: "处置过程",
       any: "全部", open: "未办结", no_actions: "当前状态下您无可执行的操作",
       need_note: "请填写说明", need_rating: "请选择评价", chain: "所属", candidates: "候选网格",
@@ -38,10 +38,11 @@
         deliberate: "标为议事", discuss: "网格议事", decide: "会议定事", link_task: "联动办事",
         open_to_volunteers: "开放党员领单", claim: "党员领单", volunteer_done: "志愿者办结" },
       regrid_to: "归属网格", current: "当前", need_grid: "请选择网格",
+      overdue_f: "是否超时", overdue_yes: "超时", overdue_no: "未超时", flag_f: "标记",
+      who_grid: "本网格全体网格员（{grid}）", who_workers: "网格员", who_accounts: "账号",
+      account: "账号", expand: "点击展开全文", collapse: "点击收起",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已处置", verified: "已核查", closed: "已结案" },
-      flag: { boundary: "边界", duplicate: "重复", outside: "网格外", major: "重大", overdue: "超时",
-        late: "逾期", extension: "延期申请", extended: "已延期" }
     },
     en: {
       title: "Grid incident desk", queue: "Queue", q_dispatch: "Dispatch (not closed)",
@@ -49,7 +50,7 @@
       area: "Area code", search: "Search", escalate: "Escalate overdue", grid: "Grid",
       reported: "Reported", due: "Due", flags: "Flags", empty: "No incidents match",
       more: "More", incident: "Incident", actions: "Actions", department: "Linked department",
-      assignee: "Assignee (empty: the grid's worker)", rating: "Resident's rating", note: "Note",
+      assignee: "Handler (a worker of the grid)", rating: "Resident's rating", note: "Note",
       confirm: "Confirm", cancel: "Cancel", timeline: "Timeline", any: "all", open: "open",
       no_actions: "nothing you may do in this state", need_note: "a note is needed",
       need_rating: "choose a rating", chain: "In", candidates: "Candidate grids",
@@ -76,38 +77,39 @@
         open_to_volunteers: "Opened to volunteers", claim: "Claimed by a volunteer",
         volunteer_done: "Done by the volunteer" },
       regrid_to: "Grid", current: "current", need_grid: "choose a grid",
+      overdue_f: "Overdue", overdue_yes: "overdue", overdue_no: "not overdue", flag_f: "Flag",
+      who_grid: "all workers of the grid ({grid})", who_workers: "Workers",
+      who_accounts: "Accounts", account: "account", expand: "click for the whole text",
+      collapse: "click to shorten",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
-        in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" },
-      flag: { boundary: "boundary", duplicate: "duplicate", outside: "outside", major: "major",
-        overdue: "overdue", late: "late", extension: "extension asked", extended: "extended" }
+        in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
     }
   });
-  var OPEN = ["reported", "accepted", "dispatched", "in_progress"];
+  var FILTERS = [["queue", "f-queue"], ["state", "f-state"], ["category", "f-category"],
+    ["overdue", "f-overdue"], ["flags", "f-flags"], ["area", "f-area"]];
+  var SHORT = 24;  // characters of a description the list shows; the whole on click or hover
 
-  var st = { me: null, rules: null, states: [], categories: [], departments: [], rows: [],
+  var st = { me: null, rules: null, states: [], marks: [], categories: [], departments: [], rows: [],
     after: null, selected: null, incident: null, action: null, map: null, marker: null,
-    outlines: null, shapes: {}, summary: null, blobs: [] };
+    outlines: null, shapes: {}, summary: null, blobs: [], expanded: {} };
 
   function when(iso) { return shell.time(iso, { year: false }); }  // the column says China time
   function dueAt(iso) { return shell.time(iso, { year: false, label: true }); }
   function stateName(k) { return shell.label("states", k); }
   function actName(a) { return shell.label("act", a); }
-  function flagName(f) { return shell.label("flag", f); }
+  function num(n) { return Number(n).toLocaleString("en-US"); }  // 31,799
+  // a mark's words, as the server states them (GET /incident-actions, gridgeo/incidents/marks.py)
+  function flagName(f) {
+    var m = st.marks.filter(function (x) { return x.key === f; })[0];
+    return m ? (shell.lang === "zh" ? m.zh : m.en) : f;
+  }
   function catLabel(key) {
     var c = st.categories.filter(function (x) { return x.key === key; })[0];
     return c ? (shell.lang === "zh" ? c.label_zh : c.label_en) : key;
   }
-  function overdue(i, now) {  // due_at: the limit the server's rule applies to it now
-    return !!i.due_at && new Date(i.due_at) <= now;
-  }
   function post(path, data) { return shell.api(path, { method: "POST", body: data }); }
-  // Late against the original resolve limit (as the evaluation counts on time): resolved after
-  // it, or still open past it; an approved extension does not change that.
-  function late(i, now) {
-    if (!i.resolve_due) return false;
-    var end = OPEN.indexOf(i.state) >= 0 || !i.resolved_at ? now : new Date(i.resolved_at);
-    return end > new Date(i.resolve_due);
-  }
+  // Overdue (past due_at) and late (past the original resolve limit, as the evaluation counts
+  // on time) are the server's judgement, i.overdue and i.late: the page displays them.
 
   /* --- signed in / out ------------------------------------------------------------------ */
   function ready(me) {
@@ -115,9 +117,9 @@
     $("escalate").hidden = me.role !== "admin";
     Promise.all([shell.api("incident-actions"), shell.api("categories"), shell.api("departments")])
       .then(function (r) {
-        st.rules = r[0].actions; st.states = r[0].states;
+        st.rules = r[0].actions; st.states = r[0].states; st.marks = r[0].marks || [];
         st.categories = r[1]; st.departments = r[2];
-        fillFilters();
+        fillFilters(); fromUrl();
         load(false);
         if (shell.deskResidents) shell.deskResidents.load();  // desk-static/residents.js
       }).catch(function (e) { shell.show($("list-error"), e); });
@@ -134,8 +136,12 @@
 
   /* --- the queue ------------------------------------------------------------------------ */
   function fillFilters() {
-    var s = $("f-state"), c = $("f-category"), sv = s.value, cv = c.value;
-    s.innerHTML = ""; c.innerHTML = "";
+    var s = $("f-state"), c = $("f-category"), f = $("f-flags"), sv = s.value, cv = c.value,
+      fv = f.value;
+    s.innerHTML = ""; c.innerHTML = ""; f.innerHTML = "";
+    f.appendChild(el("option", { value: "" }, t("any")));
+    st.marks.forEach(function (m) { f.appendChild(el("option", { value: m.key }, flagName(m.key))); });
+    f.value = fv;
     s.appendChild(el("option", { value: "" }, t("any")));
     st.states.forEach(function (k) { s.appendChild(el("option", { value: k }, stateName(k))); });
     c.appendChild(el("option", { value: "" }, t("any")));
@@ -144,13 +150,33 @@
   }
   function query() {
     var q = new URLSearchParams();
-    [["queue", "f-queue"], ["state", "f-state"], ["category", "f-category"], ["area", "f-area"]]
-      .forEach(function (p) { var v = $(p[1]).value.trim(); if (v) q.set(p[0], v); });
+    FILTERS.forEach(function (p) { var v = $(p[1]).value.trim(); if (v) q.set(p[0], v); });
     q.set("limit", String(PAGE));
     return q;
   }
+  /* The filters live in the page's address (?queue=…&overdue=true&flags=returned), so a
+   * reload or a shared link shows the same list; other parameters (lang) are kept. */
+  function fromUrl() {
+    var u = new URLSearchParams(location.search);
+    FILTERS.forEach(function (p) {
+      if (!u.has(p[0])) return;
+      var box = $(p[1]), v = u.get(p[0]);
+      if (box.tagName === "SELECT" && !Array.prototype.some.call(box.options,
+        function (o) { return o.value === v; })) return;  // not one of the choices: ignored
+      box.value = v;
+    });
+  }
+  function toUrl() {
+    var u = new URLSearchParams(location.search);
+    FILTERS.forEach(function (p) {
+      var v = $(p[1]).value.trim();
+      if (v || p[0] === "queue") u.set(p[0], v); else u.delete(p[0]);  // queue= : all queues
+    });
+    history.replaceState(null, "", location.pathname + "?" + u.toString() + location.hash);
+  }
   function load(more) {
     var q = query();
+    if (!more) toUrl();
     if (more && st.after) q.set("after", String(st.after));
     shell.show($("list-error"), null);
     shell.api("incidents?" + q.toString()).then(function (b) {
@@ -167,42 +193,59 @@
   function renderSummary() {
     var by = {}, n = 0;
     (st.summary || []).forEach(function (r) { by[r.state] = (by[r.state] || 0) + r.count; n += r.count; });
-    $("summary").textContent = [t("total", { n: n })].concat(st.states
+    $("summary").textContent = [t("total", { n: num(n) })].concat(st.states
       .filter(function (k) { return by[k]; })
-      .map(function (k) { return stateName(k) + " " + by[k]; })).join(" · ");
+      .map(function (k) { return stateName(k) + " " + num(by[k]); })).join(" · ");
   }
-  function badges(i, now) {
-    var out = [];
-    (i.flags || []).forEach(function (f) { out.push(f); });
-    if (i.major) out.push("major");
-    if (overdue(i, now)) out.push("overdue");
-    if (late(i, now) && !overdue(i, now)) out.push("late");
-    if (i.extension_requested_at) out.push("extension");
-    if (i.extended_due) out.push("extended");
-    return out;
+  /* The server's marks; "late" beside "overdue" says nothing more, so it is not repeated. */
+  function badges(i) {
+    var marks = i.marks || [];
+    return marks.filter(function (m) { return !(m === "late" && marks.indexOf("overdue") >= 0); });
+  }
+  /* The description, shortened; the whole on hover (title) and on a click of the cell, which
+   * stays open when the list is drawn again (the click also selects the row, which redraws). */
+  function descCell(i) {
+    var whole = i.description || "", short = Array.from(whole);
+    var cut = short.length > SHORT ? short.slice(0, SHORT).join("") + "…" : whole;
+    var open = !!st.expanded[i.id];
+    var td = el("td", { "class": "desc", title: whole }, open ? whole : cut);
+    if (cut === whole) return td;
+    td.classList.add("cut");
+    td.setAttribute("aria-expanded", String(open));
+    td.addEventListener("click", function () {
+      open = !st.expanded[i.id];
+      st.expanded[i.id] = open;
+      td.setAttribute("aria-expanded", String(open));
+      td.textContent = open ? whole : cut;
+    });
+    return td;
   }
   function renderList() {
-    var body = document.querySelector("#list tbody"), now = new Date();
+    var body = document.querySelector("#list tbody");
     body.innerHTML = "";
     st.rows.forEach(function (i) {
       var tr = el("tr", { "data-id": i.id });
-      if (overdue(i, now)) tr.className = "overdue";
+      if (i.overdue) tr.className = "overdue";
       if (i.id === st.selected) tr.className += " selected";
       tr.appendChild(el("td", {}, i.id));
-      tr.appendChild(el("td", {}, catLabel(i.category)));
+      tr.appendChild(el("td", { "class": "cat" }, catLabel(i.category)));
+      tr.appendChild(descCell(i));
       tr.appendChild(el("td", { "class": "st" }, stateName(i.state)));
       var gcell = el("td", { "class": "grid" }, i.grid_name ? i.grid_name + " " : "");
       gcell.appendChild(el("small", { "class": "code" }, i.grid));  // the name, the code beside
       tr.appendChild(gcell);
-      tr.appendChild(el("td", {}, when(i.reported_at)));
-      var td = el("td", {}, i.due_at ? when(i.due_at) : "—");
-      if (overdue(i, now)) td.className = "late";
+      tr.appendChild(el("td", { "class": "when" }, when(i.reported_at)));
+      var td = el("td", { "class": "due" }, i.due_at ? when(i.due_at) : "—");
+      if (i.overdue) td.className = "due late";
       tr.appendChild(td);
-      var orig = el("td", { "class": "orig" }, when(i.resolve_due));
-      if (late(i, now)) { orig.className = "orig late"; orig.title = t("late"); }
+      var orig = el("td", { "class": "orig", "data-late": String(!!i.late) }, when(i.resolve_due));
+      if (i.late) {  // the server's word: past the original limit
+        orig.className = "orig late";
+        orig.appendChild(el("span", { "class": "badge late" }, t("late")));
+      }
       tr.appendChild(orig);
       var fl = el("td", { "class": "flags" });
-      badges(i, now).forEach(function (f) {
+      badges(i).forEach(function (f) {
         fl.appendChild(el("span", { "class": "badge " + f }, flagName(f)));
       });
       tr.appendChild(fl);
@@ -216,7 +259,7 @@
   $("more").addEventListener("click", function () { load(true); });
   $("escalate").addEventListener("click", function () {
     post("incidents/escalate", {}).then(function (b) {
-      shell.show($("list-error"), { key: "escalated", vars: { n: b.escalated.length } });
+      shell.show($("list-error"), { key: "escalated", vars: { n: num(b.escalated.length) } });
       load(false);
     }).catch(function (e) { shell.show($("list-error"), e); });
   });
@@ -227,7 +270,7 @@
     document.querySelectorAll("#list tbody tr").forEach(function (tr) {
       tr.classList.toggle("selected", Number(tr.getAttribute("data-id")) === id);
     });
-    return shell.api("incidents/" + id).then(function (inc) {
+    return shell.api("incidents/" + id + "?judge=true").then(function (inc) {
       st.incident = inc; st.action = null;
       renderDetail();
       // the list row follows the incident's new state
@@ -256,7 +299,7 @@
     return c ? c.name + " " + code : code;
   }
   function renderDetail() {
-    var i = st.incident, now = new Date();
+    var i = st.incident;
     $("detail").hidden = false;
     $("d-id").textContent = "#" + i.id;
     $("d-state").textContent = stateName(i.state);
@@ -271,7 +314,7 @@
       a.addEventListener("click", function (ev) { ev.preventDefault(); select(i.duplicate_of); });
       fact(dl, "duplicate_of", a);
     }
-    fact(dl, "flags", badges(i, now).map(flagName).join(", "));
+    fact(dl, "flags", badges(i).map(flagName).join(shell.lang === "zh" ? "、" : ", "));
     fact(dl, "queue_area", named(i, i.queue_area) + (i.escalation_level ? " (" + t("escalation") +
       " " + i.escalation_level + ")" : ""));
     fact(dl, "reporter", i.reporter);
@@ -279,11 +322,10 @@
       t("grid_worker", { grid: named(i, i.assignee.slice(5)) }) : i.assignee;
     fact(dl, "assignee_f", who);
     fact(dl, "department_f", i.department);
-    if (OPEN.indexOf(i.state) >= 0) {
-      fact(dl, "accept_due", i.state === "reported" ? dueAt(i.accept_due) : null);
-    }
-    var o = el("span", {}, dueAt(i.resolve_due) + " · " + (late(i, now) ? t("late") : t("on_time")));
-    if (late(i, now)) o.className = "late";
+    fact(dl, "accept_due", i.state === "reported" ? dueAt(i.accept_due) : null);
+    var o = el("span", { id: "d-original", "data-late": String(!!i.late) },
+      dueAt(i.resolve_due) + " · " + (i.late ? t("late") : t("on_time")));
+    if (i.late) o.className = "late";
     fact(dl, "original", o);
     fact(dl, "extended_due", i.extended_due ? when(i.extended_due) : null);
     fact(dl, "extension_requested", i.extension_requested_at ? when(i.extension_requested_at) : null);
@@ -365,10 +407,39 @@
     dep.appendChild(el("option", { value: "" }, "—"));
     st.departments.filter(function (d) { return d.categories.indexOf(i.category) >= 0; })
       .forEach(function (d) { dep.appendChild(el("option", { value: d.name }, d.name)); });
-    $("act-who").value = ""; $("act-rating").value = ""; $("act-note").value = "";
+    if (a === "dispatch") fillHandlers(i);
+    $("act-rating").value = ""; $("act-note").value = "";
     shell.show($("act-error"), null);
     $("act-form").hidden = false;
     $("act-note").focus();
+  }
+  /* Whom the incident may be dispatched to: the workers of its grid, from the server (GET
+   * /incidents/{id}/handlers); the server refuses anyone else. Empty: the grid's workers as a
+   * whole (or the department chosen above). A worker: name (role) and code; an account: its
+   * login (role) and the area code it covers. */
+  function fillHandlers(i) {
+    var who = $("act-who");
+    who.innerHTML = "";
+    who.appendChild(el("option", { value: "" }, t("who_grid", { grid: named(i, i.grid) })));
+    who.disabled = true;
+    shell.api("incidents/" + i.id + "/handlers").then(function (b) {
+      if (st.incident !== i) return;
+      var groups = { worker: el("optgroup", { label: t("who_workers") }),
+        account: el("optgroup", { label: t("who_accounts") }) };
+      b.handlers.forEach(function (h) {
+        var role = h.kind === "worker" ? (shell.lang === "zh" ? h.role_zh : h.role_en)
+          : shell.label("shell.role", h.role);
+        var paren = shell.lang === "zh" ? "（" + role + "）" : " (" + role + ")";
+        var text = h.kind === "worker" ? h.name + paren + (h.code ? " " + h.code : "")
+          : t("account") + " " + h.account + paren + " " + h.code;
+        var value = h.kind === "worker" ? "w:" + h.id : "a:" + h.account;
+        groups[h.kind].appendChild(el("option", { value: value, "data-name": h.name }, text));
+      });
+      ["worker", "account"].forEach(function (k) {
+        if (groups[k].children.length) who.appendChild(groups[k]);
+      });
+    }).catch(function (e) { shell.show($("act-error"), e); })
+      .then(function () { who.disabled = false; });
   }
   $("act-cancel").addEventListener("click", function () { $("act-form").hidden = true; });
   $("act-form").addEventListener("submit", function (ev) {
@@ -393,7 +464,9 @@
     }
     if (a === "dispatch") {
       if ($("act-dep").value) data.department = $("act-dep").value;
-      if ($("act-who").value.trim()) data.assignee = $("act-who").value.trim();
+      var who = $("act-who").value;  // w:<worker id> or a:<account login>
+      if (who.indexOf("w:") === 0) data.worker = Number(who.slice(2));
+      else if (who.indexOf("a:") === 0) data.assignee = who.slice(2);
     }
     $("act-submit").disabled = true;
     post("incidents/" + i.id + "/transitions", data).then(function (inc) {
@@ -403,6 +476,13 @@
     }).catch(function (e) { shell.show($("act-error"), e); })
       .then(function () { $("act-submit").disabled = false; });
   });
+  /* A report's note is the marks its report set ("boundary, duplicate"): said in words. */
+  function reportNote(e) {
+    if (e.action !== "report") return null;
+    var keys = e.note.split(", ");
+    var known = keys.every(function (k) { return st.marks.some(function (m) { return m.key === k; }); });
+    return known ? keys.map(flagName).join(shell.lang === "zh" ? "、" : ", ") : null;
+  }
   function renderTimeline(i) {
     var ol = $("d-timeline");
     st.blobs.forEach(function (u) { URL.revokeObjectURL(u); });
@@ -416,7 +496,8 @@
       li.appendChild(document.createTextNode(move + " · " + when(e.at) +
         (e.actor ? " · " + e.actor : "")));
       if (e.note) {
-        li.appendChild(el("div", { "class": "muted note" }, shell.noteText(e.note_parts, e.note)));
+        li.appendChild(el("div", { "class": "muted note" }, reportNote(e) ||
+          shell.noteText(e.note_parts, e.note)));
       }
       (e.photos || []).forEach(function (pid) {
         var img = el("img", { alt: "photo " + pid });

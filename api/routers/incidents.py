@@ -33,6 +33,7 @@ from gridgeo.coords import SYSTEMS
 from gridgeo.incidents.catalog import KEY_RE
 from gridgeo.incidents.escalation import escalate_overdue, escalation_job
 from gridgeo.incidents.flow import transition
+from gridgeo.incidents.marks import MARKS, parse_marks
 from gridgeo.incidents.photos import Photo, PhotoStore, Upload, check_photos, photo_file
 from gridgeo.incidents.policy import MAX_ACCURACY_M, MAX_DESCRIPTION, REPORTERS, sees_names
 from gridgeo.incidents.queries import (
@@ -114,7 +115,14 @@ class TransitionIn(BaseModel):
     note: str = ""
     rating: int | None = Field(None, description="1–5, required to close (评事)")
     department: str | None = Field(None, description="linked department to dispatch to")
-    assignee: str | None = Field(None, description="worker to dispatch to")
+    assignee: str | None = Field(
+        None,
+        description="dispatch: the handler, a worker of the incident's grid by name or an "
+        "account by login (GET /incidents/{id}/handlers); anyone else is refused (400)",
+    )
+    worker: int | None = Field(
+        None, description="dispatch: the handler, a named worker of the incident's grid by id"
+    )
     grid: str | None = Field(
         None, description="regrid: the candidate grid to move the incident to (its own: confirm)"
     )
@@ -256,13 +264,27 @@ def get_incidents(
         ),
     ] = None,
     since: Annotated[datetime | None, Query(description="reported at or after")] = None,
-    queue: Annotated[str | None, Query(description="grid, located, dispatch or overdue")] = None,
+    queue: Annotated[
+        str | None, Query(description="grid, located, dispatch, overdue or extension")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[int, Query(ge=0, description="keyset: the last id of the page")] = 0,
+    overdue: Annotated[
+        bool | None, Query(description="true: overdue only; false: not overdue (any queue)")
+    ] = None,
+    flags: Annotated[
+        str | None,
+        Query(description="comma-separated marks, all required: " + ", ".join(MARKS)),
+    ] = None,
 ) -> Response:
-    """A page of incidents by id: my grid's queue, my area's dispatch queue, overdue…"""
+    """A page of incidents by id: my grid's queue, my area's dispatch queue, overdue…
+
+    Each row says whether it is ``overdue`` and ``late`` and carries its ``marks``, judged by
+    the server at the app's clock; ``flags`` and ``overdue`` filter by the same rules.
+    """
     if area is not None:
         check_area(account, area)
+    marks = parse_marks(flags)
     rows = list_incidents(
         conn,
         areas=area_filter(account),
@@ -276,6 +298,8 @@ def get_incidents(
         limit=limit,
         after=after,
         names=sees_names(account.role),
+        flags=marks,
+        overdue=overdue,
     )
     return _json({"incidents": rows, "next_after": rows[-1]["id"] if rows else None})
 
@@ -287,9 +311,23 @@ def get_summary(conn: ConnDep, account: AnyAccount) -> Response:
 
 
 @router.get("/incidents/{incident_id}", summary="One incident with its chain and timeline")
-def get_one(incident_id: int, conn: ConnDep, account: AnyAccount) -> Response:
-    """403 outside the caller's areas whether or not the incident exists."""
-    return _json(get_incident(conn, incident_id, account=account, names=sees_names(account.role)))
+def get_one(
+    incident_id: int,
+    conn: ConnDep,
+    account: AnyAccount,
+    now: Now,
+    judge: Annotated[
+        bool,
+        Query(description="also overdue, late and marks, judged at the server's clock"),
+    ] = False,
+) -> Response:
+    """403 outside the caller's areas whether or not the incident exists.
+
+    Without ``judge``, the same JSON as the 201 of the report that made it.
+    """
+    names = sees_names(account.role)
+    one = get_incident(conn, incident_id, account=account, names=names, now=now, judge=judge)
+    return _json(one)
 
 
 @router.post(
@@ -325,8 +363,10 @@ def post_transition(
         until=b.until,
         photos=photos,
         store=_store(request),
+        worker=b.worker,
     )
-    return _json(get_incident(conn, incident_id, account=account))
+    # judged: the desk shows overdue, late and the marks from the answer
+    return _json(get_incident(conn, incident_id, account=account, now=now, judge=True))
 
 
 @router.post(

@@ -21,6 +21,7 @@ from gridgeo.audit import record
 from gridgeo.errors import Conflict, Forbidden, InvalidInput, NotFound, denied
 from gridgeo.incidents.escalation import escalate_one
 from gridgeo.incidents.facts import set_sql
+from gridgeo.incidents.handlers import handler_of
 from gridgeo.incidents.moves import move_incidents
 from gridgeo.incidents.photos import Photo, PhotoStore, attach
 from gridgeo.incidents.policy import (
@@ -106,7 +107,7 @@ def add_event(
 LOCK_SQL = (
     "SELECT i.state, g.code, i.category, i.escalation_level, "  # noqa: S608 - constants
     "i.extension_requested_at IS NOT NULL AS pending, "
-    f"{resolve_limit_sql('i')} AS resolve_limit FROM incidents i "
+    f"{resolve_limit_sql('i')} AS resolve_limit, g.name AS grid_name FROM incidents i "
     "JOIN grids g ON g.id = i.grid_id WHERE i.id = :i FOR UPDATE OF i"
 )
 
@@ -148,11 +149,15 @@ def transition(
     until: datetime | None = None,
     photos: Sequence[Photo] = (),
     store: PhotoStore | None = None,
+    worker: int | None = None,
 ) -> None:
     """Take ``action`` on an incident as ``account``, recording who, when and the note.
 
     ``until`` is the new resolve limit of an approved extension (asked for, it is the limit
-    the handler proposes, recorded in the note).
+    the handler proposes, recorded in the note). A dispatch names its handler by ``worker``
+    (a named worker's id) or ``assignee`` (a worker's name, an account's login), one of the
+    grid's (:mod:`gridgeo.incidents.handlers`); with neither, the department or the grid's
+    workers as a whole (``grid:<code>``).
 
     Photos (checked by :func:`gridgeo.incidents.photos.check_photos`) are stored in ``store`` and
     recorded on the action's timeline entry, e.g. the photo of a resolution.
@@ -165,7 +170,7 @@ def transition(
             close with neither a rating nor a note, an unknown department or one that does
             not handle the category, a grid to regrid to that is not one of the incident's
             candidate grids, an extension approved without a new limit after the one in force
-            and after now.
+            and after now, a handler who is not one of the grid's workers.
     """
     row = lock_incident(conn, incident_id, account)
     state, grid_code, category, level = row[:4]
@@ -205,7 +210,12 @@ def transition(
     elif action == "dispatch":
         sets += ", department_id = :dep, assignee = :who"
         values["dep"] = _department(conn, department, category) if department else None
-        values["who"] = assignee or (department or f"grid:{grid_code}")
+        named = worker is not None or bool(assignee and assignee.strip())
+        values["who"] = (
+            handler_of(conn, grid_code, row.grid_name, worker=worker, assignee=assignee)
+            if named
+            else (department or f"grid:{grid_code}")
+        )
     elif action == "reopen":
         sets += ", rating = NULL"
     elif action == "mark_major":

@@ -61,6 +61,10 @@ ACTION_WORDS = {
 ROLES_ON_SITE = ("patrol", "dispatcher", "admin")  # who works an incident on the ground
 REPORTERS = ("patrol", "dispatcher", "planner", "admin")  # who may report, add photos, mark major
 DESK = ("dispatcher", "admin")  # who dispatches, verifies, closes, reopens, regrids
+# Who an incident may be dispatched to by name (its handler, 处置人): a named worker of the
+# incident's grid (table ``workers``), or an account of these roles whose areas cover the
+# grid (Account.covers). Anyone else is refused (gridgeo/incidents/handlers.py applies it).
+HANDLER_ROLES = ("patrol",)
 
 ESCALATION_ACTOR = "system:escalation"
 
@@ -248,3 +252,18 @@ def missed(state: str, level_accept_due: datetime | None, now: datetime) -> str:
 OVERDUE = f"{due_sql()} <= :now"
 # Due to escalate: open and past a limit of the level it is queued at, at :now.
 ESCALATION_DUE = f"{due_sql(level=True)} <= :now"
+
+
+def late_sql(alias: str = "i") -> str:
+    """SQL: late against the *original* resolve limit, at ``:now``; never NULL.
+
+    Resolved after it (the last resolution, as ``resolved_at`` keeps it), or not resolved and
+    past it; an approved extension does not change it. The complement, for a resolved case, of
+    the evaluation's on-time closure (``resolved_at <= resolve_due``, gridgeo/evaluation/).
+    """
+    end = f"CASE WHEN {alias}.state IN ({sql_list(OPEN_STATES)}) THEN NULL ELSE {alias}.resolved_at END"
+    return f"coalesce(coalesce({end}, :now) > {alias}.resolve_due, false)"
+
+
+# Overdue, as a column or filter that is never NULL (NULL: no limit runs, it is resolved).
+OVERDUE_NOW = f"coalesce({OVERDUE}, false)"

@@ -8,13 +8,15 @@ incident runs against now — past it, it is overdue — computed by the databas
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from gridgeo.accounts import Account
 from gridgeo.errors import InvalidInput, NotFound, denied
+from gridgeo.incidents.marks import STATUS_COLUMNS, marks_where
 from gridgeo.incidents.notes import codes_of, note_parts
 from gridgeo.incidents.photos import list_photos
 from gridgeo.incidents.policy import OPEN_STATES, OVERDUE, STATES, due_sql, sql_list
@@ -32,9 +34,11 @@ ARRAY(SELECT c.code FROM grids c WHERE c.id = ANY(i.candidate_grid_ids) ORDER BY
 FROM incidents i JOIN grids g ON g.id = i.grid_id LEFT JOIN departments d ON d.id = i.department_id
 """  # noqa: S608 - fixed fragments
 # A list's rows also name their grid and queue (a single incident names its chain instead, and
-# answers what the report statement of the hot path answers: REPORT_COLUMNS).
+# answers what the report statement of the hot path answers: REPORT_COLUMNS). Both say whether
+# it is overdue and late, and its marks, as the server judges them at :now (marks.py).
 LIST_COLUMNS = f"""g.name AS grid_name,
-(SELECT q.name FROM current_grids q WHERE q.code = i.queue_area) AS queue_name, {COLUMNS}"""  # noqa: S608
+(SELECT q.name FROM current_grids q WHERE q.code = i.queue_area) AS queue_name, {STATUS_COLUMNS},
+{COLUMNS}"""  # noqa: S608
 _IN_AREAS = (
     "(CAST(:areas AS text[]) IS NULL OR EXISTS "
     "(SELECT 1 FROM unnest(CAST(:areas AS text[])) a WHERE starts_with({col}, a)))"
@@ -83,11 +87,16 @@ def list_incidents(
     until: datetime | None = None,
     is_open: bool | None = None,
     offset: int = 0,
+    flags: Sequence[str] = (),
+    overdue: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Incidents in ``areas`` (None: all) matching the filters, by id, ``limit`` after ``after``.
 
     ``since``/``until`` bound the report time; ``is_open`` keeps open (True) or no longer open
-    (False) incidents; ``offset`` skips that many (Open311's pages).
+    (False) incidents; ``offset`` skips that many (Open311's pages); ``flags`` keeps those that
+    carry every one of these marks (keys of :data:`gridgeo.incidents.marks.MARKS`, checked by
+    :func:`~gridgeo.incidents.marks.parse_marks`); ``overdue`` keeps the overdue (True) or the
+    not overdue (False) ones, whatever the queue.
 
     Queues: ``grid`` (open, still in the grid's own queue), ``located`` (open and located in
     ``areas``, whatever queue it sits in: a worker's list, escalated ones included),
@@ -121,6 +130,7 @@ def list_incidents(
         where.append("i.reported_at <= :until")
     if is_open is not None:
         where.append(("" if is_open else "NOT ") + f"i.state IN ({sql_list(OPEN_STATES)})")
+    where += marks_where(flags, overdue)
     x0, y0, x1, y1 = bbox or (0.0, 0.0, 0.0, 0.0)
     sql = f"SELECT {LIST_COLUMNS} WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit OFFSET :offset"
     rows = conn.execute(
@@ -191,16 +201,48 @@ def _name_codes(parts: list[dict[str, Any]], conn: Connection) -> None:
         p["names"] = {c: known[c] for c in codes_of(p) if c in known}
 
 
+def incident_grid(conn: Connection, incident_id: int, *, account: Account) -> tuple[str, str]:
+    """The code and name of an incident's grid, for an account that may see it.
+
+    Raises:
+        Forbidden: outside the account's areas (or, for a scoped account, no such incident).
+        NotFound: no such incident (admin).
+    """
+    row = conn.execute(
+        text("SELECT g.code, g.name FROM incidents i JOIN grids g ON g.id = i.grid_id "
+             "WHERE i.id = :i"),
+        {"i": incident_id},
+    ).first()  # fmt: skip
+    if row is None and account.role == "admin":
+        raise NotFound(f"no incident {incident_id}", field="id")
+    if row is None or not account.covers(row[0]):
+        raise denied()
+    return str(row[0]), str(row[1])
+
+
 def get_incident(
-    conn: Connection, incident_id: int, *, account: Account | None, names: bool = True
+    conn: Connection,
+    incident_id: int,
+    *,
+    account: Account | None,
+    names: bool = True,
+    now: datetime | None = None,
+    judge: bool = False,
 ) -> dict[str, Any]:
     """One incident with its grid, chain of ancestors and full timeline.
+
+    With ``judge``, it also says whether it is ``overdue`` and ``late`` and carries its
+    ``marks``, judged at ``now`` (None: the present), as a list's rows do. Without, it answers
+    exactly what the report statement of the hot path answers for a new incident.
 
     Raises:
         Forbidden: outside the account's areas, or (for a scoped account) no such incident.
         NotFound: no such incident (admin or no account).
     """
-    row = conn.execute(text(f"SELECT {COLUMNS} WHERE i.id = :i"), {"i": incident_id}).mappings()
+    row = conn.execute(
+        text(f"SELECT {STATUS_COLUMNS + ',' if judge else ''} {COLUMNS} WHERE i.id = :i"),
+        {"i": incident_id, "now": now or datetime.now(UTC)},
+    ).mappings()
     found = row.first()
     scoped = account is not None and account.role != "admin"
     if found is None and not scoped:
