@@ -70,6 +70,9 @@ TARGETS = ("hello", "minimal", "product")
 RATIO_TARGET = 0.70
 P99_TARGET_MS = 50.0
 RATE_TARGET = 200.0
+# as api/serve.py: a worker importing the app on a loaded machine answers uvicorn's health
+# check late, and is killed and started again for ever with uvicorn's 5 s
+WORKER_HEALTHCHECK_S = 120
 
 
 def anchor_server(url: str, port: int, log: Path, workers: int) -> ServerProcess:
@@ -78,12 +81,64 @@ def anchor_server(url: str, port: int, log: Path, workers: int) -> ServerProcess
     env["GRIDGEO_DATABASE_URL"] = url
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.anchor_app:create_anchor_app",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_S),
            "--log-level", "info"]  # fmt: skip
     return ServerProcess(cmd, env, port, log)
 
 
-def wrk(base: str, args: list[str], seconds: float, connections: int) -> dict[str, Any]:
-    """One wrk run; requests/s, latency percentiles in ms and error counts."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[int, float, float]]:
+    """Every process: pid -> (parent pid, own CPU seconds, reaped children's CPU seconds)."""
+    out: dict[int, tuple[int, float, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ut, st, cut, cst = (int(x) for x in fields[11:15])
+        out[int(entry)] = (int(fields[1]), (ut + st) / _TICK, (cut + cst) / _TICK)
+    return out
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by ``roots`` and every descendant (the reaped ones included).
+
+    A server's workers and a cluster's backends: what a request costs the machine, which a
+    loaded machine does not distort as it distorts requests per second.
+    """
+    stats = _proc_stats()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [r for r in roots if r in stats]
+    for root in todo:
+        total += stats[root][2]  # reaped descendants, once, through the roots
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    """The pid of the embedded cluster's postmaster."""
+    return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+
+def wrk(
+    base: str, args: list[str], seconds: float, connections: int,
+    server_pids: list[int] | None = None, db_pids: list[int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One wrk run; requests/s, latency percentiles in ms, error counts and CPU per request.
+
+    ``server_pids`` and ``db_pids``: the process trees whose CPU per request is reported (ms).
+    """
+    cpu0 = (tree_cpu(server_pids or []), tree_cpu(db_pids or []))
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
            "-s", str(LUA), base, "--", *args]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -91,9 +146,13 @@ def wrk(base: str, args: list[str], seconds: float, connections: int) -> dict[st
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
     raw = json.loads(line.removeprefix("WRKJSON "))
+    cpu1 = (tree_cpu(server_pids or []), tree_cpu(db_pids or []))
     errors = sum(raw[k] for k in raw if k.endswith("_errors") or k == "timeouts")
+    n = max(1, raw["requests"])
     return {
         "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "server_cpu_ms": round((cpu1[0] - cpu0[0]) * 1e3 / n, 3),
+        "db_cpu_ms": round((cpu1[1] - cpu0[1]) * 1e3 / n, 3),
         "p50": raw["p50_us"] / 1e3, "p90": raw["p90_us"] / 1e3, "p99": raw["p99_us"] / 1e3,
         "max": raw["max_us"] / 1e3, "requests": raw["requests"], "errors": errors, "raw": raw,
     }  # fmt: skip
@@ -228,6 +287,10 @@ def phase(
             "minimal": (anchor.base, ["POST", "/bench/minimal", "", "", str(points_csv)]),
             "product": (serve.base, ["POST", "/incidents", token, "", str(points_csv)]),
         }
+        assert serve.proc is not None and anchor.proc is not None
+        pids = {"hello": [anchor.proc.pid], "minimal": [anchor.proc.pid],
+                "product": [serve.proc.pid]}  # fmt: skip
+        db = [postmaster_pid(data_dir)]
         closed: dict[str, list[dict[str, Any]]] = {t: [] for t in TARGETS}
         for t in TARGETS:  # warm up: imports, prepared statements, caches
             base, wargs = plans[t]
@@ -242,10 +305,12 @@ def phase(
                 wargs = list(wargs)
                 if len(wargs) > 3:
                     wargs[3] = f"{tag}-r{run}-{t}"
-                res = wrk(base, wargs, args.seconds, args.connections)
+                res = wrk(base, wargs, args.seconds, args.connections, pids[t], db)
                 closed[t].append(res)
                 print(f"  run {run + 1} wrk {t:<8} {res['rps']:8.1f} req/s  p50 {res['p50']:7.1f} "
-                      f"ms  p99 {res['p99']:7.1f} ms  errors {res['errors']}", flush=True)  # fmt: skip
+                      f"ms  p99 {res['p99']:7.1f} ms  errors {res['errors']}  CPU/request: "
+                      f"server {res['server_cpu_ms']:.3f} ms, database {res['db_cpu_ms']:.3f} ms  "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         opened: dict[str, list[dict[str, Any]]] = {}
         for run in range(args.runs):
             for rate, (t, server, path, tok) in itertools.product(args.rates, (
@@ -271,7 +336,8 @@ def medians(phase_result: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"closed": {}, "open": {}}
     for t, runs in phase_result["closed"].items():
         out["closed"][t] = {k: round(statistics.median(r[k] for r in runs), 2)
-                            for k in ("rps", "p50", "p90", "p99", "max")}  # fmt: skip
+                            for k in ("rps", "p50", "p90", "p99", "max", "server_cpu_ms",
+                                      "db_cpu_ms")}  # fmt: skip
         out["closed"][t]["errors"] = sum(r["errors"] for r in runs)
     for t, runs in phase_result["open"].items():
         out["open"][t] = {k: round(statistics.median(r.get(k, 0) for r in runs), 2)
