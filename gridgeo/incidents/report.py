@@ -39,6 +39,7 @@ from gridgeo.incidents.policy import (
     MAX_DESCRIPTION,
     MAX_KEY,
     REPORTERS,
+    due,
 )
 from gridgeo.incidents.queries import shape
 from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
@@ -295,10 +296,14 @@ def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str,
 
 def _incident(row: Any) -> dict[str, Any]:
     """A new incident as :func:`get_incident` answers it, from a row of :data:`REPORT_SQL`."""
+    limits = {"accept": row["accept_due"], "resolve": row["extended_due"] or row["resolve_due"]}
+    computed = {"due_at": due(row["state"], limits)}  # the rule of policy.LIMITS, as due_sql
     fields: dict[str, Any] = {}
     for spec in REPORT_COLUMNS:  # "column", "column:name" or ":name" (None)
         column, _, name = spec.partition(":")
-        fields[name or column] = row[column] if column else None
+        fields[name or column] = (
+            computed[column] if column in computed else row[column] if column else None
+        )
     out = shape(fields)
     chain = zip(row["chain_codes"], row["chain_names"], row["chain_levels"], strict=True)
     out["chain"] = [{"code": c, "name": n, "level": lv} for c, n, lv in chain]
