@@ -193,7 +193,14 @@ def report_params(
                   "dup_m": DUPLICATE_M, "dup_deg": _degrees(DUPLICATE_M, lat),
                   "description": r.description, "major": r.major, "accuracy": r.accuracy_m,
                   "system": r.coord_system, "orig_lon": r.lon, "orig_lat": r.lat,
-                  "flags": list(flags)}  # fmt: skip
+                  "flags": _text_array(flags)}  # fmt: skip
+
+
+def _text_array(words: Sequence[str]) -> str:
+    """``words`` as the text of a PostgreSQL ``text[]``: a list parameter cost psycopg a search
+    for its element type on every report (3 % of a report's CPU in Python, py-spy)."""
+    quoted = ('"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _store(conn: Connection, params: dict[str, Any]) -> Any:
