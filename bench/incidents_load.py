@@ -4,7 +4,7 @@ Run::
 
     .venv/bin/python bench/incidents_load.py [--workers 1 2] [--runs 3] [--seconds 10]
         [--connections 32] [--rates 200 50] [--open-connections 32]
-        [--data-dir DIR] [--keep]
+        [--incidents 1000000] [--data-dir DIR] [--keep]
 
 For each number of server workers, in one run on a fresh data folder (durable embedded
 PostGIS, demo city 奎文区):
@@ -24,9 +24,16 @@ PostGIS, demo city 奎文区):
     server cannot slow the client down and hide its queue; httpx's pool could not hold the
     rate).
 
+Beside requests/s, each closed-loop run reports the CPU a request cost the server's processes
+and the database's (ms, from /proc): on a machine shared with other work, requests per second
+follow the share of the CPU each server gets more than its own cost. ``--incidents N`` first
+tops the table up to N generated incidents of the past year (with their report events), so
+that idempotency, duplicate search and inserts meet a city's table.
+
 Medians over runs are printed with the ratio of the product to the anchors; the targets of
-issue 6 are ≥ 70 % of the minimal anchor's throughput and p99 ≤ 50 ms at 200 requests/s. All
-figures go to ``bench/out/incidents_load.json``.
+issue 19 are ≥ 1.0 of the minimal anchor's throughput at 1 and at 2 workers and p99 ≤ 10 ms
+at 200 requests/s (with 1,000,000 incidents). All figures go to
+``bench/out/incidents_load.json``.
 """
 
 from __future__ import annotations
@@ -67,8 +74,8 @@ from bench.servers import (  # noqa: E402
 LUA = ROOT / "bench" / "wrk" / "incidents.lua"
 TARGETS = ("hello", "minimal", "product")
 
-RATIO_TARGET = 0.70
-P99_TARGET_MS = 50.0
+RATIO_TARGET = 1.0  # issue 19 (issue 6 asked for 0.70 and p99 ≤ 50 ms)
+P99_TARGET_MS = 10.0
 RATE_TARGET = 200.0
 # as api/serve.py: a worker importing the app on a loaded machine answers uvicorn's health
 # check late, and is killed and started again for ever with uvicorn's 5 s
