@@ -342,7 +342,7 @@ def medians(phase_result: dict[str, Any]) -> dict[str, Any]:
     """Medians over runs of each target, and the product's ratios to the anchors."""
     out: dict[str, Any] = {"closed": {}, "open": {}}
     for t, runs in phase_result["closed"].items():
-        out["closed"][t] = {k: round(statistics.median(r[k] for r in runs), 2)
+        out["closed"][t] = {k: round(statistics.median(r[k] for r in runs), 3)
                             for k in ("rps", "p50", "p90", "p99", "max", "server_cpu_ms",
                                       "db_cpu_ms")}  # fmt: skip
         out["closed"][t]["errors"] = sum(r["errors"] for r in runs)
@@ -365,7 +365,7 @@ def print_table(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nPOST /incidents vs anchors — medians of {args.runs} runs, wrk -c{args.connections} "
           f"for {args.seconds:g} s; open loop on {args.open_connections} connections")  # fmt: skip
     print(f"{'workers':>7}  {'endpoint':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'vs minimal':>12}{'vs hello':>10}")  # fmt: skip
+          f"{'vs minimal':>12}{'vs hello':>10}   CPU ms/request: server, database")  # fmt: skip
     names = {"hello": "GET hello (anchor)", "minimal": "POST minimal (anchor)",
              "product": "POST /incidents"}  # fmt: skip
     for w, m in result["medians"].items():
@@ -373,8 +373,9 @@ def print_table(result: dict[str, Any], args: argparse.Namespace) -> None:
             c = m["closed"][t]
             ratios = (f"{m['ratio_to_minimal']:>12.2f}{m['ratio_to_hello']:>10.2f}"
                       if t == "product" else "")  # fmt: skip
+            ratios = ratios or " " * 22
             print(f"{w:>7}  {names[t]:<22}{c['rps']:>9.1f}{c['p50']:>9.1f}{c['p99']:>9.1f}"
-                  f"{c['errors']:>8}{ratios}")  # fmt: skip
+                  f"{c['errors']:>8}{ratios}   {c['server_cpu_ms']:.3f}, {c['db_cpu_ms']:.3f}")  # fmt: skip
         for key, o in m["open"].items():
             t, rate = key.split("@")
             print(f"{w:>7}  {names[t].split(' (')[0] + f' @{rate}/s':<22}{o['achieved_rps']:>9.1f}"
