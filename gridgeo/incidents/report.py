@@ -40,6 +40,7 @@ from gridgeo.incidents.policy import (
     MAX_KEY,
     REPORTERS,
     due,
+    resolve_limit,
 )
 from gridgeo.incidents.queries import shape
 from gridgeo.incidents.report_sql import REPORT_COLUMNS, REPORT_SQL
@@ -306,8 +307,8 @@ def _snap(conn: Connection, lon: float, lat: float, snap_m: float) -> tuple[str,
 
 def _incident(row: Any) -> dict[str, Any]:
     """A new incident as :func:`get_incident` answers it, from a row of :data:`REPORT_SQL`."""
-    limits = {"accept": row["accept_due"], "resolve": row["extended_due"] or row["resolve_due"]}
-    computed = {"due_at": due(row["state"], limits)}  # the rule of policy.LIMITS, as due_sql
+    resolve = resolve_limit(row["extended_due"], row["resolve_due"])
+    computed = {"due_at": due(row["state"], {"accept": row["accept_due"], "resolve": resolve})}
     fields: dict[str, Any] = {}
     for spec in REPORT_COLUMNS:  # "column", "column:name" or ":name" (None)
         column, _, name = spec.partition(":")
