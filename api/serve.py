@@ -20,6 +20,8 @@ from gridgeo.settings import Settings, get_settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+WORKER_HEALTHCHECK_S = 120  # seconds a worker may take to answer uvicorn's health check
+
 # How the parent of ``serve --workers N`` hands its database to the worker processes.
 WORKER_DATABASE_ENV = "GRIDGEO_SERVE_WORKER_DATABASE_URL"
 
@@ -136,6 +138,9 @@ def serve(settings: Settings, host: str, port: int, demo: bool = True, workers: 
                 port=port,
                 workers=workers,
                 log_level="info",
+                # a worker still importing the app on a loaded machine answers the supervisor's
+                # health check late: with uvicorn's 5 s it was killed and restarted for ever
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             )
         else:
             uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")

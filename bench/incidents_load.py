@@ -4,7 +4,7 @@ Run::
 
     .venv/bin/python bench/incidents_load.py [--workers 1 2] [--runs 3] [--seconds 10]
         [--connections 32] [--rates 200 50] [--open-connections 32]
-        [--data-dir DIR] [--keep]
+        [--incidents 1000000] [--data-dir DIR] [--keep]
 
 For each number of server workers, in one run on a fresh data folder (durable embedded
 PostGIS, demo city 奎文区):
@@ -24,9 +24,16 @@ PostGIS, demo city 奎文区):
     server cannot slow the client down and hide its queue; httpx's pool could not hold the
     rate).
 
+Beside requests/s, each closed-loop run reports the CPU a request cost the server's processes
+and the database's (ms, from /proc): on a machine shared with other work, requests per second
+follow the share of the CPU each server gets more than its own cost. ``--incidents N`` first
+tops the table up to N generated incidents of the past year (with their report events), so
+that idempotency, duplicate search and inserts meet a city's table.
+
 Medians over runs are printed with the ratio of the product to the anchors; the targets of
-issue 6 are ≥ 70 % of the minimal anchor's throughput and p99 ≤ 50 ms at 200 requests/s. All
-figures go to ``bench/out/incidents_load.json``.
+issue 19 are ≥ 1.0 of the minimal anchor's throughput at 1 and at 2 workers and p99 ≤ 10 ms
+at 200 requests/s (with 1,000,000 incidents). All figures go to
+``bench/out/incidents_load.json``.
 """
 
 from __future__ import annotations
@@ -67,9 +74,12 @@ from bench.servers import (  # noqa: E402
 LUA = ROOT / "bench" / "wrk" / "incidents.lua"
 TARGETS = ("hello", "minimal", "product")
 
-RATIO_TARGET = 0.70
-P99_TARGET_MS = 50.0
+RATIO_TARGET = 1.0  # issue 19 (issue 6 asked for 0.70 and p99 ≤ 50 ms)
+P99_TARGET_MS = 10.0
 RATE_TARGET = 200.0
+# as api/serve.py: a worker importing the app on a loaded machine answers uvicorn's health
+# check late, and is killed and started again for ever with uvicorn's 5 s
+WORKER_HEALTHCHECK_S = 120
 
 
 def anchor_server(url: str, port: int, log: Path, workers: int) -> ServerProcess:
@@ -78,12 +88,64 @@ def anchor_server(url: str, port: int, log: Path, workers: int) -> ServerProcess
     env["GRIDGEO_DATABASE_URL"] = url
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.anchor_app:create_anchor_app",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_S),
            "--log-level", "info"]  # fmt: skip
     return ServerProcess(cmd, env, port, log)
 
 
-def wrk(base: str, args: list[str], seconds: float, connections: int) -> dict[str, Any]:
-    """One wrk run; requests/s, latency percentiles in ms and error counts."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> dict[int, tuple[int, float, float]]:
+    """Every process: pid -> (parent pid, own CPU seconds, reaped children's CPU seconds)."""
+    out: dict[int, tuple[int, float, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ut, st, cut, cst = (int(x) for x in fields[11:15])
+        out[int(entry)] = (int(fields[1]), (ut + st) / _TICK, (cut + cst) / _TICK)
+    return out
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds used so far by ``roots`` and every descendant (the reaped ones included).
+
+    A server's workers and a cluster's backends: what a request costs the machine, which a
+    loaded machine does not distort as it distorts requests per second.
+    """
+    stats = _proc_stats()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [r for r in roots if r in stats]
+    for root in todo:
+        total += stats[root][2]  # reaped descendants, once, through the roots
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    """The pid of the embedded cluster's postmaster."""
+    return int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+
+def wrk(
+    base: str, args: list[str], seconds: float, connections: int,
+    server_pids: list[int] | None = None, db_pids: list[int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One wrk run; requests/s, latency percentiles in ms, error counts and CPU per request.
+
+    ``server_pids`` and ``db_pids``: the process trees whose CPU per request is reported (ms).
+    """
+    cpu0 = (tree_cpu(server_pids or []), tree_cpu(db_pids or []))
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
            "-s", str(LUA), base, "--", *args]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -91,9 +153,13 @@ def wrk(base: str, args: list[str], seconds: float, connections: int) -> dict[st
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
     raw = json.loads(line.removeprefix("WRKJSON "))
+    cpu1 = (tree_cpu(server_pids or []), tree_cpu(db_pids or []))
     errors = sum(raw[k] for k in raw if k.endswith("_errors") or k == "timeouts")
+    n = max(1, raw["requests"])
     return {
         "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "server_cpu_ms": round((cpu1[0] - cpu0[0]) * 1e3 / n, 3),
+        "db_cpu_ms": round((cpu1[1] - cpu0[1]) * 1e3 / n, 3),
         "p50": raw["p50_us"] / 1e3, "p90": raw["p90_us"] / 1e3, "p99": raw["p99_us"] / 1e3,
         "max": raw["max_us"] / 1e3, "requests": raw["requests"], "errors": errors, "raw": raw,
     }  # fmt: skip
@@ -228,6 +294,10 @@ def phase(
             "minimal": (anchor.base, ["POST", "/bench/minimal", "", "", str(points_csv)]),
             "product": (serve.base, ["POST", "/incidents", token, "", str(points_csv)]),
         }
+        assert serve.proc is not None and anchor.proc is not None
+        pids = {"hello": [anchor.proc.pid], "minimal": [anchor.proc.pid],
+                "product": [serve.proc.pid]}  # fmt: skip
+        db = [postmaster_pid(data_dir)]
         closed: dict[str, list[dict[str, Any]]] = {t: [] for t in TARGETS}
         for t in TARGETS:  # warm up: imports, prepared statements, caches
             base, wargs = plans[t]
@@ -242,10 +312,12 @@ def phase(
                 wargs = list(wargs)
                 if len(wargs) > 3:
                     wargs[3] = f"{tag}-r{run}-{t}"
-                res = wrk(base, wargs, args.seconds, args.connections)
+                res = wrk(base, wargs, args.seconds, args.connections, pids[t], db)
                 closed[t].append(res)
                 print(f"  run {run + 1} wrk {t:<8} {res['rps']:8.1f} req/s  p50 {res['p50']:7.1f} "
-                      f"ms  p99 {res['p99']:7.1f} ms  errors {res['errors']}", flush=True)  # fmt: skip
+                      f"ms  p99 {res['p99']:7.1f} ms  errors {res['errors']}  CPU/request: "
+                      f"server {res['server_cpu_ms']:.3f} ms, database {res['db_cpu_ms']:.3f} ms  "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         opened: dict[str, list[dict[str, Any]]] = {}
         for run in range(args.runs):
             for rate, (t, server, path, tok) in itertools.product(args.rates, (
@@ -270,8 +342,9 @@ def medians(phase_result: dict[str, Any]) -> dict[str, Any]:
     """Medians over runs of each target, and the product's ratios to the anchors."""
     out: dict[str, Any] = {"closed": {}, "open": {}}
     for t, runs in phase_result["closed"].items():
-        out["closed"][t] = {k: round(statistics.median(r[k] for r in runs), 2)
-                            for k in ("rps", "p50", "p90", "p99", "max")}  # fmt: skip
+        out["closed"][t] = {k: round(statistics.median(r[k] for r in runs), 3)
+                            for k in ("rps", "p50", "p90", "p99", "max", "server_cpu_ms",
+                                      "db_cpu_ms")}  # fmt: skip
         out["closed"][t]["errors"] = sum(r["errors"] for r in runs)
     for t, runs in phase_result["open"].items():
         out["open"][t] = {k: round(statistics.median(r.get(k, 0) for r in runs), 2)
@@ -292,7 +365,7 @@ def print_table(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nPOST /incidents vs anchors — medians of {args.runs} runs, wrk -c{args.connections} "
           f"for {args.seconds:g} s; open loop on {args.open_connections} connections")  # fmt: skip
     print(f"{'workers':>7}  {'endpoint':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'vs minimal':>12}{'vs hello':>10}")  # fmt: skip
+          f"{'vs minimal':>12}{'vs hello':>10}   CPU ms/request: server, database")  # fmt: skip
     names = {"hello": "GET hello (anchor)", "minimal": "POST minimal (anchor)",
              "product": "POST /incidents"}  # fmt: skip
     for w, m in result["medians"].items():
@@ -300,8 +373,9 @@ def print_table(result: dict[str, Any], args: argparse.Namespace) -> None:
             c = m["closed"][t]
             ratios = (f"{m['ratio_to_minimal']:>12.2f}{m['ratio_to_hello']:>10.2f}"
                       if t == "product" else "")  # fmt: skip
+            ratios = ratios or " " * 22
             print(f"{w:>7}  {names[t]:<22}{c['rps']:>9.1f}{c['p50']:>9.1f}{c['p99']:>9.1f}"
-                  f"{c['errors']:>8}{ratios}")  # fmt: skip
+                  f"{c['errors']:>8}{ratios}   {c['server_cpu_ms']:.3f}, {c['db_cpu_ms']:.3f}")  # fmt: skip
         for key, o in m["open"].items():
             t, rate = key.split("@")
             print(f"{w:>7}  {names[t].split(' (')[0] + f' @{rate}/s':<22}{o['achieved_rps']:>9.1f}"
@@ -311,13 +385,77 @@ def print_table(result: dict[str, Any], args: argparse.Namespace) -> None:
               f"at {RATE_TARGET:g}/s: {'met' if m['p99_target_met'] else 'NOT met'}")  # fmt: skip
 
 
+HISTORY = "bench-history"  # the reporter of the generated incidents
+
+# Incidents of the past year at random points of every current leaf grid, each with a key and
+# its report event: most closed, those of the last three days half still open (so that the
+# duplicate search meets open incidents near the points reported at). Set-based: about a
+# minute for 1,000,000 on the 2-core machine.
+_HISTORY_SQL = """
+WITH leaves AS (
+    SELECT g.id, g.code, g.geom, row_number() OVER (ORDER BY g.code) AS k FROM current_grids g
+    WHERE NOT EXISTS (SELECT FROM current_grids c WHERE c.parent_id = g.id)
+), cats AS (
+    SELECT array_agg(key ORDER BY key) AS keys FROM incident_categories WHERE active
+), pts AS (
+    SELECT l.id, l.code, (ST_Dump(ST_GeneratePoints(l.geom, :per_grid, l.k::int))).geom AS pt
+    FROM leaves l
+), rows AS (
+    SELECT p.*, now() - random() * interval '365 days' AS at, row_number() OVER () AS n
+    FROM pts p
+)
+INSERT INTO incidents (location, grid_id, category, reported_at, created_by, updated_by, state,
+    accuracy_m, orig_lon, orig_lat, queue_area, accept_due, resolve_due, level_accept_due,
+    level_resolve_due, reporter, idempotency_key, updated_at, resolved_at, closed_at)
+SELECT r.pt, r.id, c.keys[1 + r.n % cardinality(c.keys)], r.at, :who, :who,
+    CASE WHEN r.at > now() - interval '3 days' AND r.n % 2 = 0 THEN 'reported' ELSE 'closed' END,
+    15, ST_X(r.pt), ST_Y(r.pt), r.code, r.at + interval '1 hour', r.at + interval '3 days',
+    r.at + interval '1 hour', r.at + interval '3 days', :who, 'h-' || (:base + r.n), r.at,
+    r.at + interval '1 day', r.at + interval '1 day'
+FROM rows r, cats c WHERE r.n <= :n
+"""
+
+
+def add_history(engine: Engine, n: int) -> dict[str, Any]:
+    """Top the generated incidents up to ``n`` (with their report events); what it took."""
+    began = time.monotonic()
+    with engine.begin() as conn:
+        have = conn.execute(
+            text("SELECT count(*) FROM incidents WHERE reporter = :who"), {"who": HISTORY}
+        ).scalar_one()
+        missing = n - have
+        if missing > 0:
+            leaves = conn.execute(
+                text("SELECT count(*) FROM current_grids g WHERE NOT EXISTS "
+                     "(SELECT FROM current_grids c WHERE c.parent_id = g.id)")
+            ).scalar_one()  # fmt: skip
+            per_grid = -(-missing // leaves)
+            conn.execute(text(_HISTORY_SQL), {"per_grid": per_grid, "who": HISTORY,
+                                              "base": have, "n": missing})  # fmt: skip
+            conn.execute(
+                text("INSERT INTO incident_events (incident_id, at, actor, action, to_state) "
+                     "SELECT id, reported_at, reporter, 'report', 'reported' FROM incidents i "
+                     "WHERE reporter = :who AND NOT EXISTS (SELECT FROM incident_events e "
+                     "WHERE e.incident_id = i.id)"),
+                {"who": HISTORY},
+            )  # fmt: skip
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE incidents"))
+        conn.execute(text("VACUUM ANALYZE incident_events"))
+        total = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    return {"generated": max(0, missing), "incidents": int(total),
+            "seconds": round(time.monotonic() - began, 1)}  # fmt: skip
+
+
 def count_stored(engine: Engine) -> dict[str, int]:
     """Incidents stored by the product and by the minimal anchor."""
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT reporter = 'bench-anchor', count(*) FROM incidents GROUP BY 1")
-        ).all()
-    return {("minimal" if r[0] else "product"): int(r[1]) for r in rows}
+            text("SELECT CASE reporter WHEN 'bench-anchor' THEN 'minimal' WHEN :h THEN "
+                 "'history' ELSE 'product' END, count(*) FROM incidents GROUP BY 1"),
+            {"h": HISTORY},
+        ).all()  # fmt: skip
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def main() -> int:
@@ -330,6 +468,9 @@ def main() -> int:
     ap.add_argument("--rates", type=float, nargs="+", default=[RATE_TARGET, 50.0])
     ap.add_argument("--open-connections", type=int, default=32,
                     help="connections of the open-loop client")  # fmt: skip
+    ap.add_argument("--incidents", type=int, default=0,
+                    help="top the table up to this many generated incidents of the past year "
+                         "(with their report events) before measuring")  # fmt: skip
     ap.add_argument("--data-dir", type=Path, help="reuse this data folder (default: temporary)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     args = ap.parse_args()
@@ -360,6 +501,9 @@ def main() -> int:
             if account is None:
                 account = add_phones(engine, 1, "load")[0]
             result["server"] = server_facts(engine)
+            if args.incidents:
+                result["history"] = add_history(engine, args.incidents)
+                print(f"incidents in the table: {result['history']}", flush=True)
         finally:
             engine.dispose()
             first.stop()

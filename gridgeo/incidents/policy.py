@@ -196,6 +196,11 @@ def resolve_limit_sql(alias: str = "i") -> str:
     return f"coalesce({alias}.extended_due, {alias}.resolve_due)"
 
 
+def resolve_limit(extended_due: datetime | None, resolve_due: datetime | None) -> datetime | None:
+    """:func:`resolve_limit_sql` in Python (the report's answer, made without a query)."""
+    return extended_due if extended_due is not None else resolve_due
+
+
 # Which limit runs in which states: the accept limit while reported, the resolve limit while
 # open (the earliest applies). due_sql and missed_sql render it as SQL, due and missed in
 # Python (the demo's generated history); tests hold the two renderings equal.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, due_sql, sql_list
+from gridgeo.incidents.policy import OPEN_STATES, REPORTERS, sql_list
 from gridgeo.tokens import RESOLVE_SQL
 
 # One statement for a report (one round trip, where the steps cost little but their round
@@ -94,7 +94,7 @@ ins AS (
         (SELECT id FROM dup), a.code, c.ad, c.rd, c.ad, c.rd, a.name, %(key)s, %(now)s
     FROM allowed a CROSS JOIN cat c
     WHERE NOT EXISTS (SELECT FROM existing)
-    ON CONFLICT (reporter, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING *
 ),
 ev(event_id, event_at, event_actor, event_action, event_from, event_to, event_note) AS (
@@ -112,7 +112,7 @@ SELECT EXISTS (SELECT FROM cat) AS category_ok,
     (SELECT id FROM existing) AS existing_id, EXISTS (SELECT FROM leaf) AS located,
     EXISTS (SELECT FROM allowed) AS allowed, ST_X(i.location) AS lon, ST_Y(i.location) AS lat,
     ARRAY(SELECT code FROM cand UNION SELECT code FROM leaf ORDER BY 1) AS candidates,
-    @DUE@ AS due_at, i.*, ev.*, co.*, w.*
+    @COLUMNS@, ev.*, co.*, w.*
 FROM co LEFT JOIN ins i ON true LEFT JOIN ev ON true LEFT JOIN who w ON true
 """
 
@@ -127,14 +127,9 @@ def fold(sql: str) -> str:
     return "'".join(parts).strip()
 
 
-REPORT_SQL = fold(
-    _REPORT.replace("@RESOLVE@", RESOLVE_SQL)
-    .replace("@ROLES@", sql_list(REPORTERS))
-    .replace("@OPEN@", sql_list(OPEN_STATES))
-    .replace("@DUE@", due_sql("i"))
-)
 # The columns of gridgeo.incidents.queries.COLUMNS, in its order, as REPORT_SQL answers them
-# (new incidents have no department; their last note is that of their report event).
+# (new incidents have no department; their last note is that of their report event; due_at,
+# the limit a new incident runs against, is gridgeo.incidents.policy.due of its limits).
 REPORT_COLUMNS = (
     "id", "state", "category", "description", "lon", "lat", "accuracy_m", "coord_system",
     "orig_lon", "orig_lat", "queue_area:grid", "flags", "duplicate_of", "major",
@@ -143,3 +138,17 @@ REPORT_COLUMNS = (
     "assignee", ":department", "reported_at", "updated_at", "candidates", "event_note:last_note",
     "media_url", "extended_due", "extension_requested_at", "resolved_at",
 )  # fmt: skip
+# What the statement answers of the new incident's row: only the columns the answer shows, not
+# ``i.*`` (some 50): psycopg sets up a loader per column of every result, 8 % of a report's
+# CPU in Python with the whole row (py-spy, wrk -c32). Those below are made by the statement
+# or in Python (due_at).
+_ANSWERED = ("", "lon", "lat", "candidates", "due_at", "event_note")
+INCIDENT_COLUMNS = tuple(
+    dict.fromkeys(c for c in (s.partition(":")[0] for s in REPORT_COLUMNS) if c not in _ANSWERED)
+)
+REPORT_SQL = fold(
+    _REPORT.replace("@RESOLVE@", RESOLVE_SQL)
+    .replace("@ROLES@", sql_list(REPORTERS))
+    .replace("@OPEN@", sql_list(OPEN_STATES))
+    .replace("@COLUMNS@", ",".join(INCIDENT_COLUMNS))
+)
