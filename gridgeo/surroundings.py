@@ -36,7 +36,9 @@ _OWN_ALL = "true"
 _OWN_AREAS = "g.code LIKE ANY(CAST(:areas AS text[]))"
 
 # Candidates are the leaf grids meeting the view; a neighbour must also lie within the radius
-# of one of the account's areas (a bounding-box prefilter, then the geodesic distance).
+# of one of the account's areas (a bounding-box prefilter, then the geodesic distance). A name
+# goes at the centre of the grid's largest inscribed circle (its widest spot, as polylabel
+# places labels): an L-shaped grid's interior point may sit in a narrow arm.
 GRIDS = """
 WITH env AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS e),
 mine AS (
@@ -64,7 +66,9 @@ SELECT json_build_object(
         'code', s.code, 'name', s.name, 'own', s.own,
         'label', json_build_array(round(ST_X(p.pt)::numeric, :precision),
                                   round(ST_Y(p.pt)::numeric, :precision))))
-FROM shown s CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
+FROM shown s CROSS JOIN LATERAL (
+    SELECT (ST_MaximumInscribedCircle(ST_Simplify(s.geom, :tolerance, true))).center AS pt
+) p
 ORDER BY s.own DESC, s.code
 """  # {own} is one of two fixed fragments; values are bound
 
@@ -131,8 +135,8 @@ def surroundings(
 
     Returns:
         ``{"radius_m", "grids", "lines", "truncated"}``: ``grids`` a FeatureCollection whose
-        features carry only ``code``, ``name``, ``own`` and ``label`` (a point inside the grid
-        for its name); ``lines`` a FeatureCollection of ``kind`` and ``name``; ``truncated``
+        features carry only ``code``, ``name``, ``own`` and ``label`` (the grid's widest
+        spot, for its name); ``lines`` a FeatureCollection of ``kind`` and ``name``; ``truncated``
         when more than :data:`MAX_GRIDS` grids met the view (own grids come first).
 
     Raises:
