@@ -12,12 +12,14 @@ rule is stated here once:
 - the line layer (roads, rivers, railways: public geography) is shown wherever the view is.
 
 Everything is bounded by the view (``bbox``, at most :data:`MAX_SPAN_DEG` a side) and
-simplified for the zoom (:func:`gridgeo.tiles.tolerance`, about half a screen pixel), so a
-phone receives tens of kilobytes, not the city.
+generalised for the zoom (simplified to :func:`gridgeo.tiles.tolerance`, about half a screen
+pixel; coordinates to :func:`precision`; roads shorter than :data:`MIN_LINE_PX` pixels left
+out), so a phone receives kilobytes to tens of kilobytes, not the city (bench/phone_map.py).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -30,7 +32,10 @@ MAX_SPAN_DEG = 0.5  # a side of the view: about 45 km; a phone map at zoom 12 sh
 MIN_ZOOM = 10
 MAX_ZOOM = 20
 MAX_GRIDS = 800  # more than a 0.5° view holds in a dense city; beyond it, say truncated
-PRECISION = 6  # decimals of a degree: ~0.1 m
+# A road shorter than this many screen pixels at the zoom is left out (rivers never): at the
+# widest view (z12, ~30 m a pixel) the demo city's alleys went from 1,675 lines and 323 kB to
+# the main streets; at z16 (~2 m a pixel) only stubs under ~50 m go.
+MIN_LINE_PX = 24
 
 _OWN_ALL = "true"
 _OWN_AREAS = "g.code LIKE ANY(CAST(:areas AS text[]))"
@@ -77,7 +82,8 @@ LINES = """
 WITH env AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS e),
 clipped AS (
     SELECT l.id, l.kind, l.name, ST_Simplify(ST_ClipByBox2D(l.geom, env.e), :tolerance) AS geom
-    FROM lines l, env WHERE l.geom && env.e
+    FROM lines l, env
+    WHERE l.geom && env.e AND (l.kind = 'river' OR ST_Length(l.geom) >= :min_length)
 )
 SELECT json_build_object(
     'type', 'Feature',
@@ -87,6 +93,11 @@ FROM clipped c
 WHERE c.geom IS NOT NULL AND NOT ST_IsEmpty(c.geom)
 ORDER BY c.kind, c.id
 """
+
+
+def precision(z: int) -> int:
+    """Decimals of a degree worth sending at zoom ``z``: one finer than the simplification."""
+    return min(7, math.ceil(-math.log10(tolerance(z))) + 1)
 
 
 def check_view(bbox: tuple[float, float, float, float], z: int) -> None:
@@ -128,7 +139,8 @@ def surroundings(
         conn: database connection.
         hierarchy: the level chain (the leaf level is drawn).
         bbox: the view, ``(minlon, minlat, maxlon, maxlat)`` in WGS84.
-        z: the map's zoom; boundaries and lines are simplified to half a pixel at it.
+        z: the map's zoom; boundaries and lines are simplified to half a pixel at it, and
+            roads shorter than :data:`MIN_LINE_PX` pixels at it are left out.
         areas: the account's area codes; None for an account not limited by area (admin),
             whose grids are all its own.
         radius_m: how far from the account's areas a neighbour may lie (metres).
@@ -144,7 +156,7 @@ def surroundings(
     """
     check_view(bbox, z)
     view = dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
-    common = view | {"tolerance": tolerance(z), "precision": PRECISION}
+    common = view | {"tolerance": tolerance(z), "precision": precision(z)}
     params: dict[str, Any] = common | {
         "leaf": hierarchy.levels[-1].id,
         "codes": list(areas or ()),
@@ -157,7 +169,8 @@ def surroundings(
         params["areas"] = [a + "%" for a in areas]
     grids = list(conn.execute(text(GRIDS.format(own=own)), params).scalars())
     truncated = len(grids) > MAX_GRIDS
-    lines = list(conn.execute(text(LINES), common).scalars())
+    min_length = MIN_LINE_PX * 360.0 / (256 * 2**z)  # degrees of longitude
+    lines = list(conn.execute(text(LINES), common | {"min_length": min_length}).scalars())
     return {
         "radius_m": float(radius_m),
         "grids": {"type": "FeatureCollection", "features": grids[:MAX_GRIDS]},

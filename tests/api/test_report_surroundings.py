@@ -54,9 +54,10 @@ def city(conn):
             LineString([(X0 - 0.2, 36.705), (X0 + 0.3, 36.705)]),  # a long road across the view
             LineString([(X0 + 0.025, 36.60), (X0 + 0.025, 36.80)]),  # a river north-south
             LineString([(X0 + 1.0, 36.705), (X0 + 1.1, 36.705)]),  # a road far away
+            LineString([(X0 + 0.021, 36.702), (X0 + 0.023, 36.702)]),  # an alley of ~180 m
         ],
-        ["road", "river", "road"],
-        ["胜利街", "白浪河", "远方路"],
+        ["road", "river", "road", "road"],
+        ["胜利街", "白浪河", "远方路", "槐荫巷"],
         source="test",
     )
 
@@ -105,6 +106,7 @@ def test_lines_of_the_view_clipped_and_named(phone, login_as):
     lines = body["lines"]["features"]
     assert sorted((f["properties"]["kind"], f["properties"]["name"]) for f in lines) == [
         ("river", "白浪河"),
+        ("road", "槐荫巷"),
         ("road", "胜利街"),
     ]
     x0, y0, x1, y1 = (float(v) for v in VIEW.split(","))
@@ -113,6 +115,19 @@ def test_lines_of_the_view_clipped_and_named(phone, login_as):
         flat = coords if f["geometry"]["type"] == "LineString" else sum(coords, [])
         for lon, lat in flat:  # clipped to the view: a long river is not sent whole
             assert x0 - 1e-9 <= lon <= x1 + 1e-9 and y0 - 1e-9 <= lat <= y1 + 1e-9
+
+
+def test_short_roads_are_left_out_at_wide_views(phone, login_as):
+    # at zoom 12 a pixel is ~30 m: the 180 m alley is under 24 px, the long road and river stay
+    body = _get(phone, login_as("patrol", OWN), z=12).json()
+    names = sorted(f["properties"]["name"] for f in body["lines"]["features"])
+    assert names == ["白浪河", "胜利街"]
+    # and coordinates carry fewer decimals (5 at z12; 6 at z15)
+    road = next(f for f in body["lines"]["features"] if f["properties"]["name"] == "胜利街")
+    geom = road["geometry"]
+    parts = geom["coordinates"] if geom["type"] == "MultiLineString" else [geom["coordinates"]]
+    values = [v for part in parts for pt in part for v in pt]
+    assert values and all(len(repr(v).split(".")[-1]) <= 5 for v in values)
 
 
 def test_a_community_account_sees_its_grids_as_own_and_admin_all(phone, login_as):
