@@ -9,8 +9,9 @@
  * account) so an offline start still has its streets.
  *
  * Names are drawn where they fit: a neighbour's name is shown when its whole box lies inside
- * the grid's outline and inside the map at the current view and covers no name already placed;
- * the worker's own grids are named first, inside the map, even where the name overhangs.
+ * the grid's outline and inside the map at the current view and covers neither a name already
+ * placed nor the pin; the worker's own grids are named first, inside the map and clear of the
+ * pin, even where the name overhangs the outline.
  * Plain ES5 on Leaflet 1.9; classes on the drawn paths (gg-own, gg-nb, gg-road, gg-river,
  * gg-rail) and labels (gg-label) let a test count what is drawn.
  */
@@ -84,28 +85,51 @@
       fit();
     }
 
-    // Show a name only where its box lies inside its grid and clear of the names placed before.
+    // The boxes (map pixels) of the markers no name may cover (options.keepClear: the pin).
+    function clearOf() {
+      var m = map.getContainer().getBoundingClientRect();
+      return (options.keepClear || []).filter(function (marker) {
+        return marker && map.hasLayer(marker) && marker.getElement();
+      }).map(function (marker) {
+        var r = marker.getElement().getBoundingClientRect();
+        return [r.left - m.left, r.top - m.top, r.right - m.left, r.bottom - m.top];
+      });
+    }
+
+    // Show a name only where its box lies inside the map, clear of the names placed before and
+    // of what the page must keep visible (the pin); a neighbour's also inside its outline. A
+    // name that does not fit at its grid's widest spot tries one and two lines above and below.
     function fit() {
-      var placed = [], size = map.getSize();
+      var size = map.getSize(), placed = clearOf();
+      function clear(box) {
+        return box[0] >= 0 && box[1] >= 0 && box[2] <= size.x && box[3] <= size.y &&
+          placed.every(function (b) {
+            return box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3];
+          });
+      }
+      function within(feature, box) {
+        return [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
+          .every(function (pt) {
+            var ll = map.containerPointToLatLng(pt);
+            return inside(feature.geometry, ll.lng, ll.lat);
+          });
+      }
       st.labels.forEach(function (l) {
         var el = l.marker.getElement(), span = el && el.firstChild;
         if (!span) return;
         span.style.visibility = "hidden";
         el.classList.remove("gg-hidden");
-        var w = span.offsetWidth, h = span.offsetHeight;
+        var w = span.offsetWidth, h = span.offsetHeight, step = h + 6, shown = null;
         var c = map.latLngToContainerPoint(l.marker.getLatLng());
-        var box = [c.x - w / 2 - 2, c.y - h / 2 - 1, c.x + w / 2 + 2, c.y + h / 2 + 1];
-        // the own grid is always named (over its edge if it must); a neighbour only inside it
-        var fits = box[0] >= 0 && box[1] >= 0 && box[2] <= size.x && box[3] <= size.y &&
-          (l.feature.properties.own || [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
-          .every(function (pt) {
-            var ll = map.containerPointToLatLng(pt);
-            return inside(l.feature.geometry, ll.lng, ll.lat);
-          })) && placed.every(function (b) {
-            return box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3];
-          });
-        if (fits) placed.push(box);
-        el.classList.toggle("gg-hidden", !fits);
+        [0, step, -step, 2 * step, -2 * step].some(function (dy) {
+          var box = [c.x - w / 2 - 2, c.y + dy - h / 2 - 1, c.x + w / 2 + 2, c.y + dy + h / 2 + 1];
+          if (clear(box) && (l.feature.properties.own || within(l.feature, box))) {
+            shown = { box: box, dy: dy };
+          }
+          return shown !== null;
+        });
+        if (shown) { placed.push(shown.box); span.style.marginTop = shown.dy + "px"; }
+        el.classList.toggle("gg-hidden", !shown);
         span.style.visibility = "";
       });
     }
@@ -141,6 +165,7 @@
     if (kept) draw(kept.body);
     return {
       load: schedule,
+      fit: fit,
       // what is drawn, for tests: features by class and the labels shown
       drawn: function () {
         var root = map.getContainer();

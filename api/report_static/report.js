@@ -121,14 +121,14 @@
     // (around.js) are what a worker orients by; zoom 12 is the widest view they are sent for
     state.map = L.map("map", { attributionControl: false, zoomControl: true, minZoom: 12,
       maxZoom: 19 }).setView([36.7, 119.1], 15);
-    state.around = window.gridgeoAround.create(state.map, { shell: shell, user: user,
-      online: online, token: token, onError: noteError });
-    state.around.load();
     var icon = L.divIcon({ className: "pin", html: "<div></div>", iconSize: [36, 36],
       iconAnchor: [18, 36] });
     state.pin = L.marker([36.7, 119.1], { draggable: true, icon: icon, autoPan: true });
     state.circle = L.circle([36.7, 119.1], { radius: 1, weight: 1, color: "#1565c0",
       fillOpacity: 0.1, interactive: false });
+    state.around = window.gridgeoAround.create(state.map, { shell: shell, user: user,
+      online: online, token: token, onError: noteError, keepClear: [state.pin] });
+    state.around.load();
     state.pin.on("dragend", function () {
       var ll = state.pin.getLatLng();
       state.manual = true;
@@ -161,6 +161,7 @@
       if (pos.accuracy) state.circle.setLatLng(ll).setRadius(pos.accuracy).addTo(state.map);
       else state.circle.remove();
       if (!state.outline) state.map.setView(ll, 17);
+      state.around.fit();  // names keep clear of the pin where it now stands
     }
     renderFix();
     if (moved) { locate(); renderMine(); }

@@ -41,6 +41,11 @@ def _neighbours_within(demo_engine, code: str, radius_m: float) -> set[str]:
         return set(rows)
 
 
+def _apart(a: dict, b: dict) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) do not overlap."""
+    return a["x1"] <= b["x0"] or b["x1"] <= a["x0"] or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
+
+
 def _open(browser, live_server, demo_engine) -> tuple[Any, Any, list[str], list[dict]]:
     lon, lat = _inside(demo_engine, GRID)
     ctx, page, errors = _phone(browser, live_server, lon, lat)
@@ -106,10 +111,14 @@ def test_neighbours_names_and_streets_drawn_own_grid_highlighted(live_server, br
         for a in labels:
             assert box["x"] <= a["x0"] and a["x1"] <= box["x"] + box["width"], a
             assert box["y"] <= a["y0"] and a["y1"] <= box["y"] + box["height"], a
+        pin = page.locator("#map .pin").bounding_box()
+        assert pin is not None
+        pin_box = {"x0": pin["x"], "y0": pin["y"], "x1": pin["x"] + pin["width"]}
+        pin_box["y1"] = pin["y"] + pin["height"]
         for i, a in enumerate(labels):
+            assert _apart(a, pin_box), ("a name under the pin", a)
             for b in labels[i + 1 :]:
-                apart = a["x1"] <= b["x0"] or b["x1"] <= a["x0"] or a["y1"] <= b["y0"]
-                assert apart or b["y1"] <= a["y0"], (a, b)
+                assert _apart(a, b), (a, b)
 
         # zoomed out one level: more neighbours come into view, still only outlines and names
         with page.expect_response(lambda r: "/report/surroundings?" in r.url) as wider:
@@ -126,8 +135,6 @@ def test_neighbours_names_and_streets_drawn_own_grid_highlighted(live_server, br
         # the legend in the page's language, and nothing wider than the phone
         assert "相邻网格" in page.inner_text("#map-legend")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.locator("#where").screenshot(path=str(ARTIFACTS / "report-map-zh.png"))
         page.select_option("#lang", "en")
         assert "neighbouring grid" in page.inner_text("#map-legend")
         page.locator("#where").screenshot(path=str(ARTIFACTS / "report-map-en.png"))
