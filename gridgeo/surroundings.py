@@ -72,7 +72,7 @@ SELECT json_build_object(
         'label', json_build_array(round(ST_X(p.pt)::numeric, :precision),
                                   round(ST_Y(p.pt)::numeric, :precision))))
 FROM shown s CROSS JOIN LATERAL (
-    SELECT (ST_MaximumInscribedCircle(ST_Simplify(s.geom, :tolerance, true))).center AS pt
+    SELECT (ST_MaximumInscribedCircle(s.geom)).center AS pt  -- exact: a valid polygon
 ) p
 ORDER BY s.own DESC, s.code
 """  # {own} is one of two fixed fragments; values are bound
