@@ -84,12 +84,15 @@ class MapSettings(BaseSettings):
     Attributes:
         map_tiles: base map(s) (see :mod:`maps.basemaps`); empty for none (offline).
         tianditu_key: key of the Tianditu base maps.
+        neighbour_radius_m: how far from their own areas an account sees other grids'
+            outlines and names on the phone map (:mod:`gridgeo.surroundings`); 0 for none.
     """
 
     model_config = _FROM_ENV
 
     map_tiles: str = "OpenStreetMap"
     tianditu_key: str = ""
+    neighbour_radius_m: float = Field(default=1000.0, ge=0, le=5000)
 
 
 class IncidentSettings(BaseSettings):

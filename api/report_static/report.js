@@ -58,6 +58,7 @@
       building: "楼栋(可选)", unit: "单元", no_building: "不指定楼栋", any_unit: "不指定单元",
       buildings: "本网格楼栋", households_n: "{n} 户", unit_n: "{n}单元", in_grid: "属网格 {code}",
       no_buildings: "本网格没有登记楼栋",
+      legend_own: "我的网格", legend_nb: "相邻网格", legend_road: "道路", legend_river: "河流",
       states: { reported: "已上报", accepted: "已受理", dispatched: "已派遣", in_progress: "处置中",
         resolved: "已处置", verified: "已核查", closed: "已结案" }
     },
@@ -90,6 +91,8 @@
       building: "Building (optional)", unit: "Unit", no_building: "no building",
       any_unit: "no unit", buildings: "Buildings of this grid", households_n: "{n} households",
       unit_n: "unit {n}", in_grid: "in grid {code}", no_buildings: "No buildings recorded here",
+      legend_own: "my grid", legend_nb: "neighbouring grid", legend_road: "road",
+      legend_river: "river",
       states: { reported: "reported", accepted: "accepted", dispatched: "dispatched",
         in_progress: "in progress", resolved: "resolved", verified: "verified", closed: "closed" }
     }
@@ -114,13 +117,18 @@
   /* ---- map and position ---- */
   function initMap() {
     if (state.map || typeof L === "undefined") return;
-    state.map = L.map("map", { attributionControl: false, zoomControl: true })
-      .setView([36.7, 119.1], 15);  // no base map: the page must work offline
+    // no internet base map (the page must work offline): the grids around and the streets
+    // (around.js) are what a worker orients by; zoom 12 is the widest view they are sent for
+    state.map = L.map("map", { attributionControl: false, zoomControl: true, minZoom: 12,
+      maxZoom: 19 }).setView([36.7, 119.1], 15);
     var icon = L.divIcon({ className: "pin", html: "<div></div>", iconSize: [36, 36],
       iconAnchor: [18, 36] });
     state.pin = L.marker([36.7, 119.1], { draggable: true, icon: icon, autoPan: true });
     state.circle = L.circle([36.7, 119.1], { radius: 1, weight: 1, color: "#1565c0",
       fillOpacity: 0.1, interactive: false });
+    state.around = window.gridgeoAround.create(state.map, { shell: shell, user: user,
+      online: online, token: token, onError: noteError, keepClear: [state.pin] });
+    state.around.load();
     state.pin.on("dragend", function () {
       var ll = state.pin.getLatLng();
       state.manual = true;
@@ -153,6 +161,7 @@
       if (pos.accuracy) state.circle.setLatLng(ll).setRadius(pos.accuracy).addTo(state.map);
       else state.circle.remove();
       if (!state.outline) state.map.setView(ll, 17);
+      state.around.fit();  // names keep clear of the pin where it now stands
     }
     renderFix();
     if (moved) { locate(); renderMine(); }
@@ -478,6 +487,7 @@
     $("building").addEventListener("change", renderUnits);
     window.addEventListener("online", function () {
       renderNet(); flush(); loadCategories(); locate(); loadMine();
+      if (state.around) state.around.load();
     });
     window.addEventListener("offline", function () { renderNet(); renderMine(); });
     window.addEventListener("storage", function (e) { if (e.key === KEYS.queue) renderQueue(); });

@@ -32,6 +32,7 @@ VARIABLES = {
     "GRIDGEO_BATCH_PROCESSES": ("batch", "batch_processes", "false"),
     "GRIDGEO_MAP_TILES": ("maps", "map_tiles", "tianditu"),
     "GRIDGEO_TIANDITU_KEY": ("maps", "tianditu_key", "k"),
+    "GRIDGEO_NEIGHBOUR_RADIUS_M": ("maps", "neighbour_radius_m", "500"),
     "GRIDGEO_INCIDENT_SNAP_M": ("incidents", "incident_snap_m", "150"),
     "GRIDGEO_PHOTO_MAX_BYTES": ("incidents", "photo_max_bytes", "1000000"),
     "GRIDGEO_PHOTO_STRIP_GPS": ("incidents", "photo_strip_gps", "false"),
