@@ -94,6 +94,11 @@ WATERFALL = """(t0) => {
 }"""
 
 
+def server_load() -> str:
+    """The load average now (1, 5, 15 min): the machine is shared, so every figure says it."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, Any]:
     """The first run's seconds and the median of ``runs`` more, in milliseconds."""
     t = time.perf_counter()
@@ -311,9 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         write_json("evaluation", result)
         q = queries
-        print(f"\n{history['incidents']:,} incidents; month {q['month']}: "
-              f"{q['communities']} communities, {q['month_reported']:,} reported, "
-              f"{q['month_events']:,} events")  # fmt: skip
+        print(f"\n{history['incidents']:,} incidents; month {q['month']}", end="")
+        if "communities" in q:
+            print(f": {q['communities']} communities, {q['month_reported']:,} reported, "
+                  f"{q['month_events']:,} events", end="")  # fmt: skip
+        print(f"; load average {server_load()}")
         anchor_ms = median([q["month_anchor"]["median_ms"], q["month_anchor_after"]["median_ms"]])
         for title, d in (
             ("the server's first load", dashboard),

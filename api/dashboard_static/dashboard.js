@@ -317,6 +317,7 @@
     var fail = function (e) { S.show($("error"), e); };
     var first = monthShift(st.period, -11) + "-01";
     var areas = S.api("/evaluation?" + q({ level: st.level }));
+    st.shared = { key: tableKey("?" + q({ level: st.level })), table: areas };
     var trend = S.api("/evaluation/trend?" + q({ from: first, to: lastDay(st.period), bucket: "month" }));
     Promise.all([areas, trend]).then(function (r) {
       var now = r[0], points = r[1].points;
@@ -347,6 +348,18 @@
       }).catch(fail);
     }
   }
+
+  // The map frame's figures are this page's table of the areas (evaluation.js asks here first):
+  // the same query, so the same promise — one statement, not two, on every load and drill.
+  function tableKey(url) {
+    var p = new URLSearchParams(url.slice(url.indexOf("?") + 1));
+    return ["level", "parent", "period", "from", "to", "by"].map(function (k) {
+      return k + "=" + (p.get(k) || (k === "by" ? "area" : ""));
+    }).join("&");
+  }
+  window.gridgeoEvaluationShared = function (url) {
+    return st.shared && st.shared.key === tableKey(url) ? st.shared.table : null;
+  };
 
   function go(code) {
     var lv = code ? levelOf(code) : null;
