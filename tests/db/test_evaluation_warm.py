@@ -1,0 +1,45 @@
+"""Warming the evaluation when a server starts (gridgeo/evaluation/warm.py), on the constructed
+history: the settled months of the dashboards' trends are summed and kept, for everything and
+for each top-level area, and what a dashboard then reads is exactly what it would sum itself."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import pytest
+from sqlalchemy import Connection
+
+from gridgeo.evaluation import trend
+from gridgeo.evaluation.cache import SettledCache
+from gridgeo.evaluation.periods import buckets, last_months, month
+from gridgeo.evaluation.warm import MONTHS, warm
+from gridgeo.levels import Hierarchy, load_hierarchy
+from tests.api.incident_city import DISTRICT
+from tests.evaluation_history import CST, NOW, build_history
+
+
+@pytest.fixture
+def hierarchy(conn: Connection) -> Hierarchy:
+    build_history(conn)
+    return load_hierarchy(conn)
+
+
+def test_warming_keeps_the_settled_months_a_dashboard_reads(conn, hierarchy):
+    cache = SettledCache()
+    done = warm(lambda: nullcontext(conn), now=NOW, timezone="Asia/Shanghai", cache=cache)
+    assert done["scopes"] == ["", DISTRICT]
+    # settled: ended 30 days before NOW (5 December), December 2025 to October 2026
+    months = buckets(last_months(NOW, CST, MONTHS), "month")
+    settled = [m for m in months if m.end <= month(2026, 11, CST).start]
+    assert done["summed"] == 2 * len(settled) and len(settled) == MONTHS - 2
+    # the dashboard's year to last month, for the district leader and for an administrator
+    year = months[:-1]  # December 2025 to November 2026
+    for parent in (DISTRICT, None):
+        hits = cache.hits
+        got = trend(conn, hierarchy, buckets=year, now=NOW, parent=parent, cache=cache)
+        assert got == trend(conn, hierarchy, buckets=year, now=NOW, parent=parent)  # exact
+        assert cache.hits - hits == len(settled)  # only November summed
+    # a second server on the same table sums nothing again
+    other = SettledCache()
+    again = warm(lambda: nullcontext(conn), now=NOW, timezone="Asia/Shanghai", cache=other)
+    assert again["summed"] == 0 and other.stored_hits == 2 * len(settled)
