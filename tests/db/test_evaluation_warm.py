@@ -43,3 +43,37 @@ def test_warming_keeps_the_settled_months_a_dashboard_reads(conn, hierarchy):
     other = SettledCache()
     again = warm(lambda: nullcontext(conn), now=NOW, timezone="Asia/Shanghai", cache=other)
     assert again["summed"] == 0 and other.stored_hits == 2 * len(settled)
+
+
+def test_a_request_waits_for_the_summing_in_flight_instead_of_summing_again(conn, hierarchy):
+    """The warm-up and a first request (or two first requests) need the same settled months:
+    the second waits for the first and takes its sums."""
+    import threading
+
+    from gridgeo.evaluation.cache import flight_key
+    from gridgeo.evaluation.evaluate import scope_of
+
+    year = buckets(last_months(NOW, CST, MONTHS), "month")[:-1]
+    plain = trend(conn, hierarchy, buckets=year, now=NOW)
+    cache = SettledCache()
+    scope, _ = scope_of(hierarchy, by="all", level=None, parent=None, areas=None)
+    flight = cache.flight(flight_key(scope, False))
+    flight.acquire()  # as the warm-up summing them
+    got: dict = {}
+    second = threading.Thread(target=lambda: got.update(
+        rows=trend(conn, hierarchy, buckets=year, now=NOW, cache=cache)))  # fmt: skip
+    second.start()
+    for _ in range(500):  # until it has looked in memory and waits
+        if cache.misses:
+            break
+        threading.Event().wait(0.01)
+    second.join(0.2)
+    assert second.is_alive() and cache.misses == 11  # waiting, not summing
+    summed = SettledCache()  # the first summing: kept in memory (and in the table)
+    assert trend(conn, hierarchy, buckets=year, now=NOW, cache=summed) == plain
+    for key, (version, value) in summed._data.items():
+        cache.put(key, version, value)
+    flight.release()
+    second.join(10)
+    assert got["rows"] == plain
+    assert cache.stored_hits == 0  # taken from memory after the wait: not read, not summed
