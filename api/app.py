@@ -95,7 +95,7 @@ def create_app(
         if settings.evaluation.evaluation_warm and transaction is None:
             # in the background, on its own connection (an app handed its transactions by its
             # caller, as a test rig's, leaves them to it): readiness does not wait
-            start_warming(db.engine.begin, clock=lambda: app.state.clock(),
+            start_warming(db.engine, clock=lambda: app.state.clock(),
                           timezone=settings.evaluation.evaluation_timezone,
                           cache=app.state.evaluation_cache)  # fmt: skip
         try:

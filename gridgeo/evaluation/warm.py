@@ -19,11 +19,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from gridgeo.evaluation.cache import SettledCache
 from gridgeo.evaluation.evaluate import trend
@@ -37,7 +36,7 @@ MONTHS = 13  # the dashboard's year to last month and the API's year to this mon
 
 
 def warm(
-    transaction: Callable[[], AbstractContextManager[Connection]],
+    conn: Connection,
     *,
     now: datetime,
     timezone: str,
@@ -46,7 +45,7 @@ def warm(
     """Sum and keep the settled months of the last :data:`MONTHS` for the dashboards' scopes.
 
     Args:
-        transaction: a connection in a transaction of its own (committed: the table keeps them).
+        conn: a connection (the caller commits what was kept in the table, or not).
         now: the time of the evaluation.
         timezone: the evaluation's time zone (its months).
         cache: the app's cache of settled sums.
@@ -59,34 +58,40 @@ def warm(
     months = buckets(last_months(now, zone(timezone), MONTHS), "month")
     misses = cache.misses - cache.stored_hits
     scopes: list[str] = []
-    with transaction() as conn:
-        hierarchy = load_hierarchy(conn)
-        tops = conn.execute(
-            text(
-                "SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id "
-                "WHERE l.depth = 0 ORDER BY g.code LIMIT :n"
-            ),
-            {"n": MAX_TOP_AREAS},
-        ).scalars()
-        for parent in ["", *tops]:
-            trend(conn, hierarchy, buckets=months, now=now, parent=parent or None, cache=cache)
-            scopes.append(parent)
+    hierarchy = load_hierarchy(conn)
+    tops = conn.execute(
+        text(
+            "SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id "
+            "WHERE l.depth = 0 ORDER BY g.code LIMIT :n"
+        ),
+        {"n": MAX_TOP_AREAS},
+    ).scalars()
+    for parent in ["", *tops]:
+        trend(conn, hierarchy, buckets=months, now=now, parent=parent or None, cache=cache)
+        scopes.append(parent)
     summed = (cache.misses - cache.stored_hits) - misses
     return {"scopes": scopes, "seconds": round(time.perf_counter() - start, 3), "summed": summed}
 
 
 def start_warming(
-    transaction: Callable[[], AbstractContextManager[Connection]],
+    engine: Engine,
     *,
     clock: Callable[[], datetime],
     timezone: str,
     cache: SettledCache,
 ) -> threading.Thread:
-    """Run :func:`warm` in a daemon thread (logged; an error is logged, never raised)."""
+    """Run :func:`warm` in a daemon thread on a connection of its own.
+
+    It commits only when it summed something (the table keeps it); an error is logged, never
+    raised.
+    """
 
     def run() -> None:
         try:
-            done = warm(transaction, now=clock(), timezone=timezone, cache=cache)
+            with engine.connect() as conn:
+                done = warm(conn, now=clock(), timezone=timezone, cache=cache)
+                if done["summed"]:
+                    conn.commit()
             log.info("evaluation warmed: %s", done)
         except Exception:  # the first request does the work instead
             log.warning("warming the evaluation failed", exc_info=True)

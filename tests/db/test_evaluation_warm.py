@@ -4,8 +4,6 @@ for each top-level area, and what a dashboard then reads is exactly what it woul
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import pytest
 from sqlalchemy import Connection
 
@@ -26,7 +24,7 @@ def hierarchy(conn: Connection) -> Hierarchy:
 
 def test_warming_keeps_the_settled_months_a_dashboard_reads(conn, hierarchy):
     cache = SettledCache()
-    done = warm(lambda: nullcontext(conn), now=NOW, timezone="Asia/Shanghai", cache=cache)
+    done = warm(conn, now=NOW, timezone="Asia/Shanghai", cache=cache)
     assert done["scopes"] == ["", DISTRICT]
     # settled: ended 30 days before NOW (5 December), December 2025 to October 2026
     months = buckets(last_months(NOW, CST, MONTHS), "month")
@@ -41,7 +39,7 @@ def test_warming_keeps_the_settled_months_a_dashboard_reads(conn, hierarchy):
         assert cache.hits - hits == len(settled)  # only November summed
     # a second server on the same table sums nothing again
     other = SettledCache()
-    again = warm(lambda: nullcontext(conn), now=NOW, timezone="Asia/Shanghai", cache=other)
+    again = warm(conn, now=NOW, timezone="Asia/Shanghai", cache=other)
     assert again["summed"] == 0 and other.stored_hits == 2 * len(settled)
 
 
