@@ -198,8 +198,9 @@
   // the left axis with the score, the reports as bars on the right: rates, not only counts.
   function trendChart(points) {
     var x = points.map(function (p) { return p.period.label; });
-    var pct = function (key) {
+    var pct = function (key, colour) {  // a colour of its own each: six lines must read apart
       return { name: label(key), type: "line", yAxisIndex: 0, smooth: true,
+        itemStyle: { color: colour }, lineStyle: { color: colour },
         data: points.map(function (p) { return p[key] === null ? null : +(100 * p[key]).toFixed(1); }) };
     };
     chart("chart-trend").setOption({
@@ -211,10 +212,11 @@
       series: [
         { name: S.t("reported_bar"), type: "bar", yAxisIndex: 1, data: points.map(function (p) { return p.reported; }),
           itemStyle: { color: "#c6d5e6" } },
-        pct("closure_rate"), pct("on_time_rate"), pct("satisfied_share"), pct("rework_rate"),
-        pct("extension_rate"), pct("in_grid_rate"),
+        pct("closure_rate", "#1f4e79"), pct("on_time_rate", "#1a9641"),
+        pct("satisfied_share", "#7b3294"), pct("rework_rate", "#d7191c"),
+        pct("extension_rate", "#f28e2b"), pct("in_grid_rate", "#17becf"),
         { name: label("score"), type: "line", yAxisIndex: 0, data: points.map(function (p) { return p.score; }),
-          lineStyle: { type: "dashed" } }
+          itemStyle: { color: "#555555" }, lineStyle: { type: "dashed", color: "#555555" } }
       ]
     }, true);
   }
