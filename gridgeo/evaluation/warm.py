@@ -35,14 +35,35 @@ MAX_TOP_AREAS = 20  # a city of more districts leaves the rest to their first re
 MONTHS = 13  # the dashboard's year to last month and the API's year to this month
 
 
-def warm(
-    conn: Connection,
-    *,
-    now: datetime,
-    timezone: str,
-    cache: SettledCache,
-) -> dict[str, Any]:
-    """Sum and keep the settled months of the last :data:`MONTHS` for the dashboards' scopes.
+def scopes_to_warm(conn: Connection) -> list[str]:
+    """Everything (``""``) and each top-level area (at most :data:`MAX_TOP_AREAS`)."""
+    tops = conn.execute(
+        text(
+            "SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id "
+            "WHERE l.depth = 0 ORDER BY g.code LIMIT :n"
+        ),
+        {"n": MAX_TOP_AREAS},
+    ).scalars()
+    return ["", *tops]
+
+
+def warm_scope(
+    conn: Connection, parent: str, *, now: datetime, timezone: str, cache: SettledCache
+) -> int:
+    """Sum and keep the settled months of the last :data:`MONTHS` under ``parent``.
+
+    Returns:
+        How many settled months were summed (0 when memory or the table held them all).
+    """
+    months = buckets(last_months(now, zone(timezone), MONTHS), "month")
+    before = cache.misses - cache.stored_hits
+    trend(conn, load_hierarchy(conn), buckets=months, now=now, parent=parent or None,
+          cache=cache)  # fmt: skip
+    return max(0, (cache.misses - cache.stored_hits) - before)
+
+
+def warm(conn: Connection, *, now: datetime, timezone: str, cache: SettledCache) -> dict[str, Any]:
+    """:func:`warm_scope` for every scope of :func:`scopes_to_warm`, on one connection.
 
     Args:
         conn: a connection (the caller commits what was kept in the table, or not).
@@ -55,21 +76,8 @@ def warm(
         settled months were summed (0 when the table held them all).
     """
     start = time.perf_counter()
-    months = buckets(last_months(now, zone(timezone), MONTHS), "month")
-    misses = cache.misses - cache.stored_hits
-    scopes: list[str] = []
-    hierarchy = load_hierarchy(conn)
-    tops = conn.execute(
-        text(
-            "SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id "
-            "WHERE l.depth = 0 ORDER BY g.code LIMIT :n"
-        ),
-        {"n": MAX_TOP_AREAS},
-    ).scalars()
-    for parent in ["", *tops]:
-        trend(conn, hierarchy, buckets=months, now=now, parent=parent or None, cache=cache)
-        scopes.append(parent)
-    summed = (cache.misses - cache.stored_hits) - misses
+    scopes = scopes_to_warm(conn)
+    summed = sum(warm_scope(conn, p, now=now, timezone=timezone, cache=cache) for p in scopes)
     return {"scopes": scopes, "seconds": round(time.perf_counter() - start, 3), "summed": summed}
 
 
@@ -80,19 +88,26 @@ def start_warming(
     timezone: str,
     cache: SettledCache,
 ) -> threading.Thread:
-    """Run :func:`warm` in a daemon thread on a connection of its own.
+    """Run :func:`warm_scope` for each scope in a daemon thread, on connections of its own.
 
-    It commits only when it summed something (the table keeps it); an error is logged, never
-    raised.
+    Each scope is committed on its own when something was summed (so another worker process
+    that writes the same rows waits for one scope at most, not for the whole warm-up); an error
+    is logged, never raised.
     """
 
     def run() -> None:
         try:
+            start, now, summed = time.perf_counter(), clock(), 0
             with engine.connect() as conn:
-                done = warm(conn, now=clock(), timezone=timezone, cache=cache)
-                if done["summed"]:
-                    conn.commit()
-            log.info("evaluation warmed: %s", done)
+                scopes = scopes_to_warm(conn)
+            for parent in scopes:
+                with engine.connect() as conn:
+                    n = warm_scope(conn, parent, now=now, timezone=timezone, cache=cache)
+                    if n:
+                        conn.commit()
+                summed += n
+            log.info("evaluation warmed: %d scopes, %d settled months summed, %.2f s",
+                     len(scopes), summed, time.perf_counter() - start)  # fmt: skip
         except Exception:  # the first request does the work instead
             log.warning("warming the evaluation failed", exc_info=True)
 

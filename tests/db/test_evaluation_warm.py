@@ -75,3 +75,32 @@ def test_a_request_waits_for_the_summing_in_flight_instead_of_summing_again(conn
     second.join(10)
     assert got["rows"] == plain
     assert cache.stored_hits == 0  # taken from memory after the wait: not read, not summed
+
+
+def test_a_starting_server_warms_in_a_thread_and_keeps_the_months_in_the_table(pg_server):
+    """start_warming (what the app's lifespan starts): on a database of its own, committed; a
+    later process reads the months from the table and sums none of them."""
+    from sqlalchemy import text
+
+    from gridgeo.evaluation.warm import start_warming
+    from tests.conftest import _database
+
+    eng = _database(pg_server, "gridgeo_warm")
+    try:
+        with eng.begin() as conn:
+            build_history(conn)
+        cache = SettledCache()
+        thread = start_warming(eng, clock=lambda: NOW, timezone="Asia/Shanghai", cache=cache)
+        thread.join(60)
+        assert not thread.is_alive()
+        with eng.connect() as conn:
+            kept = conn.execute(text("SELECT count(*) FROM evaluation_settled")).scalar_one()
+            assert kept == 2 * (MONTHS - 2)  # everything and the district, December to October
+            later = SettledCache()
+            year = buckets(last_months(NOW, CST, MONTHS), "month")[:-1]
+            got = trend(conn, load_hierarchy(conn), buckets=year, now=NOW, parent=DISTRICT,
+                        cache=later)  # fmt: skip
+            assert later.stored_hits == MONTHS - 2
+            assert got == trend(conn, load_hierarchy(conn), buckets=year, now=NOW, parent=DISTRICT)
+    finally:
+        eng.dispose()
