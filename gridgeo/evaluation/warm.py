@@ -36,7 +36,12 @@ MONTHS = 13  # the dashboard's year to last month and the API's year to this mon
 
 
 def scopes_to_warm(conn: Connection) -> list[str]:
-    """Everything (``""``) and each top-level area (at most :data:`MAX_TOP_AREAS`)."""
+    """The scopes to warm: everything (``""``) and each top-level area.
+
+    At most :data:`MAX_TOP_AREAS` areas; none without incidents (nothing to sum).
+    """
+    if not conn.execute(text("SELECT EXISTS (SELECT FROM incidents)")).scalar():
+        return []
     tops = conn.execute(
         text(
             "SELECT g.code FROM current_grids g JOIN levels l ON l.id = g.level_id "
@@ -90,9 +95,9 @@ def start_warming(
 ) -> threading.Thread:
     """Run :func:`warm_scope` for each scope in a daemon thread, on connections of its own.
 
-    Each scope is committed on its own when something was summed (so another worker process
-    that writes the same rows waits for one scope at most, not for the whole warm-up); an error
-    is logged, never raised.
+    Each scope is a transaction of its own, as a request's (so another worker process that
+    writes the same rows waits for one scope at most, not for the whole warm-up, and a failed
+    commit is rolled back as a request's is); an error is logged, never raised.
     """
 
     def run() -> None:
@@ -101,11 +106,8 @@ def start_warming(
             with engine.connect() as conn:
                 scopes = scopes_to_warm(conn)
             for parent in scopes:
-                with engine.connect() as conn:
-                    n = warm_scope(conn, parent, now=now, timezone=timezone, cache=cache)
-                    if n:
-                        conn.commit()
-                summed += n
+                with engine.begin() as conn:
+                    summed += warm_scope(conn, parent, now=now, timezone=timezone, cache=cache)
             log.info("evaluation warmed: %d scopes, %d settled months summed, %.2f s",
                      len(scopes), summed, time.perf_counter() - start)  # fmt: skip
         except Exception:  # the first request does the work instead
