@@ -39,6 +39,7 @@ from gridgeo import __version__
 from gridgeo.clock import utcnow
 from gridgeo.db import Database, libpq_conninfo, open_database
 from gridgeo.evaluation.cache import SettledCache
+from gridgeo.evaluation.warm import start_warming
 from gridgeo.settings import Settings, get_settings
 from maps.assets import STATIC_DIR, STATIC_URL
 
@@ -91,6 +92,12 @@ def create_app(
         app.state.statements = statements or PoolStatements(
             libpq_conninfo(db.engine.url), settings.database.pool_size
         )
+        if settings.evaluation.evaluation_warm and transaction is None:
+            # in the background, on its own connection (an app handed its transactions by its
+            # caller, as a test rig's, leaves them to it): readiness does not wait
+            start_warming(db.engine, clock=lambda: app.state.clock(),
+                          timezone=settings.evaluation.evaluation_timezone,
+                          cache=app.state.evaluation_cache)  # fmt: skip
         try:
             yield
         finally:

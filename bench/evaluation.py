@@ -29,6 +29,7 @@ Targets (issue 17): ≤ 300 ms, ≤ 500 ms, ≤ 2 s. Figures go to ``bench/out/e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -81,6 +82,22 @@ DRAWN = """() => {
         && document.querySelector('#ranking tbody tr') && f && f.gridgeoEvaluation
         && f.gridgeoDrawn);
 }"""
+# Chromium's network waterfall of a load: every request of the page and of its map frame, in ms
+# from ``t0`` (performance.now() of the page when the load began), with the server's timing.
+WATERFALL = """(t0) => {
+    const f = document.getElementById('map').contentWindow;
+    const pick = (w, shift) => w.performance.getEntriesByType('resource').map(e => ({
+        url: e.name.replace(location.origin, ''), start: Math.round(e.startTime + shift - t0),
+        end: Math.round(e.responseEnd + shift - t0), ms: Math.round(e.duration),
+        server: Object.fromEntries((e.serverTiming || []).map(s => [s.name, s.duration]))}));
+    const rows = pick(window, 0).concat(pick(f, f.performance.timeOrigin - performance.timeOrigin));
+    return rows.filter(r => r.end >= 0).sort((a, b) => a.start - b.start);
+}"""
+
+
+def server_load() -> str:
+    """The load average now (1, 5, 15 min): the machine is shared, so every figure says it."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, Any]:
@@ -127,6 +144,20 @@ def make_history(engine: Any, target: int, now: datetime) -> dict[str, Any]:
         conn.execute(text("VACUUM (ANALYZE) incidents, incident_events, workers"))
     return {"reused": False, "incidents": made, "events": events,
             "load_s": round(time.perf_counter() - start, 1)}  # fmt: skip
+
+
+def anchor_month(conn: Connection, now: datetime) -> Any:
+    """The anchor: the plain GROUP BY of the last full month's events by community and action."""
+    community = load_hierarchy(conn).get("community")
+    month = month_of(now, zone()).previous()
+    return conn.execute(text(ANCHOR_MONTH), {"len": community.code_length,
+                        "start": month.start, "end": month.end}).all()  # fmt: skip
+
+
+def bench_month_anchor(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
+    """Only the month's anchor (``--dashboard-only``): the figure the dashboard is put beside."""
+    return {"month": month_of(now, zone()).previous().label,
+            "month_anchor": timed(lambda: anchor_month(conn, now), runs)}  # fmt: skip
 
 
 def bench_queries(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
@@ -184,17 +215,28 @@ def bench_queries(conn: Connection, now: datetime, runs: int) -> dict[str, Any]:
     return out
 
 
+def print_waterfall(title: str, rows: list[dict[str, Any]], drawn_ms: float) -> None:
+    """The requests of a load, slowest first (the ten that took longest), with server timing."""
+    print(f"  {title}: drawn at {drawn_ms:.0f} ms; {len(rows)} requests, the slowest:")
+    for r in sorted(rows, key=lambda r: -r["ms"])[:10]:
+        server = ", ".join(f"{k} {v:.0f}" for k, v in r["server"].items())
+        print(f"    {r['start']:>5}–{r['end']:>5} ms {r['ms']:>5} ms  {r['url'][:90]}"
+              + (f"  [server: {server}]" if server else ""))  # fmt: skip
+
+
 def bench_dashboard(url: str, period: str, runs: int) -> dict[str, Any]:
     """Time from navigation until the whole dashboard is drawn, signed in as a viewer.
 
     The viewer signs in on the dashboard's own login form (the shared shell); the first figure
     runs from that click until drawn — the server's first dashboard, nothing of the evaluation
     computed in it yet. The session stays in the browser context, as in a person's browser;
-    each further run opens /dashboard in a new page.
+    each further run opens /dashboard in a new page. The network waterfall of the first load
+    and of the last is kept (``waterfall_first``, ``waterfall_warm``).
     """
     from playwright.sync_api import sync_playwright
 
     times = []
+    ready = time.perf_counter()  # the server answers /health
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM,
                                      args=["--headless", "--no-sandbox", "--disable-gpu"])  # fmt: skip
@@ -204,10 +246,13 @@ def bench_dashboard(url: str, period: str, runs: int) -> dict[str, Any]:
         page.wait_for_selector("#login-form")  # the shared shell asks for the account first
         page.fill("input[name=username]", VIEWER[0])
         page.fill("input[name=password]", VIEWER[1])
+        t0 = page.evaluate("performance.now()")
         t = time.perf_counter()
+        since_ready = t - ready  # what a warm-up had before the first leader came
         page.click("#login-form button[type=submit]")
         page.wait_for_function(DRAWN, timeout=120000)
         times.append(time.perf_counter() - t)  # the first: from signing in to drawn
+        waterfalls = [page.evaluate(WATERFALL, t0)]
         page.close()
         for _ in range(runs):
             page = ctx.new_page()
@@ -215,11 +260,14 @@ def bench_dashboard(url: str, period: str, runs: int) -> dict[str, Any]:
             page.goto(f"{url}/dashboard?period={period}")
             page.wait_for_function(DRAWN, timeout=120000)
             times.append(time.perf_counter() - t)
+            waterfalls.append(page.evaluate(WATERFALL, 0))
             page.close()
         ctx.close()
         browser.close()
-    return {"first_ms": round(1000 * times[0], 1), "median_ms": round(1000 * median(times[1:]), 1),
-            "runs": runs}  # fmt: skip
+    return {"first_ms": round(1000 * times[0], 1), "since_ready_ms": round(1000 * since_ready),
+            "median_ms": round(1000 * median(times[1:]), 1) if runs else None, "runs": runs,
+            "times_ms": [round(1000 * x, 1) for x in times],
+            "waterfall_first": waterfalls[0], "waterfall_warm": waterfalls[-1]}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the cluster running")
+    ap.add_argument("--dashboard-only", action="store_true",
+                    help="only /dashboard (the queries' anchor is then only the month's)")  # fmt: skip
     args = ap.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
     db = open_bench_database(args.data_dir)
@@ -252,11 +302,24 @@ def main(argv: list[str] | None = None) -> int:
         with db.engine.begin() as conn:  # nothing kept from an earlier run
             conn.execute(text("DELETE FROM evaluation_settled"))
         with db.engine.connect() as conn:
-            queries = bench_queries(conn, now, args.runs)  # rolled back: keeps nothing
+            if args.dashboard_only:
+                queries = bench_month_anchor(conn, now, args.runs)
+            else:
+                queries = bench_queries(conn, now, args.runs)  # rolled back: keeps nothing
         with api_server(db.url) as base:
             dashboard = bench_dashboard(base, queries["month"], max(3, args.runs // 2))
         with api_server(db.url) as base:  # restarted: settled months from the table
             dashboard["restarted"] = bench_dashboard(base, queries["month"], 1)
+        with db.engine.begin() as conn:  # the first server again, without warming
+            conn.execute(text("DELETE FROM evaluation_settled"))
+        os.environ["GRIDGEO_EVALUATION_WARM"] = "false"
+        try:
+            with api_server(db.url) as base:
+                dashboard["unwarmed"] = bench_dashboard(base, queries["month"], 0)
+        finally:
+            del os.environ["GRIDGEO_EVALUATION_WARM"]
+        with db.engine.connect() as conn:  # the anchor again, after the dashboard's runs
+            queries["month_anchor_after"] = timed(lambda: anchor_month(conn, now), args.runs)
         result = {
             "incidents": args.incidents, "history": history, "queries": queries,
             "dashboard": dashboard, "server": server_facts(db.engine),
@@ -264,9 +327,36 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         write_json("evaluation", result)
         q = queries
-        print(f"\n{history['incidents']:,} incidents; month {q['month']}: "
-              f"{q['communities']} communities, {q['month_reported']:,} reported, "
-              f"{q['month_events']:,} events")  # fmt: skip
+        print(f"\n{history['incidents']:,} incidents; month {q['month']}", end="")
+        if "communities" in q:
+            print(f": {q['communities']} communities, {q['month_reported']:,} reported, "
+                  f"{q['month_events']:,} events", end="")  # fmt: skip
+        print(f"; load average {server_load()}")
+        anchor_ms = median([q["month_anchor"]["median_ms"], q["month_anchor_after"]["median_ms"]])
+        for title, d in (
+            ("the server's first load", dashboard),
+            ("the first load after a restart", dashboard["restarted"]),
+            ("the server's first load, not warmed", dashboard["unwarmed"]),
+        ):
+            title += f" (signed in {d['since_ready_ms']} ms after ready)"
+            print_waterfall(title, d["waterfall_first"], d["first_ms"])
+        print_waterfall(
+            "a warm load (the last)", dashboard["waterfall_warm"], dashboard["times_ms"][-1]
+        )
+        print(
+            f"/dashboard drawn: the server's first load {dashboard['first_ms']:.0f} ms "
+            f"({dashboard['first_ms'] / anchor_ms:.1f}× the anchor's month), "
+            f"the first after a restart {dashboard['restarted']['first_ms']:.0f} ms "
+            f"({dashboard['restarted']['first_ms'] / anchor_ms:.1f}×), the server's first "
+            f"without warming {dashboard['unwarmed']['first_ms']:.0f} ms "
+            f"({dashboard['unwarmed']['first_ms'] / anchor_ms:.1f}×), then median "
+            f"{dashboard['median_ms']:.0f} ms ({dashboard['median_ms'] / anchor_ms:.1f}×; "
+            f"target ≤ 2000 each); the anchor, the plain GROUP BY of the month by community, "
+            f"median {anchor_ms:.0f} ms (before and after the dashboard's runs: "
+            f"{q['month_anchor']['median_ms']:.0f} / {q['month_anchor_after']['median_ms']:.0f})"
+        )
+        if args.dashboard_only:
+            return 0
         cold = q["trend_ours"]["first_ms"]
         uncached = q["trend_ours_uncached"]["median_ms"]
         restarted = q["trend_ours_restarted"]["median_ms"]
@@ -280,9 +370,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"{anchor['median_ms']:.1f} ms ({ours['median_ms'] / anchor['median_ms']:.2f}×), "
                   f"with a BRIN index {brin['median_ms']:.1f} ms "
                   f"({ours['median_ms'] / brin['median_ms']:.2f}×)")  # fmt: skip
-        print(f"/dashboard drawn: first {dashboard['first_ms']:.0f} ms, then median "
-              f"{dashboard['median_ms']:.0f} ms (target ≤ 2000); first after a restart "
-              f"{dashboard['restarted']['first_ms']:.0f} ms")  # fmt: skip
     finally:
         db.close(keep=args.keep)
     return 0

@@ -154,6 +154,8 @@ class EvaluationSettings(BaseSettings):
         evaluation_timezone: the time zone whose days, weeks and months the evaluation counts.
         public_evaluation: publish each community's grade and rates at /evaluation/public
             (评价结果公开; aggregates only).
+        evaluation_warm: when the server starts, sum the trends' settled months in the
+            background (gridgeo/evaluation/warm.py), so that no first dashboard waits for them.
     """
 
     model_config = _FROM_ENV
@@ -161,6 +163,7 @@ class EvaluationSettings(BaseSettings):
     evaluation_weights: str = ""
     evaluation_timezone: str = "Asia/Shanghai"
     public_evaluation: bool = False
+    evaluation_warm: bool = True
 
     @field_validator("evaluation_weights")
     @classmethod

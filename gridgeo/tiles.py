@@ -254,16 +254,24 @@ class TileCache:
         y: int,
         areas: tuple[str, ...] | None = None,
         compress: bool = False,
+        only: tuple[str, ...] | None = None,
     ) -> bytes:
         """One tile holding a layer per level (leaf first, so coarser outlines draw on top).
 
         MVT layers are independent messages of the tile, so the tile is the concatenation of
         the cached single-level tiles; levels too fine to see at ``z`` are left out (see
-        :func:`levels_at`). With ``compress`` the bytes are gzipped (and kept so).
+        :func:`levels_at`), and with ``only`` the levels not named (a map that draws the
+        streets needs no grid layer: the evaluation map at a district's first view asked 1–3 s
+        a tile for grids it hid, bench/evaluation.py). With ``compress`` the bytes are gzipped.
+
+        Raises:
+            InvalidInput: a tile outside the pyramid, or an unknown level in ``only``.
         """
         check_tile(z, x, y)
+        for name in only or ():
+            hierarchy.get(name)
         version = data_version(conn)
-        key = ("*", z, x, y, areas, compress, version)
+        key = ("*", z, x, y, areas, compress, only, version)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -273,6 +281,7 @@ class TileCache:
         parts = [
             self.get(conn, hierarchy, layer=k, z=z, x=x, y=y, areas=areas, version=version)
             for k in reversed(levels_at(hierarchy, z))
+            if only is None or k in only
         ]
         body = b"".join(parts)
         if compress and body:

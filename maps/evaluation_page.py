@@ -1,6 +1,7 @@
 """The evaluation map: the areas of one level under a parent, coloured by one figure.
 
-Geometry from the vector tiles, as the workload map; the figures of that level are fetched once
+Geometry from the vector tiles, as the workload map (only the levels drawn: down to the chosen
+one, ``/tiles/{z}/{x}/{y}.pbf?levels=``); the figures of that level are fetched once
 from ``/evaluation`` and joined to the tiles' features by code in the browser
 (``gridgeo.evaluationMap``, maps/static/gridgeo/evaluation.js). Embedded in ``/dashboard``, a
 click on an area asks the dashboard to drill into it; alone, the popup links there.
@@ -96,9 +97,12 @@ def build_evaluation_page(
     breaks, high_good = SCALES[figure]
     fmap = new_map(bases=bases, base_url=base_url, bounds=bounds)
     params = {"level": level, "parent": parent, **query}
+    # only the levels drawn: the tiles of a street map carry no grids (whose layer, with its
+    # households and open incidents, took 1–3 s a tile on a server's first dashboard)
+    only = ",".join(lv.key for lv in shown)
     EvaluationLayer(
         {
-            "tileUrl": tile_url,
+            "tileUrl": f"{tile_url}{'&' if '?' in tile_url else '?'}levels={only}",
             "dataUrl": f"{data_url}?{urlencode(params)}",
             "lang": lang,
             "parent": parent,

@@ -1,5 +1,5 @@
 /* The leaders' dashboard: the evaluation of an area for a month, against the month before; a
- * year's trend; categories and states; the map and ranking of the areas below, drilled into by
+ * year's trend by month (or twelve weeks by week) of the rates; categories and states; the map and ranking of the areas below, drilled into by
  * a click; departments and (for roles that see names) workers; where the overdue work is.
  *
  * Everything comes from the evaluation API (GET /evaluation, /evaluation/trend, /states,
@@ -14,7 +14,7 @@
   S.strings({ zh: {
     title: "网格化管理综合评价", nav_maps: "地图", nav_incidents: "事件地图", nav_desk: "调度台",
     period: "月份", ranking_level: "排名层级", workbook: "下载月度评价表", csv: "下载排名 CSV",
-    trend: "近12个月趋势", by_category: "分类别", by_state: "本月上报事件的当前状态",
+    trend: "趋势", bucket_month: "近12个月，按月", bucket_week: "近12周，按周", by_category: "分类别", by_state: "本月上报事件的当前状态",
     map: "评价地图", map_hint: "点击地图上的区域或排名中的一行，下钻一级", ranking: "排名",
     overdue_areas: "当前超期最多的区域", overdue_departments: "当前超期最多的部门",
     departments: "联动处置单位", workers: "网格员", all: "全部", vs: "较上月", none: "—",
@@ -26,7 +26,8 @@
     title: "Evaluation of the closed loop", nav_maps: "Maps", nav_incidents: "Incidents",
     nav_desk: "Desk", period: "Month", ranking_level: "Ranking level",
     workbook: "Download the month's workbook", csv: "Ranking as CSV",
-    trend: "Last 12 months", by_category: "By category",
+    trend: "Trend", bucket_month: "Last 12 months, by month",
+    bucket_week: "Last 12 weeks, by week", by_category: "By category",
     by_state: "This month's incidents by state now", map: "Map",
     map_hint: "Click an area on the map or a row of the ranking to drill down one level",
     ranking: "Ranking", overdue_areas: "Most overdue areas now",
@@ -53,7 +54,7 @@
     "in_grid_rate", "rework_rate", "extension_rate", "overdue_now"];
 
   var st = { me: null, levels: [], figures: {}, weights: {}, categories: {}, parent: "",
-    level: null, period: null, figure: "score", charts: {}, data: {} };
+    level: null, period: null, figure: "score", bucket: "month", charts: {}, data: {} };
   window.gridgeoDashboard = st.data;
 
   function $(id) { return document.getElementById(id); }
@@ -88,6 +89,11 @@
     y += Math.floor(m / 12); m = ((m % 12) + 12) % 12;
     return y + "-" + (m < 9 ? "0" : "") + (m + 1);
   }
+  function mondayBefore(day, back) {  // the Monday on or before ``day`` minus ``back`` days
+    var d = new Date(Date.parse(day + "T00:00:00Z") - back * 864e5);
+    d.setUTCDate(d.getUTCDate() - (d.getUTCDay() + 6) % 7);
+    return ymd(d);
+  }
   function lastDay(period) {
     var d = new Date(Date.UTC(Number(period.slice(0, 4)), Number(period.slice(5, 7)), 0));
     return ymd(d);
@@ -99,6 +105,7 @@
     if (st.parent) q.set("area", st.parent);
     q.set("period", st.period);
     if (st.level) q.set("level", st.level);
+    if (st.bucket === "week") q.set("bucket", "week");
     if (S.lang === "en") q.set("lang", "en");
     history.replaceState(null, "", "?" + q.toString());
   }
@@ -187,10 +194,13 @@
     return st.charts[id];
   }
 
+  // The trend's rates (closure, on time, satisfaction, rework, extension, in the grid) in % on
+  // the left axis with the score, the reports as bars on the right: rates, not only counts.
   function trendChart(points) {
     var x = points.map(function (p) { return p.period.label; });
-    var pct = function (key) {
+    var pct = function (key, colour) {  // a colour of its own each: six lines must read apart
       return { name: label(key), type: "line", yAxisIndex: 0, smooth: true,
+        itemStyle: { color: colour }, lineStyle: { color: colour },
         data: points.map(function (p) { return p[key] === null ? null : +(100 * p[key]).toFixed(1); }) };
     };
     chart("chart-trend").setOption({
@@ -202,9 +212,11 @@
       series: [
         { name: S.t("reported_bar"), type: "bar", yAxisIndex: 1, data: points.map(function (p) { return p.reported; }),
           itemStyle: { color: "#c6d5e6" } },
-        pct("closure_rate"), pct("on_time_rate"), pct("in_grid_rate"),
+        pct("closure_rate", "#1f4e79"), pct("on_time_rate", "#1a9641"),
+        pct("satisfied_share", "#7b3294"), pct("rework_rate", "#d7191c"),
+        pct("extension_rate", "#f28e2b"), pct("in_grid_rate", "#17becf"),
         { name: label("score"), type: "line", yAxisIndex: 0, data: points.map(function (p) { return p.score; }),
-          lineStyle: { type: "dashed" } }
+          itemStyle: { color: "#555555" }, lineStyle: { type: "dashed", color: "#555555" } }
       ]
     }, true);
   }
@@ -317,15 +329,19 @@
     var fail = function (e) { S.show($("error"), e); };
     var first = monthShift(st.period, -11) + "-01";
     var areas = S.api("/evaluation?" + q({ level: st.level }));
+    st.shared = { key: tableKey("?" + q({ level: st.level })), table: areas };
     var trend = S.api("/evaluation/trend?" + q({ from: first, to: lastDay(st.period), bucket: "month" }));
-    Promise.all([areas, trend]).then(function (r) {
-      var now = r[0], points = r[1].points;
-      st.data.areas = now; st.data.trend = points;
+    // by week: the twelve ISO weeks to the month's last day (the last one may be partial)
+    var weekly = st.bucket !== "week" ? null : S.api("/evaluation/trend?" + q({
+      from: mondayBefore(lastDay(st.period), 77), to: lastDay(st.period), bucket: "week" }));
+    Promise.all([areas, trend, weekly]).then(function (r) {
+      var now = r[0], points = r[1].points;  // the cards compare with the month before, always
+      st.data.areas = now; st.data.trend = points; st.data.weeks = r[2] ? r[2].points : null;
       cards(now.total, points.length > 1 ? points[points.length - 2] : null);
       $("period-note").textContent = S.t("note").replace("{from}", now.period.from)
         .replace("{to}", now.period.to).replace("{weights}", Object.keys(now.weights)
           .map(function (k) { return k + " " + now.weights[k]; }).join(", "));
-      trendChart(points);
+      trendChart(r[2] ? r[2].points : points);
       var leaf = st.levels[st.levels.length - 1].key === now.level;
       table("ranking", now.rows, AREA_COLS, leaf ? null : function (row) { go(row.key); });
       table("overdue-areas", worst(now.rows, 5), ["overdue_now", "grade"], null);
@@ -348,6 +364,18 @@
     }
   }
 
+  // The map frame's figures are this page's table of the areas (evaluation.js asks here first):
+  // the same query, so the same promise — one statement, not two, on every load and drill.
+  function tableKey(url) {
+    var p = new URLSearchParams(url.slice(url.indexOf("?") + 1));
+    return ["level", "parent", "period", "from", "to", "by"].map(function (k) {
+      return k + "=" + (p.get(k) || (k === "by" ? "area" : ""));
+    }).join("&");
+  }
+  window.gridgeoEvaluationShared = function (url) {
+    return st.shared && st.shared.key === tableKey(url) ? st.shared.table : null;
+  };
+
   function go(code) {
     var lv = code ? levelOf(code) : null;
     st.parent = code;
@@ -365,6 +393,7 @@
     if ($("period").value) { st.period = $("period").value; render(); }
   });
   $("level").addEventListener("change", function () { st.level = $("level").value; render(); });
+  $("bucket").addEventListener("change", function () { st.bucket = $("bucket").value; render(); });
   $("figure").addEventListener("change", function () { st.figure = $("figure").value; mapFrame(); });
   S.onLang(function () { if (st.me) render(); });
   window.addEventListener("resize", function () {
@@ -385,6 +414,8 @@
         $("period").value = st.period;
         st.parent = url.get("area") || (st.me.areas.length === 1 ? st.me.areas[0] : "");
         st.level = url.get("level");
+        st.bucket = url.get("bucket") === "week" ? "week" : "month";
+        $("bucket").value = st.bucket;
         render();
       }).catch(function (e) { S.show($("error"), e); });
   }

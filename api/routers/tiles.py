@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.auth import area_filter
 from api.deps import ConnDep, HierarchyDep, MapViewer, SettingsDep
@@ -81,11 +81,16 @@ def level_tile(
     z: Zoom,
     x: Column,
     y: Row,
+    levels: Annotated[
+        str | None,
+        Query(max_length=500, description="only these level keys, comma-separated (default: all)"),
+    ] = None,
 ) -> Response:
     """One tile with every level visible at ``z`` as its own MVT layer (the map pages' source).
 
     The layers are those of ``/tiles/{layer}/…`` (the leaf level first, then coarser ones);
     one request per tile instead of one per level. Gzipped when the client accepts it.
+    ``levels`` keeps only the levels named (400 for an unknown one).
     """
     gz = "gzip" in request.headers.get("accept-encoding", "")
     body = tiles.get_levels(
@@ -96,6 +101,7 @@ def level_tile(
         y=y,
         areas=area_filter(account),
         compress=gz,
+        only=None if levels is None else tuple(k for k in levels.split(",") if k),
     )
     headers = {"Cache-Control": "private, max-age=120", "Vary": "Accept-Encoding, Authorization"}
     if gz and body:

@@ -112,6 +112,11 @@ def store_key(scope: Scope, start: datetime, end: datetime, medians: bool) -> st
     return json.dumps([statement, asdict(scope), start.isoformat(), end.isoformat(), medians])
 
 
+def flight_key(scope: Scope, medians: bool) -> str:
+    """What two requests summing the same settled periods have in common: scope and statement."""
+    return json.dumps([asdict(scope), medians])
+
+
 def _stored(conn: Connection, wanted: dict[str, str]) -> dict[str, Any]:
     """The sums kept in the table under each key of ``wanted`` for its version."""
     rows = conn.execute(
@@ -149,6 +154,22 @@ class SettledCache:
         self.stored_hits = 0  # read from the table after a miss in memory
         self._data: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._flights: dict[Hashable, threading.Lock] = {}
+
+    def flight(self, key: Hashable) -> threading.Lock:
+        """The lock of one scope's summing of settled periods.
+
+        A second request (or the warm-up, :mod:`gridgeo.evaluation.warm`) that needs the same
+        settled months waits for the first instead of summing them again beside it.
+        """
+        with self._lock:
+            return self._flights.setdefault(key, threading.Lock())
+
+    def peek(self, key: Hashable, version: str) -> Any | None:
+        """As :meth:`get`, not counted (a second look after waiting for a flight)."""
+        with self._lock:
+            found = self._data.get(key)
+            return None if found is None or found[0] != version else found[1]
 
     def get(self, key: Hashable, version: str) -> Any | None:
         """The sums kept under ``key`` for ``version``, or None."""
@@ -198,12 +219,35 @@ def sums_of(
         )
     )
     keys = {k: store_key(scope, bounds[k - 1], bounds[k], medians) for k in settled}
-    out: Sums = {}
     found: dict[int, Any] = {}
     for k in settled:
         kept = cache.get(keys[k], versions[k])
         if kept is not None:
             found[k] = kept
+    if all(k in found for k in settled):
+        return _sum_rest(conn, scope, bounds, now, medians, cache, settled, versions, keys, found)
+    with cache.flight(flight_key(scope, medians)):
+        for k in settled:  # summed by another request while this one waited
+            if k not in found and (kept := cache.peek(keys[k], versions[k])) is not None:
+                found[k] = kept
+        return _sum_rest(conn, scope, bounds, now, medians, cache, settled, versions, keys, found)
+
+
+def _sum_rest(
+    conn: Connection,
+    scope: Scope,
+    bounds: Sequence[datetime],
+    now: datetime,
+    medians: bool,
+    cache: SettledCache,
+    settled: list[int],
+    versions: dict[int, str],
+    keys: dict[int, str],
+    found: dict[int, Any],
+) -> Sums:
+    """The settled periods not ``found`` in memory from the table, the rest summed and kept."""
+    n = len(bounds) - 1
+    out: Sums = {}
     unread = {keys[k]: versions[k] for k in settled if k not in found}
     if unread:
         stored = _stored(conn, unread)

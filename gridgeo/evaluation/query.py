@@ -100,6 +100,9 @@ OPEN_AT_END = "br <= {k} AND (bset IS NULL OR bset > {k})"  # reported by then, 
 # The incidents a period concerns, with the bucket of each of their times. An incident reported
 # in the 30 days before the first period counts only if it has a time or a limit from its start
 # on, or is open: the others settled before it (their last change and limits are earlier).
+# Matters decided by a meeting come by a join, not a correlated EXISTS: a subquery in the select
+# list is parallel-restricted and kept a trend's summing out of the parallel workers (the first
+# year's trend at 1,000,000 incidents: 2.4 s → 1.4–1.8 s under load 12, bench/evaluation.py).
 REL = """
 SELECT {key} AS key, {anchors},
     extract(epoch FROM i.accepted_at - i.reported_at) AS accept_s,
@@ -107,10 +110,10 @@ SELECT {key} AS key, {anchors},
     i.state = 'closed' AS closed, i.resolved_at <= i.resolve_due AS on_time,
     i.extended_due IS NOT NULL AS extended, i.accepted_at <= i.accept_due AS accept_on_time,
     coalesce(i.resident_rating, i.rating) AS rating, i.resident_rating IS NOT NULL AS by_residents,
-    i.deliberation AND EXISTS (SELECT FROM meeting_decisions m WHERE m.incident_id = i.id)
-        AS decided,
+    i.deliberation AND md.incident_id IS NOT NULL AS decided,
     i.escalation_level AS level
 FROM incidents i JOIN grids g ON g.id = i.grid_id
+LEFT JOIN (SELECT DISTINCT incident_id FROM meeting_decisions) md ON md.incident_id = i.id
 WHERE starts_with(g.code, :parent) AND {areas} AND {filter} AND (
     (i.reported_at >= :lo AND i.reported_at < :hi
         AND (i.reported_at >= :start OR {life} >= :start OR i.state IN ({open})))

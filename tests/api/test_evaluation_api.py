@@ -113,6 +113,31 @@ def test_trend_and_states(client, history, now, login_as):
                       "resolved": 0, "verified": 0, "closed": 9}  # fmt: skip
 
 
+def test_trends_by_week_carry_the_rates_and_every_answer_its_server_time(
+    client, history, now, login_as
+):
+    """A week's point has the rates (closure, on time, satisfaction, rework, …), not only counts;
+    the weeks of November add up to its hand-worked figures. Each answer says its own time."""
+    leader = login_as("viewer", DISTRICT)
+    r = client.get("/evaluation/trend", params={"from": "2026-11-01", "to": "2026-11-30",
+                   "bucket": "week"}, headers=leader)  # fmt: skip
+    assert r.headers["server-timing"].startswith("evaluation;dur=")
+    weeks = r.json()["points"]
+    assert len(weeks) == 6 and weeks[0]["period"] == {"label": "2026-W44", "from": "2026-11-01",
+                                                      "to": "2026-11-01"}  # fmt: skip
+    rates = ("closure_rate", "on_time_rate", "satisfied_share", "rework_rate", "extension_rate",
+             "in_grid_rate", "mean_rating", "score", "grade")  # fmt: skip
+    assert all(k in w for w in weeks for k in rates)
+    assert sum(w["due"] for w in weeks) == 11 and sum(w["resolved"] for w in weeks) == 11
+    for w in weeks:  # each week's rates from its own sums, "—" (None) where nothing was due
+        assert (w["closure_rate"] is None) == (w["due"] == 0)
+        assert w["rework_rate"] is None or 0 <= w["rework_rate"] <= 1
+    assert sum(w["reopened"] for w in weeks) == 1
+    for path, params in (("/evaluation", NOVEMBER), ("/evaluation/states", NOVEMBER)):
+        got = client.get(path, params=params, headers=leader)
+        assert got.status_code == 200 and "evaluation;dur=" in got.headers["server-timing"]
+
+
 def test_the_public_page(engine, conn, history):
     with TestClient(app_in_transaction(engine, conn)) as c:
         assert c.get("/evaluation/public").status_code == 404

@@ -56,7 +56,7 @@ def _last_month() -> str:
 def _leader(browser, url: str, width: int = 1280):
     ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
-    seen: dict[str, list] = {"errors": [], "bodies": []}
+    seen: dict[str, list] = {"errors": [], "bodies": [], "urls": []}
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
 
@@ -70,6 +70,7 @@ def _leader(browser, url: str, width: int = 1280):
                 seen["bodies"].append(httpx.get(r.url, headers=r.request.headers).text)
 
     page.on("response", answer)
+    page.on("request", lambda r: seen["urls"].append(r.url))
     page.on("request", lambda r: None if r.url.startswith(url) or r.url.startswith(("data:", "blob:"))
             else seen["errors"].append("offsite " + r.url))  # fmt: skip
     page.goto(url + "/dashboard")
@@ -101,6 +102,12 @@ def test_a_leader_reads_the_month_and_drills_down(browser, server, history_engin
     try:
         _drawn(page)
         print(f"\n/dashboard drawn in {time.perf_counter() - started:.2f} s (history of a year)")
+        # the map takes the page's table of the streets (one statement, not two) and asks the
+        # tiles for the levels it draws only (no grids: issue 17, a server's first dashboard)
+        asked = [u for u in seen["urls"] if "/evaluation?" in u and "level=street" in u]
+        assert len(asked) == 1, asked
+        tiles = [u for u in seen["urls"] if "/tiles/" in u]
+        assert tiles and all(u.endswith(".pbf?levels=district,street") for u in tiles), tiles
         month = _last_month()
         assert page.input_value("#period") == month
         # the headline is the API's district total for the month
@@ -202,3 +209,45 @@ def test_a_dispatcher_sees_the_workers(browser, server):
         assert len(page.locator("#ranking tbody tr").first.get_attribute("data-key")) == 12
     finally:
         ctx.close()
+
+
+def test_the_trend_shows_the_rates_by_month_or_by_week(browser, server):
+    """The trend draws the rates (closure, on time, satisfaction, rework, extension, in the
+    grid) and the score, not only counts; by week, the twelve weeks to the month's end, the
+    API's figures."""
+    ctx, page, seen, _ = _leader(browser, server)
+    try:
+        _drawn(page)
+        series = """() => echarts.getInstanceByDom(document.getElementById('chart-trend'))
+            .getOption().series.map(s => s.name)"""
+        names = page.evaluate(series)
+        for name in (
+            "结案率",
+            "按期结案率",
+            "满意率",
+            "返工率",
+            "延期率",
+            "小事不出网格率",
+            "综合得分",
+        ):
+            assert name in names, names
+        page.select_option("#bucket", "week")
+        page.wait_for_function("() => window.gridgeoDashboard.weeks")
+        weeks = page.evaluate("() => window.gridgeoDashboard.weeks")
+        month = _last_month()
+        assert len(weeks) == 12 and all("-W" in w["period"]["label"] for w in weeks)
+        assert weeks[-1]["period"]["to"].startswith(month) and "bucket=week" in page.url
+        x = page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('chart-trend'))
+            .getOption().xAxis[0].data""")  # fmt: skip
+        assert x == [w["period"]["label"] for w in weeks]
+        bearer = httpx.post(server + "/auth/token", data={"username": "viewer",
+                            "password": "viewer-demo-2026"}).json()["access_token"]  # fmt: skip
+        api = httpx.get(server + "/evaluation/trend", headers={"Authorization": f"Bearer {bearer}"},
+                        params={"bucket": "week", "from": weeks[0]["period"]["from"],
+                                "to": weeks[-1]["period"]["to"]}).json()  # fmt: skip
+        assert api["points"] == weeks
+        # the cards still compare the month with the month before
+        assert page.text_content('#headline [data-figure="closure_rate"] .d').endswith("较上月")
+    finally:
+        ctx.close()
+    assert seen["errors"] == []

@@ -27,6 +27,7 @@ VARIABLES = {
     "GRIDGEO_EVALUATION_WEIGHTS": ("evaluation", "evaluation_weights", "closure=50,on_time=50"),
     "GRIDGEO_EVALUATION_TIMEZONE": ("evaluation", "evaluation_timezone", "Asia/Urumqi"),
     "GRIDGEO_PUBLIC_EVALUATION": ("evaluation", "public_evaluation", "true"),
+    "GRIDGEO_EVALUATION_WARM": ("evaluation", "evaluation_warm", "false"),
     "GRIDGEO_BATCH_SCHEDULER": ("batch", "batch_scheduler", "tcp://10.0.0.5:8786"),
     "GRIDGEO_BATCH_WORKERS": ("batch", "batch_workers", "3"),
     "GRIDGEO_BATCH_PROCESSES": ("batch", "batch_processes", "false"),

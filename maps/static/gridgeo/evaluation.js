@@ -1,6 +1,7 @@
 /* gridgeo evaluation map: the areas of one level coloured by one figure of GET /evaluation.
-   Plain ES5 on gridmap.js (gridgeo.levelTiles). Embedded in /dashboard, a click on an area
-   asks the page around it to drill into that area (postMessage); alone, the popup links there. */
+   Plain ES5 on gridmap.js (gridgeo.levelTiles). Embedded in /dashboard, the figures are the
+   dashboard's (no second request), and a click on an area asks the page around it to drill into
+   that area (postMessage); alone, the popup links there. */
 (function () {
   'use strict';
 
@@ -33,42 +34,56 @@
     try { return window.parent !== window; } catch (e) { return true; }
   }
 
+  // The figures of cfg.dataUrl: embedded in /dashboard, the dashboard's own request for the same
+  // table (window.parent.gridgeoEvaluationShared) — the same statement is not run twice.
+  function figuresOf(url) {
+    if (embedded()) {
+      try {
+        var shared = window.parent.gridgeoEvaluationShared;
+        var found = shared && shared(url);
+        if (found) { return found; }
+      } catch (e) { /* another origin: ask the server */ }
+    }
+    return fetch(url, {credentials: 'same-origin'}).then(function (r) { return r.json(); });
+  }
+
+  // The tiles are asked for at once, with the figures (not after them): areas are painted "no
+  // data" until the figures come, then repainted from the kept tiles (no refetch).
   function evaluationMap(map, cfg) {
     var g = window.gridgeo, t = TEXT[cfg.lang] || TEXT.zh;
-    return fetch(cfg.dataUrl, {credentials: 'same-origin'})
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        var rows = {};
-        (data.rows || []).forEach(function (r) { rows[r.key] = r; });
-        var inside = function (p) { return p.code.indexOf(cfg.parent) === 0; };
-        var fill = function (p) {
-          if (!inside(p)) {
-            return {fill: true, fillColor: '#f0f0f0', fillOpacity: 0.4, color: '#bbbbbb', weight: 0.5};
-          }
-          var r = rows[p.code];
-          return {fill: true, fillColor: colourOf(cfg, r ? r[cfg.figure] : null), fillOpacity: 0.75,
-                  color: '#555555', weight: 1, opacity: 0.9, className: 'gridgeo-grid'};
-        };
-        var popup = function (p) {
-          var r = rows[p.code];
-          if (!r) { return '<b>' + g.esc(p.name) + '</b> <code>' + g.esc(p.code) + '</code><br>' + t.none; }
-          var body = SHOWN.map(function (k) {
-            return '<tr><th>' + g.esc(t[k]) + '</th><td data-field="' + k + '">' + g.esc(show(k, r[k])) + '</td></tr>';
-          }).join('');
-          var link = embedded() ? '' : '<p><a href="/dashboard?area=' + encodeURIComponent(p.code) +
-            (cfg.lang === 'en' ? '&lang=en' : '') + '">' + g.esc(t.drill) + '</a></p>';
-          return '<div class="gridgeo-popup"><b>' + g.esc(p.name) + '</b> <code>' + g.esc(p.code) +
-            '</code><table>' + body + '</table>' + link + '</div>';
-        };
-        var layer = g.levelTiles(map, cfg.tileUrl, cfg.levels, {lang: cfg.lang, fill: fill, popup: popup, hide: cfg.hide});
-        layer.on('click', function (e) {
-          var p = e.layer.properties;
-          if (!p || !rows[p.code] || !embedded()) { return; }
-          window.parent.postMessage({type: 'gridgeo-drill', code: p.code, name: p.name}, window.location.origin);
-        });
-        window.gridgeoEvaluation = data;
-        return layer;
-      });
+    var rows = {};
+    var inside = function (p) { return p.code.indexOf(cfg.parent) === 0; };
+    var fill = function (p) {
+      if (!inside(p)) {
+        return {fill: true, fillColor: '#f0f0f0', fillOpacity: 0.4, color: '#bbbbbb', weight: 0.5};
+      }
+      var r = rows[p.code];
+      return {fill: true, fillColor: colourOf(cfg, r ? r[cfg.figure] : null), fillOpacity: 0.75,
+              color: '#555555', weight: 1, opacity: 0.9, className: 'gridgeo-grid'};
+    };
+    var popup = function (p) {
+      var r = rows[p.code];
+      if (!r) { return '<b>' + g.esc(p.name) + '</b> <code>' + g.esc(p.code) + '</code><br>' + t.none; }
+      var body = SHOWN.map(function (k) {
+        return '<tr><th>' + g.esc(t[k]) + '</th><td data-field="' + k + '">' + g.esc(show(k, r[k])) + '</td></tr>';
+      }).join('');
+      var link = embedded() ? '' : '<p><a href="/dashboard?area=' + encodeURIComponent(p.code) +
+        (cfg.lang === 'en' ? '&lang=en' : '') + '">' + g.esc(t.drill) + '</a></p>';
+      return '<div class="gridgeo-popup"><b>' + g.esc(p.name) + '</b> <code>' + g.esc(p.code) +
+        '</code><table>' + body + '</table>' + link + '</div>';
+    };
+    var layer = g.levelTiles(map, cfg.tileUrl, cfg.levels, {lang: cfg.lang, fill: fill, popup: popup, hide: cfg.hide});
+    layer.on('click', function (e) {
+      var p = e.layer.properties;
+      if (!p || !rows[p.code] || !embedded()) { return; }
+      window.parent.postMessage({type: 'gridgeo-drill', code: p.code, name: p.name}, window.location.origin);
+    });
+    return figuresOf(cfg.dataUrl).then(function (data) {
+      (data.rows || []).forEach(function (r) { rows[r.key] = r; });
+      layer.restyle();
+      window.gridgeoEvaluation = data;
+      return layer;
+    });
   }
 
   window.gridgeo.evaluationMap = evaluationMap;
