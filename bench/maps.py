@@ -7,11 +7,23 @@ Run::
 In one run, on the synthetic city (see bench/city.py): the HTML size of /maps/grids and of the
 anchor (``maps.grid_map.build_grid_map`` with all leaf grids in one GeoJson layer, simplified
 like /map); the time until the grid layer has drawn in headless Debian Chromium, for both,
-``--runs`` times each, interleaved, reported as medians (ours: the first load against a cold
-tile cache separately, then the warm loads); and uncached z14 and z12 tiles at random places, p50/p95:
-``render_tile`` of the grid level and the all-levels tile the pages load. The server runs with
-no base map (as the anchor), so that no run waits for the internet. Figures go to
-``bench/out/maps.json``.
+``--runs`` times each, interleaved, reported as medians; and uncached z14 and z12 tiles at
+random places, p50/p95: ``render_tile`` of the grid level and the all-levels tile the pages
+load. The server runs with no base map (as the anchor), so that no run waits for the internet.
+Figures go to ``bench/out/maps.json``.
+
+"Drawn" is unchanged since the first version of this benchmark: ``gridgeoDrawn`` is set (the
+tile layer fired ``load``: every tile of the first view painted) and grid features are drawn,
+then two animation frames; for the anchor, the document is complete and its canvas exists, then
+the same two frames. Each load is a new browser context (nothing cached in the browser).
+
+Ours is measured three ways: **cold, nothing kept** (a freshly started service, ``map_tiles``
+emptied: every tile of the first view is rendered by PostGIS); **cold** (a freshly started
+service, empty in-process cache, the overview tiles made once for this data version by
+``gridgeo.tiles.prerender``, as after a commit; its duration is reported); **warm** (the same
+service's later loads). Every load records what the page waited on (``waterfall``: the HTML,
+scripts and styles, when the first tile was asked and the last came in, the server's median
+wait per tile, the main thread's long tasks), from Chromium's resource timing.
 """
 
 from __future__ import annotations
