@@ -116,6 +116,9 @@ TILE_STATS = """() => {
 }"""
 
 
+STUCK = """() => ({drawn: window.gridgeoDrawn, early: Object.keys(window.gridgeoEarly || {}),
+    resources: performance.getEntriesByType('resource').map(
+        r => [r.name.slice(-40), Math.round(r.startTime), Math.round(r.responseEnd)])})"""
 # Long tasks (script parse/eval, decoding, painting: main-thread work over 50 ms), observed from
 # before the page's first script.
 LONGTASKS = """window.__longtasks = [];
@@ -153,7 +156,12 @@ def draw_time(browser, url: str, headers: dict[str, str], ready: str) -> dict[st
     ctx.add_init_script(LONGTASKS)
     page = ctx.new_page()
     page.goto(url, timeout=300_000)
-    page.wait_for_function(ready, timeout=300_000)
+    try:
+        page.wait_for_function(ready, timeout=120_000)
+    except Exception:  # say what the page was waiting on, then fail
+        state = page.evaluate(STUCK)
+        print(f"not drawn after 120 s: {url}: {state}", file=sys.stderr)
+        raise
     # Leaflet paints a canvas in the animation frame after its layers change: wait for two
     # frames, so that both maps are measured to their first painted frame.
     ms = page.evaluate(

@@ -242,8 +242,9 @@
     }
     map.on('zoomstart', function () { labels.clearLayers(); });
     map.on('moveend', relabel);
+    // once every tile of the view is in ('load'), not per tile: at a city view each pass reads
+    // every grid of every tile, and per-tile passes delayed the first draw
     grid.on('load', relabel);
-    grid.on('tileload', relabel);
     grid._gridgeoRelabel = relabel;
     var restyle = grid.restyle;
     grid.restyle = function () { restyle.call(this); relabel(); return this; };

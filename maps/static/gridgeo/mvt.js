@@ -172,58 +172,39 @@
       L.GridLayer.prototype._removeTile.call(this, key);
     },
 
-    // Features of a layer are painted in batches: one path per fill style (one fill call) and
-    // one per stroke style (one stroke call), strokes after every fill. At a 10,000-grid city
-    // view a call per feature was most of the time between the tiles' arrival and the draw.
     _paint: function (key) {
       var tile = this._data[key], canvas = tile.canvas, ctx = canvas.getContext('2d');
-      var styles = this.options.styles, zoom = this._tileZoom, ratio = window.devicePixelRatio || 1;
+      var styles = this.options.styles, zoom = this._tileZoom;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.clearRect(0, 0, canvas.width, canvas.height);
-      function trace(feat) {
-        for (var r = 0; r < feat.rings.length; r++) {
-          var c = feat.rings[r];
-          ctx.moveTo(c[0], c[1]);
-          for (var i = 2; i < c.length; i += 2) { ctx.lineTo(c[i], c[i + 1]); }
-          ctx.closePath();
-        }
-      }
       tile.layers.forEach(function (layer) {
         var style = styles[layer.name];
         if (!style || (style instanceof Array)) { return; }  // not configured, or hidden
         var k = canvas.width / layer.extent;
         ctx.setTransform(k, 0, 0, k, 0, 0);
-        var fixed = typeof style === 'function' ? null : style, fills = {}, strokes = {}, order = [];
+        var fixed = typeof style === 'function' ? null : style;
         for (var f = 0; f < layer.features.length; f++) {
           var feat = layer.features[f], s = fixed || style(feat.properties, zoom);
-          if (s.fill) {
-            var fk = 'f' + (s.fillColor || s.color) + '|' + s.fillOpacity;
-            if (!fills[fk]) { fills[fk] = {s: s, feats: []}; order.push(fk); }
-            fills[fk].feats.push(feat);
-          }
-          if (s.stroke !== false && s.weight) {
-            var sk = 's' + s.color + '|' + s.weight + '|' + s.opacity;
-            if (!strokes[sk]) { strokes[sk] = {s: s, feats: []}; order.push(sk); }
-            strokes[sk].feats.push(feat);
-          }
-        }
-        order.sort(function (a, b) { return a.charAt(0) === b.charAt(0) ? 0 : (a.charAt(0) === 'f' ? -1 : 1); });
-        order.forEach(function (gk) {
-          var fill = gk.charAt(0) === 'f', g = fill ? fills[gk] : strokes[gk], s = g.s;
           ctx.beginPath();
-          g.feats.forEach(trace);
-          if (fill) {
+          for (var r = 0; r < feat.rings.length; r++) {
+            var c = feat.rings[r];
+            ctx.moveTo(c[0], c[1]);
+            for (var i = 2; i < c.length; i += 2) { ctx.lineTo(c[i], c[i + 1]); }
+            ctx.closePath();
+          }
+          if (s.fill) {
             ctx.globalAlpha = s.fillOpacity === undefined ? 0.2 : s.fillOpacity;
             ctx.fillStyle = s.fillColor || s.color;
             ctx.fill('evenodd');
-          } else {
+          }
+          if (s.stroke !== false && s.weight) {
             ctx.globalAlpha = s.opacity === undefined ? 1 : s.opacity;
             ctx.strokeStyle = s.color;
-            ctx.lineWidth = s.weight * ratio / k;
+            ctx.lineWidth = s.weight * (window.devicePixelRatio || 1) / k;
             ctx.lineJoin = 'round';
             ctx.stroke();
           }
-        });
+        }
       });
       ctx.globalAlpha = 1;
     },
