@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     db = open_bench_database(args.data_dir)
     try:
         _, facts = ensure_city(db, grids=args.grids, households=args.households)
+        with db.engine.begin() as conn:  # "uncached" means rendered: no tile kept from before
+            conn.execute(text("DELETE FROM map_tiles"))
         out: dict[str, object] = {"city": facts, "tiles": bench_tiles(db.engine, args.tile_runs)}
         if args.tiles_only:
             print(write_json("maps", out).read_text())

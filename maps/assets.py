@@ -48,6 +48,7 @@ def vendored(base_url: str = STATIC_URL) -> dict[str, str]:
 
 _SCRIPT = re.compile(r'<script src="(?P<url>[^"]+\.js)"></script>')
 _STYLE = re.compile(r'<link rel="stylesheet" href="(?P<url>[^"]+\.css)"/>')
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _CSS_URL = re.compile(r"url\((?![#/]|data:|https?:)(?P<rel>[^)]+)\)")
 
 
@@ -65,7 +66,7 @@ def inline_assets(html: str, base_url: str = STATIC_URL) -> str:
     with the first tiles, and the first draw waited on the scripts (bench/maps.py's waterfall
     on the 10,000-grid city: the assets ended at ~480 ms of a ~480 ms draw). Inlined, the
     page is one response (~60 kB gzipped) and the connections carry only tiles. Relative
-    ``url(…)`` in a stylesheet is rewritten to the file's own folder; a ``</script>`` inside a
+    ``url(…)`` in a stylesheet is rewritten to the file's own folder and its comments dropped; a ``</script>`` inside a
     script would end it early, so it is escaped. Files not under ``base_url`` stay linked.
     """
     prefix = base_url.rstrip("/") + "/"
@@ -82,9 +83,8 @@ def inline_assets(html: str, base_url: str = STATIC_URL) -> str:
         if not url.startswith(prefix):
             return m.group(0)
         folder = url.rsplit("/", 1)[0]
-        body = _CSS_URL.sub(
-            lambda u: f"url({folder}/{u.group('rel')})", _asset_text(url[len(prefix) :])
-        )
+        css = _CSS_COMMENT.sub("", _asset_text(url[len(prefix) :]))  # they name bug trackers
+        body = _CSS_URL.sub(lambda u: f"url({folder}/{u.group('rel')})", css)
         return f"<style>/* {url} */\n{body}\n</style>"
 
     return _STYLE.sub(style, _SCRIPT.sub(script, html))
