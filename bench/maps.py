@@ -92,7 +92,9 @@ def bench_tiles(engine, runs: int, zooms: tuple[int, ...] = (14, 12)) -> dict[st
                 ns.append(time.perf_counter_ns() - t)
                 sizes.append(len(data))
                 t = time.perf_counter_ns()
-                TileCache(standard).get_levels(conn, hierarchy, z=z, x=x, y=y, compress=True)
+                TileCache(standard, keep=False).get_levels(
+                    conn, hierarchy, z=z, x=x, y=y, compress=True
+                )
                 all_ns.append(time.perf_counter_ns() - t)
             out[f"z{z}_uncached_ms"] = latency_summary(ns)
             out[f"z{z}_all_levels_gzip_uncached_ms"] = latency_summary(all_ns)

@@ -211,8 +211,13 @@ def render_tile(
 class TileCache:
     """A thread-safe LRU of rendered tiles, keyed by tile, area filter and data version."""
 
-    def __init__(self, standard: int, max_entries: int = 4096) -> None:
-        """Keep at most ``max_entries`` tiles, filled against the staffing ``standard``."""
+    def __init__(self, standard: int, max_entries: int = 4096, *, keep: bool = True) -> None:
+        """Keep at most ``max_entries`` tiles, filled against the staffing ``standard``.
+
+        ``keep``: also read and keep the overview tiles in ``map_tiles`` (False: the benchmark
+        of uncached tiles).
+        """
+        self.keep = keep
         self.standard = standard
         self.max_entries = max_entries
         self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -282,7 +287,8 @@ class TileCache:
                 self._items.move_to_end(key)
                 self.hits += 1
                 return found
-        stored_key = store_key(z, x, y, areas, compress) if z <= STORED_ZOOM else None
+        keep = self.keep and z <= STORED_ZOOM
+        stored_key = store_key(z, x, y, areas, compress) if keep else None
         stored = None if stored_key is None else _stored(conn, stored_key, version)
         if stored is not None:
             body = stored
