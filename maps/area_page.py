@@ -220,7 +220,8 @@ def build_area_page(
             highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.75},
             tooltip=folium.GeoJsonTooltip(fields=fields[:2], aliases=aliases[:2]),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
-        ).add_to(fmap)
+        )
+        kids.add_to(fmap)
         AreaExtras(kids, base_url=base_url).add_to(fmap)
     elif spots is None:
         folium.GeoJson(
