@@ -13,8 +13,11 @@ from html import escape
 from typing import Any
 
 import folium
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
 
-from maps.assets import STATIC_URL
+from maps.assets import STATIC_URL, vendored
 from maps.basemaps import BLANK, BaseMap
 from maps.buildings_panel import add_building_markers, buildings_html
 from maps.controls import HtmlControl
@@ -128,6 +131,31 @@ def panel_html(
     return "".join(html)
 
 
+class AreaExtras(JSCSSMixin, MacroElement):
+    """The children's selection and names (``gridgeoExtras.attachAreas`` in gridextras.js).
+
+    The clicked child stays outlined in cyan until another is clicked, and the children's
+    names appear from the zoom where they fit inside them, as on the tile maps.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gridgeoExtras.attachAreas({{ this.layer.get_name() }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: folium.GeoJson, base_url: str = STATIC_URL) -> None:
+        """Attach to the children's ``layer``."""
+        super().__init__()
+        self._name = "AreaExtras"
+        self.layer = layer
+        links = vendored(base_url)
+        self.default_js = [("gridmap", links["gridmap_js"]), ("gridextras", links["gridextras_js"])]
+        self.default_css = [("gridmap_css", links["gridmap_css"])]
+
+
 def _status_style(feature: dict[str, Any]) -> dict[str, Any]:
     status = feature["properties"].get("status", "empty")
     return {"fillColor": FILLS.get(status, "#cccccc"), "fillOpacity": 0.55, "color": "#e6550d",
@@ -185,14 +213,16 @@ def build_area_page(
                 p[key] = count(p.get(key))
             p["load"] = count(p.get("load"), 1)
             p["href"] = f"/maps/grids/{p['code']}{_q(lang)}"
-        folium.GeoJson(
+        kids = folium.GeoJson(
             children,
             name=child_label or t["children"],
             style_function=_status_style,
             highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.75},
             tooltip=folium.GeoJsonTooltip(fields=fields[:2], aliases=aliases[:2]),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
-        ).add_to(fmap)
+        )
+        kids.add_to(fmap)
+        AreaExtras(kids, base_url=base_url).add_to(fmap)
     elif spots is None:
         folium.GeoJson(
             area, name=props["name"], style_function=lambda _f: _status_style(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
+from folium.map import FitBounds
 from jinja2 import Template
 
 from maps.assets import STATIC_URL, use_local_assets, vendored
@@ -118,7 +119,12 @@ def finish(
     ListedLayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().title = title  # type: ignore[attr-defined]
     if bounds:
-        fmap.fit_bounds(bounds)
+        # not animated: the map is at its first view at once, so that the tile layers (added
+        # right after the page's script) ask for that view only. Animated, a layer added during
+        # the 250 ms zoom asked for the provisional view's tiles as well (bench/maps.py).
+        fit = FitBounds(bounds)
+        fit.options["animate"] = False
+        fit.add_to(fmap)
     return fmap
 
 

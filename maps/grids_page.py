@@ -13,8 +13,8 @@ import folium
 
 from maps.assets import STATIC_URL
 from maps.basemaps import BLANK, BaseMap
-from maps.frame import check_lang, finish, new_map, render_page
-from maps.vector_layer import LevelLayer, add_levels, outline
+from maps.frame import MAX_ZOOM, MIN_ZOOM, check_lang, finish, new_map, render_page
+from maps.vector_layer import LevelLayer, add_levels, early_tiles, outline
 
 __all__ = ["FILLS", "LevelLayer", "build_grids_page", "render_page", "status_labels"]
 
@@ -91,6 +91,7 @@ def build_grids_page(
     """
     check_lang(lang)
     fmap = new_map(bases=bases, base_url=base_url, bounds=bounds)
+    early_tiles(fmap, tile_url, bounds, min_zoom=MIN_ZOOM, max_zoom=MAX_ZOOM)
     add_levels(fmap, tile_url, levels, lang=lang, base_url=base_url)
     lines = [(*outline(d), lv.label(lang)) for d, lv in enumerate(levels[:-1])]
     return finish(

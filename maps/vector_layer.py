@@ -8,15 +8,18 @@ function is given) and carries the popup and tooltip; coarser levels are outline
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from jinja2 import Template
 
-from maps.assets import STATIC_URL, vendored
+from maps.assets import STATIC_DIR, STATIC_URL, vendored
 
 # Outline colour and weight per depth: coarse levels bold and dark.
 OUTLINES = [("#08306b", 4), ("#2171b5", 3), ("#6a51a3", 2)]
@@ -169,3 +172,37 @@ class FilledLevels(JSCSSMixin, MacroElement):
         self.default_js += [("gridextras", links["gridextras_js"])]
         self.default_js += [(name, f"{base_url}/{path}") for name, path in self.scripts]
         self.default_css = [("gridmap_css", links["gridmap_css"])]
+
+
+@cache
+def _early_js() -> str:
+    """``early.js`` without its header comment (it is inlined in every page that uses it)."""
+    src = (STATIC_DIR / "gridgeo" / "early.js").read_text(encoding="utf-8")
+    return re.sub(r"^/\*.*?\*/\s*", "", src, count=1, flags=re.S)
+
+
+def early_tiles(
+    fmap: MacroElement,
+    url: str,
+    bounds: list[list[float]] | None,
+    *,
+    min_zoom: int,
+    max_zoom: int,
+    max_native_zoom: int = 17,
+) -> None:
+    """Ask for the first view's tiles from the page's ``<head>``, before any script loads.
+
+    For a page whose map fills the window and ends on ``fitBounds(bounds)``: ``early.js``
+    works out that view for the window's size and fetches its tiles, which ``mvt.js`` then
+    takes instead of asking again. Measured on the 10,000-grid city (bench/maps.py): the tiles
+    were otherwise first asked for after the scripts had loaded and run.
+    """
+    if not bounds:
+        return
+    call = (
+        f"gridgeoEarlyTiles({json.dumps(bounds)}, {json.dumps(url)}, {min_zoom}, {max_zoom},"
+        f" {max_native_zoom});"
+    )
+    script = f"<script>{_early_js()}{call}</script>"
+    root = fmap.get_root()
+    root.header.add_child(Element(script), name="gridgeo_early", index=1)  # type: ignore[attr-defined]

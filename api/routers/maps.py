@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from gridgeo.workers import list_workers
 from gridgeo.workload import DEFAULT_BAND, workload_report
 from maps.area_data import household_spots
 from maps.area_page import build_area_page
+from maps.assets import inline_assets
 from maps.exports import add_tools
 from maps.frame import render_page
 from maps.grid_map import build_grid_map
@@ -64,6 +66,16 @@ def other_language_link(request: Request, lang: str) -> str:
     return "?" + urlencode(params) if params else "?lang=zh"
 
 
+def compressed_html(request: Request, html: str) -> HTMLResponse:
+    """``html`` gzipped when the client accepts it (a page with its scripts inlined: ~4× less)."""
+    body = html.encode()
+    headers = {"Vary": "Accept-Encoding", "Cache-Control": "private, no-cache"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    return HTMLResponse(body, headers=headers)
+
+
 @router.get("/map", response_class=HTMLResponse, summary="Map of the grids, a layer per level")
 def grid_map(
     bases: Bases, conn: ConnDep, hierarchy: HierarchyDep, account: MapViewer
@@ -89,6 +101,7 @@ def grid_map(
 
 @router.get("/maps/grids", response_class=HTMLResponse, summary="Grid map on vector tiles")
 def grids_page(
+    request: Request,
     bases: Bases,
     settings: SettingsDep,
     conn: ConnDep,
@@ -111,7 +124,7 @@ def grids_page(
     )
     leaf = hierarchy.levels[-1].key
     add_tools(fmap, account_role=_role(account), lang=lang, level=leaf, workload_level=leaf)
-    return HTMLResponse(render_page(fmap, lang))
+    return compressed_html(request, inline_assets(render_page(fmap, lang)))
 
 
 @router.get(

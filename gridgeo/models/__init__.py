@@ -42,12 +42,14 @@ from gridgeo.models.incidents import (
 )
 from gridgeo.models.lines import Line
 from gridgeo.models.residents import MeetingDecision, ResidentMatter, ResidentMatterPhoto
+from gridgeo.models.tiles import MapTile
 from gridgeo.models.versions import Change, GridVersion, Plan, PlanEdit, PlanGrid
 from gridgeo.models.workload import Worker, WorkloadConfig
 
 __all__ = [
     "Base",
     "EvaluationSettled",
+    "MapTile",
     "Level",
     "Grid",
     "GridPart",

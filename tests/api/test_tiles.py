@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import struct
 from typing import Any
 
@@ -10,7 +11,16 @@ from sqlalchemy import text
 
 from gridgeo.bulk_assign import assign_households
 from gridgeo.levels import load_hierarchy
-from gridgeo.tiles import TileCache, render_tile, tolerance
+from gridgeo.tiles import (
+    STORED_ZOOM,
+    TileCache,
+    extent,
+    overview_tiles,
+    prerender,
+    render_tile,
+    store_key,
+    tolerance,
+)
 from gridgeo.workload import workload_report
 from tests.helpers import C2, G1, G2, G3, S1, S2, D, add_strip, add_strip_city
 
@@ -174,3 +184,34 @@ def test_map_search(client, city, login_as):
     codes = [a["code"] for a in r.json()]
     assert codes[0] == S1 and S2 not in codes and G3 not in codes
     assert r.json()[0]["bbox"] == [0.0, 0.0, 2.0, 1.0]
+
+
+def test_overview_tiles_are_kept_for_their_version_and_made_again_after_a_change(conn, city):
+    """Issue 19: an all-levels tile at z ≤ STORED_ZOOM outlives the process's cache (map_tiles)."""
+    hierarchy = load_hierarchy(conn)
+    made = prerender(conn, hierarchy, TileCache(300), min_zoom=8, max_zoom=9)
+    box = extent(conn)
+    assert box is not None and made == len(overview_tiles(box, min_zoom=8, max_zoom=9)) > 0
+    kept = conn.execute(text("SELECT count(*) FROM map_tiles")).scalar()
+    assert kept == made
+    # a new process (an empty cache) reads the kept tile instead of rendering it
+    fresh = TileCache(300)
+    first = fresh.get_levels(conn, hierarchy, z=9, x=260, y=255, compress=True)
+    assert fresh.stored_hits == 1 and fresh.misses == 0
+    assert gzip.decompress(first) == TileCache(300).get_levels(conn, hierarchy, z=9, x=260, y=255)
+    assert G3 in {f["code"] for f in decode(gzip.decompress(first))["grid"]}  # lon 2.8–3.5
+    # the uncompressed tile is kept beside the gzipped one; deeper zooms are not kept
+    kept = conn.execute(text("SELECT count(*) FROM map_tiles")).scalar()
+    assert kept == made + 1
+    fresh.get_levels(conn, hierarchy, z=STORED_ZOOM + 1, x=0, y=0, compress=True)
+    assert conn.execute(text("SELECT count(*) FROM map_tiles")).scalar() == kept
+    # after a change the kept tile is stale: made again (with the new grid) and replaced
+    add_strip(conn, "110101002001002", "grid", 3, 4, C2, workers=1)
+    again = TileCache(300)
+    changed = again.get_levels(conn, hierarchy, z=9, x=260, y=255, compress=True)
+    assert again.stored_hits == 0 and changed != first
+    codes = {f["code"] for f in decode(gzip.decompress(changed))["grid"]}
+    assert "110101002001002" in codes
+    key = store_key(9, 260, 255, None, True)
+    body = conn.execute(text("SELECT body FROM map_tiles WHERE key = :k"), {"k": key}).scalar()
+    assert bytes(body) == changed

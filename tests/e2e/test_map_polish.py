@@ -156,6 +156,106 @@ def test_clicked_grid_stays_highlighted_and_names_come_in_when_they_fit(
     ctx.close()
 
 
+SELECTED_PATHS = (
+    "() => [...document.querySelectorAll('.leaflet-overlay-pane path')]"
+    ".filter(p => p.getAttribute('stroke') === '#00e5ff').length"
+)
+
+
+# A child's own path under a container point (not an incident marker other tests left there).
+CHILD_AT = """([x, y]) => { const r = document.querySelector('.leaflet-container').getBoundingClientRect();
+    const e = document.elementFromPoint(r.left + x, r.top + y);
+    return !!e && e.tagName === 'path' && e.getAttribute('fill-opacity') === '0.55'; }"""
+
+
+def _child_spot(page, engine, code):
+    """A point of the child ``code`` on screen where a click meets the child itself."""
+    with engine.connect() as conn:
+        points = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM"
+                " current_grids WHERE code = :c UNION ALL SELECT (ST_Dump(ST_GeneratePoints("
+                "ST_Buffer(geom, -0.0002), 20, 7))).geom FROM current_grids WHERE code = :c) s"
+            ),
+            {"c": code},
+        ).all()
+    size = page.viewport_size
+    for lon, lat in points:
+        x, y = _point(page, lon, lat)
+        inside = 60 < x < size["width"] - 300 and 60 < y < size["height"] - 60
+        if inside and page.evaluate(CHILD_AT, [x, y]):
+            return x, y
+    raise AssertionError(f"no clear point of {code} on screen")
+
+
+def test_area_page_children_stay_highlighted_and_show_their_names_where_they_fit(
+    live_server, browser, demo_engine
+):
+    """Issue 16 on /maps/grids/{code}: the children (an embedded GeoJSON layer) as on the top map."""
+    with demo_engine.connect() as conn:
+        h = load_hierarchy(conn)
+        kids = workload_report(conn, h, parent=COMMUNITY, default_standard=300)
+        first, second = kids[0].code, kids[1].code
+        spots = _interior(conn, (first, second))
+    errors: list[str] = []
+    ctx, page = signed_in_page(browser, live_server, errors)
+    page.goto(live_server + f"/maps/grids/{COMMUNITY}")
+    page.wait_for_selector(".gridgeo-area-panel")
+    # zoomed out to the city, the community's grids are too small for their names
+    page.evaluate(f"() => ({MAP})().setZoom(11, {{animate: false}})")
+    page.wait_for_timeout(400)
+    assert page.locator(".gridgeo-label").count() == 0
+    lon, lat = spots[first]
+    page.evaluate(
+        f"([lat, lon]) => ({MAP})().setView([lat, lon], 17, {{animate: false}})", [lat, lon]
+    )
+    page.wait_for_selector(".gridgeo-label span", timeout=5000)
+    names = page.eval_on_selector_all(".gridgeo-label span", "els => els.map(e => e.dataset.code)")
+    assert first in names
+    assert set(names) <= {k.code for k in kids}  # children's names only
+    boxes = page.eval_on_selector_all(
+        ".gridgeo-label span",
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })",
+    )
+    assert all(not _overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    _shot(page, "area-labels-z17.png")
+
+    assert page.evaluate(SELECTED_PATHS) == 0
+    x, y = _child_spot(page, demo_engine, first)
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup")
+    assert page.get_attribute(".leaflet-container", "data-selected") == first
+    page.evaluate(f"() => ({MAP})().closePopup()")
+    page.mouse.move(5, 400)  # the pointer leaves the grid: Folium's highlight is reset …
+    page.wait_for_timeout(200)
+    assert page.evaluate(SELECTED_PATHS) == 1  # … and the clicked grid stays outlined
+    _shot(page, "area-selected.png")
+    page.evaluate(f"() => ({MAP})().panBy([40, 30], {{animate: false}})")
+    page.wait_for_timeout(300)
+    assert page.evaluate(SELECTED_PATHS) == 1
+    # until another child is clicked (brought to the middle of the view, clear of the panels)
+    lon2, lat2 = spots[second]
+    page.evaluate(
+        f"([lat, lon]) => ({MAP})().setView([lat, lon], 17, {{animate: false}})", [lat2, lon2]
+    )
+    page.wait_for_timeout(300)
+    x2, y2 = _child_spot(page, demo_engine, second)
+    page.mouse.click(x2, y2)
+    page.wait_for_selector(".leaflet-popup")
+    assert page.get_attribute(".leaflet-container", "data-selected") == second
+    page.mouse.move(5, 400)
+    page.wait_for_timeout(200)
+    assert page.evaluate(SELECTED_PATHS) == 1
+    selected = page.evaluate(
+        f"() => {{ let c = null; ({MAP})().eachLayer(l => {{ if (l.feature && l.options"
+        " && l.options.color === '#00e5ff') c = l.feature.properties.code; }); return c; }"
+    )
+    assert selected == second
+    assert errors == []
+    ctx.close()
+
+
 @pytest.fixture
 def clustered(demo_engine):
     """Fresh (not overdue) incidents in two grids: 12 in one, 3 in the other; deleted after."""

@@ -23,6 +23,39 @@ IDLE = (
 _page = signed_in_page
 
 
+TILE_TIMES = """() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const t = performance.getEntriesByType('resource').filter(r => r.name.includes('/tiles/'));
+    return {first: Math.min(...t.map(r => r.startTime)), scripts_done: nav.domContentLoadedEventStart};
+}"""
+
+
+def test_grids_page_is_one_response_and_asks_its_first_tiles_from_its_head(live_server, browser):
+    """Issue 19: no script or style request, the first view's tiles asked before the scripts run.
+
+    early.js predicts the view Leaflet's fitBounds chooses for the window; every tile it asked
+    for must be one the map then draws (taken from ``gridgeoEarly``), and none asked twice.
+    """
+    errors: list[str] = []
+    for size in ({"width": 1200, "height": 800}, {"width": 360, "height": 740}):
+        ctx, page = _page(browser, live_server, errors)
+        page.set_viewport_size(size)
+        asked: list[str] = []
+        page.on("request", lambda q, asked=asked: asked.append(q.url))
+        page.goto(live_server + "/maps/grids")
+        page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
+        page.wait_for_function(IDLE, timeout=10000)
+        assert [u for u in asked if u.endswith((".js", ".css"))] == []
+        tiles = [u for u in asked if "/tiles/" in u]
+        assert tiles and len(tiles) == len(set(tiles)), tiles
+        assert page.evaluate("() => Object.keys(window.gridgeoEarly)") == [], size  # all drawn
+        times = page.evaluate(TILE_TIMES)
+        assert times["first"] < times["scripts_done"], times
+        assert page.evaluate(DRAWN)["grid"] > 0
+        ctx.close()
+    assert errors == []
+
+
 def _known_grid(demo_engine):
     with demo_engine.connect() as conn:
         rows = workload_report(conn, load_hierarchy(conn), level="grid", default_standard=300)
@@ -41,7 +74,9 @@ def test_grids_page_draws_and_pops_up(live_server, browser, demo_engine):
     errors: list[str] = []
     ctx, page = _page(browser, live_server, errors)
     r = page.goto(live_server + "/maps/grids")
-    assert r is not None and len(r.body()) < 100_000
+    # no geometry in the page: its scripts inlined, it travels gzipped in well under 100 kB
+    assert r is not None and r.headers.get("content-encoding") == "gzip"
+    assert r.request.sizes()["responseBodySize"] < 100_000
     page.wait_for_function("window.gridgeoDrawn > 0", timeout=15000)
     drawn = page.evaluate(DRAWN)
     found = page.evaluate(

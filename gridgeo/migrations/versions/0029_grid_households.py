@@ -15,14 +15,14 @@ it from their definitions (``pg_get_triggerdef``) and writes the sums at once
 (:mod:`gridgeo.bulk_assign`).
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
 revision = "0029"
-down_revision = "0026"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

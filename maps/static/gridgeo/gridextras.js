@@ -91,23 +91,130 @@
           return gridgeoMvt.contains(p.f, (cx - p.tx * size) / p.k, (cy - p.ty * size) / p.k);
         });
       };
-      // the middle of the box seen, else the nearest point of a 7×7 lattice over it, where
-      // the whole name lies in the grid (an L-shaped grid's middle is another grid's)
-      var half = textWidth(e.name) / 2 / scale, mx = (b[0] + b[2]) / 2, my = (b[1] + b[3]) / 2;
-      var spots = [[mx, my]];
-      for (var i = 1; i < 8; i++) {
-        for (var j = 1; j < 8; j++) { spots.push([b[0] + (b[2] - b[0]) * i / 8, b[1] + (b[3] - b[1]) * j / 8]); }
-      }
-      spots.sort(function (p, q) {
-        return (p[0] - mx) * (p[0] - mx) + (p[1] - my) * (p[1] - my) - (q[0] - mx) * (q[0] - mx) - (q[1] - my) * (q[1] - my);
-      });
-      var spot = spots.filter(function (c) {
-        return inside(c[0], c[1]) && inside(c[0] - half, c[1]) && inside(c[0] + half, c[1]);
-      })[0];
+      // where the whole name lies in the grid (an L-shaped grid's middle is another grid's)
+      var spot = pickSpot(b, textWidth(e.name) / 2 / scale, inside);
       if (!spot) { return; }
       out.push({code: code, name: e.name, latlng: map.unproject(L.point(spot[0], spot[1]), z)});
     });
     return out.slice(0, MAX_LABELS);
+  }
+
+  // The point nearest the middle of box b (world pixels; the middle, else a 7×7 lattice over
+  // it) where a name half `half` pixels wide lies inside the shape (`inside(x, y)`), or null.
+  function pickSpot(b, half, inside) {
+    var mx = (b[0] + b[2]) / 2, my = (b[1] + b[3]) / 2, spots = [[mx, my]];
+    for (var i = 1; i < 8; i++) {
+      for (var j = 1; j < 8; j++) { spots.push([b[0] + (b[2] - b[0]) * i / 8, b[1] + (b[3] - b[1]) * j / 8]); }
+    }
+    spots.sort(function (p, q) {
+      return (p[0] - mx) * (p[0] - mx) + (p[1] - my) * (p[1] - my) - (q[0] - mx) * (q[0] - mx) - (q[1] - my) * (q[1] - my);
+    });
+    return spots.filter(function (c) {
+      return inside(c[0], c[1]) && inside(c[0] - half, c[1]) && inside(c[0] + half, c[1]);
+    })[0] || null;
+  }
+
+  function labelPane(map) {
+    if (!map.getPane('gridgeoLabels')) {
+      map.createPane('gridgeoLabels');
+      map.getPane('gridgeoLabels').style.zIndex = 450;  // above the tiles, below popups
+      map.getPane('gridgeoLabels').style.pointerEvents = 'none';
+    }
+  }
+
+  function addLabel(group, s) {
+    L.marker(s.latlng, {
+      pane: 'gridgeoLabels', interactive: false, keyboard: false,
+      icon: L.divIcon({className: 'gridgeo-label', iconSize: null,
+        html: '<span data-code="' + gridgeo.esc(s.code) + '">' + gridgeo.esc(s.name) + '</span>'})
+    }).addTo(group);
+  }
+
+  // Flat pixel rings ([x0, y0, x1, y1, …] at zoom z) of a Leaflet polygon's lat/lngs.
+  function pixelRings(map, latlngs, z, out) {
+    if (!latlngs.length) { return out; }
+    if (latlngs[0] instanceof L.LatLng) {
+      var ring = [];
+      latlngs.forEach(function (ll) { var p = map.project(ll, z); ring.push(p.x, p.y); });
+      out.push(ring);
+    } else {
+      latlngs.forEach(function (part) { pixelRings(map, part, z, out); });
+    }
+    return out;
+  }
+
+  // Where to write the name of each polygon of a GeoJSON layer (an area's children) on screen.
+  function areaLabelSpots(geo, map) {
+    var z = map.getZoom(), pb = map.getPixelBounds(), out = [];
+    var v = [pb.min.x, pb.min.y, pb.max.x, pb.max.y];
+    geo.eachLayer(function (l) {
+      var p = l.feature && l.feature.properties;
+      if (!p || !p.code || !p.name || !l.getLatLngs) { return; }
+      var rings = pixelRings(map, l.getLatLngs(), z, []), a = [Infinity, Infinity, -Infinity, -Infinity];
+      rings.forEach(function (c) {
+        for (var i = 0; i < c.length; i += 2) {
+          a = [Math.min(a[0], c[i]), Math.min(a[1], c[i + 1]), Math.max(a[2], c[i]), Math.max(a[3], c[i + 1])];
+        }
+      });
+      var b = [Math.max(a[0], v[0]), Math.max(a[1], v[1]), Math.min(a[2], v[2]), Math.min(a[3], v[3])];
+      var w = textWidth(p.name);
+      if (b[2] - b[0] < w || b[3] - b[1] < 18) { return; }
+      var feature = {rings: rings, bbox: a};
+      var spot = pickSpot(b, w / 2, function (x, y) { return containsRings(feature, x, y); });
+      if (spot) { out.push({code: p.code, name: p.name, latlng: map.unproject(L.point(spot[0], spot[1]), z)}); }
+    });
+    return out.slice(0, MAX_LABELS);
+  }
+
+  // Even-odd point in polygon (as gridgeoMvt.contains; the area page loads no mvt.js).
+  function containsRings(feature, x, y) {
+    var b = feature.bbox, inside = false;
+    if (x < b[0] || x > b[2] || y < b[1] || y > b[3]) { return false; }
+    feature.rings.forEach(function (c) {
+      for (var i = 0, j = c.length - 2; i < c.length; j = i, i += 2) {
+        if ((c[i + 1] > y) !== (c[j + 1] > y) && x < (c[j] - c[i]) * (y - c[i + 1]) / (c[j + 1] - c[i + 1]) + c[i]) { inside = !inside; }
+      }
+    });
+    return inside;
+  }
+
+  // An area's children drawn as a GeoJSON layer (maps/area_page.py): the clicked child stays
+  // outlined in cyan (above its neighbours, through hovers) until another is clicked, and the
+  // children's names appear where they fit, as on the tile maps.
+  function attachAreas(geo, map) {
+    var selected = null;
+    function mark() {
+      geo.eachLayer(function (l) {
+        if (l.feature && l.feature.properties.code === selected && l.setStyle) {
+          l.setStyle({color: SELECTED, weight: 4, fillColor: SELECTED, fillOpacity: 0.35});
+          l.bringToFront();
+        }
+      });
+    }
+    geo.on('click', function (e) {
+      var code = e.layer.feature.properties.code;
+      if (selected !== code) {
+        geo.eachLayer(function (l) { if (l.feature && l.feature.properties.code === selected) { geo.resetStyle(l); } });
+      }
+      selected = code;
+      mark();
+      map.getContainer().setAttribute('data-selected', code);
+    });
+    geo.on('mouseout', mark);  // Folium's highlight resets the style on mouseout: mark again
+    labelPane(map);
+    var labels = L.layerGroup().addTo(map), timer = null;
+    function relabel() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        labels.clearLayers();
+        if (!geo._map) { return; }
+        areaLabelSpots(geo, map).forEach(function (s) { addLabel(labels, s); });
+      }, 60);
+    }
+    map.on('zoomstart', function () { labels.clearLayers(); });
+    map.on('moveend', relabel);
+    map.on('overlayadd overlayremove', relabel);
+    relabel();
   }
 
   function attach(grid, map, leaf) {
@@ -122,11 +229,7 @@
       grid.restyle();
       map.getContainer().setAttribute('data-selected', grid._gridgeoSelected);
     });
-    if (!map.getPane('gridgeoLabels')) {
-      map.createPane('gridgeoLabels');
-      map.getPane('gridgeoLabels').style.zIndex = 450;  // above the tiles, below popups
-      map.getPane('gridgeoLabels').style.pointerEvents = 'none';
-    }
+    labelPane(map);
     var labels = L.layerGroup().addTo(map);
     var timer = null;
     function relabel() {
@@ -134,23 +237,21 @@
       timer = setTimeout(function () {
         labels.clearLayers();
         if (!grid._map) { return; }
-        labelSpots(grid, map, leaf).forEach(function (s) {
-          L.marker(s.latlng, {
-            pane: 'gridgeoLabels', interactive: false, keyboard: false,
-            icon: L.divIcon({className: 'gridgeo-label', iconSize: null,
-              html: '<span data-code="' + gridgeo.esc(s.code) + '">' + gridgeo.esc(s.name) + '</span>'})
-          }).addTo(labels);
-        });
+        labelSpots(grid, map, leaf).forEach(function (s) { addLabel(labels, s); });
       }, 60);
     }
     map.on('zoomstart', function () { labels.clearLayers(); });
     map.on('moveend', relabel);
+    // once every tile of the view is in ('load'), not per tile: at a city view each pass reads
+    // every grid of every tile, and per-tile passes delayed the first draw
     grid.on('load', relabel);
-    grid.on('tileload', relabel);
     grid._gridgeoRelabel = relabel;
     var restyle = grid.restyle;
     grid.restyle = function () { restyle.call(this); relabel(); return this; };
   }
 
-  window.gridgeoExtras = {attach: attach, labelSpots: labelSpots, SELECTED: SELECTED};
+  window.gridgeoExtras = {
+    attach: attach, attachAreas: attachAreas, labelSpots: labelSpots, areaLabelSpots: areaLabelSpots,
+    SELECTED: SELECTED
+  };
 })();

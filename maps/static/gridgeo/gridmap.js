@@ -126,7 +126,11 @@
     if (window.gridgeoExtras) { gridgeoExtras.attach(layer, map, leaf); }  // selection, names
     // Added once the page's script (which ends with fitBounds) has run: tiles are asked for
     // the final view only, not also for the provisional one the map was created with.
-    setTimeout(function () { layer.addTo(map); }, 0);
+    // Should a zoom still be animating then, the layer waits for its end (added mid-zoom it
+    // asked for the tiles of both zooms, and at times never fired 'load').
+    setTimeout(function () {
+      if (map._animatingZoom) { map.once('zoomend', function () { layer.addTo(map); }); } else { layer.addTo(map); }
+    }, 0);
     return layer;
   }
 

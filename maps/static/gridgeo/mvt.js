@@ -149,11 +149,14 @@
       canvas.style.height = size.y + 'px';
       var key = this._tileCoordsToKey(coords), self = this;
       var url = L.Util.template(this._url, {x: coords.x, y: coords.y, z: coords.z + this.options.zoomOffset});
-      fetch(url, {credentials: 'same-origin'})
+      // a tile the page's head already asked for (early.js), else asked now
+      var early = window.gridgeoEarly && window.gridgeoEarly[url];
+      if (early) { delete window.gridgeoEarly[url]; }
+      (early || fetch(url, {credentials: 'same-origin'})
         .then(function (r) {
           if (!r.ok) { throw new Error('tile ' + url + ': HTTP ' + r.status); }
           return r.arrayBuffer();
-        })
+        }))
         .then(function (buf) {
           if (!self._tiles[key]) { return; }  // panned away meanwhile
           self._data[key] = {layers: readTile(buf), canvas: canvas};
