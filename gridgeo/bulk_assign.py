@@ -36,7 +36,7 @@ from sqlalchemy import Connection, text
 
 from gridgeo import bulk_join
 from gridgeo.assign import NEAREST_SQL
-from gridgeo.buildings.rules import apply_unit_grids, apply_unit_grids_to
+from gridgeo.buildings.rules import apply_unit_grids, unit_grid_overrides
 
 AREA = "ST_GeomFromText(:area, 4326)"
 
@@ -80,6 +80,9 @@ CHANGED_SQL = """
 SELECT count(*) FROM (SELECT hid, grid_id FROM _pick UNION ALL SELECT hid, grid_id FROM _miss) n LEFT JOIN household_grid a ON a.household_id = n.hid
 WHERE a.grid_id IS DISTINCT FROM n.grid_id
 """
+
+# Is any assignment stored? (None: a full reassignment rebuilds the table whatever it finds.)
+STORED_SQL = "SELECT EXISTS (SELECT 1 FROM household_grid)"
 
 # 4a. Everything: build the next table unindexed, swap it in, index it once.
 NEXT_TABLE_SQL = "CREATE TABLE household_grid_next (LIKE household_grid INCLUDING DEFAULTS)"
@@ -249,34 +252,53 @@ def assign_households(
 
 
 def _assign_all_in_memory(conn: Connection) -> AssignReport:
-    """Every household: join in memory, COPY the answer into the next table, swap it in."""
+    """Every household: join in memory, then write only the changes or a whole new table.
+
+    With nothing stored yet (a first assignment, or after the table was emptied) the new
+    table is certain: it is created first and each batch of the answer is copied into it as
+    soon as the reading is over, while later batches are still being joined.
+    """
     spent: dict[str, float] = {}
     t = time.perf_counter()
-    answer = bulk_join.join_households(conn, spent, assigned=True)
-    apply_unit_grids_to(conn, answer.household_ids, answer.grid_ids)  # a unit's explicit grid
-    t = _lap(spent, "join", t)
-    assert answer.old is not None
-    stored = len(answer.old[0])
-    change = bulk_join.changed_rows(answer, *answer.old)
-    answer = bulk_join.Answer(answer.household_ids, answer.grid_ids, weights=answer.weights)
-    changed = len(change.household_ids)
-    assigned = int(np.count_nonzero(answer.grid_ids >= 0))
-    t = _lap(spent, "changed", t)
-    if changed <= PATCH_SHARE * max(stored, 1):
-        conn.execute(text(CHANGES_TABLE_SQL))
-        bulk_join.write_assignment(conn, "_changes", change, every=True)
-        t = _lap(spent, "copy_in", t)
-        for statement in APPLY_CHANGES_SQL:
-            conn.execute(text(statement))
-        t = _lap(spent, "patch", t)
-    else:
+    overrides = unit_grid_overrides(conn)  # a unit's explicit grid: the rule's one extension
+    if not conn.execute(text(STORED_SQL)).scalar():
         conn.execute(text(NEXT_TABLE_SQL))
-        bulk_join.write_assignment(conn, "household_grid_next", answer)
-        t = _lap(spent, "copy_in", t)
+
+        def write(batch: bulk_join.Answer) -> None:
+            bulk_join.write_assignment(conn, "household_grid_next", batch)
+
+        answer = bulk_join.join_households(conn, spent, overrides=overrides, write=write)
+        t = _lap(spent, "join", t)
+        assigned = changed = int(np.count_nonzero(answer.grid_ids >= 0))
         _swap_in(conn)
         t = _lap(spent, "swap_index", t)
         bulk_join.write_sums(conn, answer)
         t = _lap(spent, "sums", t)
+    else:
+        answer = bulk_join.join_households(conn, spent, assigned=True, overrides=overrides)
+        t = _lap(spent, "join", t)
+        assert answer.old is not None
+        stored = len(answer.old[0])
+        change = bulk_join.changed_rows(answer, *answer.old)
+        answer = bulk_join.Answer(answer.household_ids, answer.grid_ids, weights=answer.weights)
+        changed = len(change.household_ids)
+        assigned = int(np.count_nonzero(answer.grid_ids >= 0))
+        t = _lap(spent, "changed", t)
+        if changed <= PATCH_SHARE * max(stored, 1):
+            conn.execute(text(CHANGES_TABLE_SQL))
+            bulk_join.write_assignment(conn, "_changes", change, every=True)
+            t = _lap(spent, "copy_in", t)
+            for statement in APPLY_CHANGES_SQL:
+                conn.execute(text(statement))
+            t = _lap(spent, "patch", t)
+        else:
+            conn.execute(text(NEXT_TABLE_SQL))
+            bulk_join.write_assignment(conn, "household_grid_next", answer)
+            t = _lap(spent, "copy_in", t)
+            _swap_in(conn)
+            t = _lap(spent, "swap_index", t)
+            bulk_join.write_sums(conn, answer)
+            t = _lap(spent, "sums", t)
     outside = answer.household_ids[answer.grid_ids < 0][:10]
     sample = []
     if outside.size:

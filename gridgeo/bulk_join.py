@@ -27,7 +27,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,11 +117,17 @@ class Answer:
         return grids.astype(np.int64), np.rint(households).astype(np.int64), points.astype(np.int64)
 
 
+Overrides = tuple[np.ndarray, np.ndarray]
+Writer = Callable[["Answer"], None]
+
+
 def join_households(
     conn: Connection,
     spent: dict[str, float] | None = None,
     chunk: int = CHUNK,
     assigned: bool = False,
+    overrides: Overrides | None = None,
+    write: Writer | None = None,
 ) -> Answer:
     """Read households and grid parts from the caller's transaction and apply the rule.
 
@@ -133,13 +139,23 @@ def join_households(
     too (for the count of changes) while the last blocks are ranked; it lands in
     ``Answer.old``.
 
-    ``spent``, when given, receives the seconds of each step: ``parts``, ``read`` (waiting
-    for blocks), ``rank`` (the join) and ``wait_assigned``.
+    Args:
+        conn: a connection in the caller's transaction.
+        spent: when given, receives the seconds of each step: ``parts``, ``read`` (waiting
+            for blocks), ``rank`` (the join), ``copy_in`` (``write``) and ``wait_assigned``.
+        chunk: candidate pairs examined at a time.
+        assigned: read the stored assignment too (``Answer.old``).
+        overrides: households whose grid is given (a unit's explicit grid: the rule's one
+            extension), as (household ids, grid ids) sorted by id; applied batch by batch.
+        write: called with each batch of the answer (sorted by id, overrides applied) once
+            the reading is over, while later batches are still being ranked: the caller
+            writes them on this connection (COPY), and the write overlaps the join.
     """
     t0 = time.perf_counter()
     parts, grid_of_rank, leaves = read_parts(conn)
     t1 = time.perf_counter()
     stop = threading.Event()
+    read_over = threading.Event()  # the thread no longer uses the connection
     blocks: queue.Queue[object] = queue.Queue(maxsize=QUEUED)
     old: dict[str, object] = {}
 
@@ -155,19 +171,20 @@ def join_households(
         try:
             for rows in _iter_packed(conn, HOUSEHOLDS_SQL, HOUSEHOLD_BOUNDS_SQL, _HH_ROW, stop):
                 put(rows)
-            put(None)
             if assigned and not stop.is_set():
                 old["rows"] = _fetch_packed(conn, ASSIGNED_SQL, ASSIGNED_BOUNDS_SQL, _PAIR)
+            read_over.set()
+            put(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the joining thread, raised there
             old["error"] = exc
+            read_over.set()
             put(exc)
 
     fetcher = threading.Thread(target=fetch, name="gridgeo-bulk-read", daemon=True)
     fetcher.start()
-    ids_out: list[np.ndarray] = []
-    grid_out: list[np.ndarray] = []
-    weight_out: list[np.ndarray] = []
-    waited = ranked = 0.0
+    batches: list[Answer] = []
+    unwritten = 0  # batches[unwritten:] are not written yet
+    waited = ranked = copied = 0.0
     try:
         while True:
             t = time.perf_counter()
@@ -179,12 +196,25 @@ def join_households(
                 raise item
             rows: np.ndarray = np.concatenate(item) if isinstance(item, list) else item  # type: ignore[assignment]
             t = time.perf_counter()
+            ids = rows["id"].astype(np.int64)
+            order = None if np.all(ids[1:] > ids[:-1]) else np.argsort(ids, kind="stable")
+            if order is not None:
+                rows, ids = rows[order], ids[order]
             x, y = rows["x"].astype(np.float64), rows["y"].astype(np.float64)
             rank = rank_points(x, y, parts, leaves, chunk)
-            ids_out.append(rows["id"].astype(np.int64))
-            weight_out.append(rows["n"].astype(np.int64))
-            grid_out.append(np.where(rank >= 0, grid_of_rank[np.maximum(rank, 0)], -1))
+            grid = np.where(rank >= 0, grid_of_rank[np.maximum(rank, 0)], -1)
+            if overrides is not None:
+                from gridgeo.buildings.rules import override_grids
+
+                override_grids(ids, grid, overrides)
+            batches.append(Answer(ids, grid, weights=rows["n"].astype(np.int64)))
             ranked += time.perf_counter() - t
+            if write is not None and read_over.is_set():
+                t = time.perf_counter()
+                for batch in batches[unwritten:]:
+                    write(batch)
+                unwritten = len(batches)
+                copied += time.perf_counter() - t
         t = time.perf_counter()
         fetcher.join()
         wait_assigned = time.perf_counter() - t
@@ -193,18 +223,36 @@ def join_households(
         fetcher.join()
     if "error" in old:
         raise old["error"]  # type: ignore[misc]
-    ids = np.concatenate(ids_out) if ids_out else np.empty(0, dtype=np.int64)
-    grid = np.concatenate(grid_out) if grid_out else np.empty(0, dtype=np.int64)
-    weight = np.concatenate(weight_out) if weight_out else np.empty(0, dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
+    if write is not None:
+        t = time.perf_counter()
+        for batch in batches[unwritten:]:
+            write(batch)
+        copied += time.perf_counter() - t
+    answer = _concatenate(batches)
     if spent is not None:
         spent.update(parts=t1 - t0, read=waited, rank=ranked, wait_assigned=wait_assigned)
-    stored = None
+        if write is not None:
+            spent["copy_in"] = copied
     if assigned:
         read = old.get("rows")
         pairs = read if isinstance(read, np.ndarray) else np.empty(0, dtype=_PAIR)
         stored = (pairs["a"].astype(np.int64), pairs["b"].astype(np.int64))
-    return Answer(ids[order], grid[order], stored, weight[order])
+        return Answer(answer.household_ids, answer.grid_ids, stored, answer.weights)
+    return answer
+
+
+def _concatenate(batches: list[Answer]) -> Answer:
+    """One answer, sorted by household id, from batches each sorted by id."""
+    if not batches:
+        empty = np.empty(0, dtype=np.int64)
+        return Answer(empty, empty.copy(), weights=empty.copy())
+    ids = np.concatenate([b.household_ids for b in batches])
+    grid = np.concatenate([b.grid_ids for b in batches])
+    weight = np.concatenate([b.weights for b in batches if b.weights is not None])
+    if not np.all(ids[1:] > ids[:-1]):  # blocks come in id order: sorted already as a rule
+        order = np.argsort(ids, kind="stable")
+        ids, grid, weight = ids[order], grid[order], weight[order]
+    return Answer(ids, grid, weights=weight)
 
 
 def read_households(conn: Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

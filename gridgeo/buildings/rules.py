@@ -37,6 +37,46 @@ def apply_unit_grids(conn: Connection, tables: tuple[str, ...] = ("_pick", "_mis
     return sum(conn.execute(text(UNIT_OVERRIDE_SQL.format(table=t))).rowcount or 0 for t in tables)
 
 
+def unit_grid_overrides(conn: Connection) -> tuple[Any, Any]:
+    """The households a unit's explicit grid places: (household ids, grid ids), by id (numpy)."""
+    import numpy as np
+
+    rows = conn.execute(
+        text(
+            "SELECT h.id, u.grid_id FROM households h "
+            "JOIN current_unit_grids u ON u.unit_id = h.unit_id ORDER BY h.id"
+        )
+    ).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    grids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, grids
+
+
+def override_grids(household_ids: Any, grid_ids: Any, overrides: tuple[Any, Any]) -> int:
+    """Apply :func:`unit_grid_overrides` to an in-memory answer (or a batch of it).
+
+    Args:
+        household_ids: sorted household ids (numpy).
+        grid_ids: their grids by the point rule, -1 for none (numpy); corrected in place.
+        overrides: the unit grids' (household ids, grid ids); those not in the answer are
+            left alone.
+
+    Returns:
+        Picks overridden.
+    """
+    ids, grids = overrides
+    if not len(ids) or not len(household_ids):
+        return 0
+    import numpy as np
+
+    pos = np.minimum(np.searchsorted(household_ids, ids), len(household_ids) - 1)
+    found = household_ids[pos] == ids
+    pos, grids = pos[found], grids[found]
+    differ = grid_ids[pos] != grids
+    grid_ids[pos[differ]] = grids[differ]
+    return int(differ.sum())
+
+
 def apply_unit_grids_to(conn: Connection, household_ids: Any, grid_ids: Any) -> int:
     """The same override on an in-memory answer (:class:`gridgeo.bulk_join.Answer`'s arrays).
 
@@ -48,24 +88,7 @@ def apply_unit_grids_to(conn: Connection, household_ids: Any, grid_ids: Any) -> 
     Returns:
         Picks overridden.
     """
-    import numpy as np
-
-    rows = conn.execute(
-        text(
-            "SELECT h.id, u.grid_id FROM households h "
-            "JOIN current_unit_grids u ON u.unit_id = h.unit_id ORDER BY h.id"
-        )
-    ).all()
-    if not rows or not len(household_ids):
-        return 0
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    grids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    pos = np.minimum(np.searchsorted(household_ids, ids), len(household_ids) - 1)
-    found = household_ids[pos] == ids
-    pos, grids = pos[found], grids[found]
-    differ = grid_ids[pos] != grids
-    grid_ids[pos[differ]] = grids[differ]
-    return int(differ.sum())
+    return override_grids(household_ids, grid_ids, unit_grid_overrides(conn))
 
 
 def place_households(conn: Connection, household_ids: list[int]) -> int:

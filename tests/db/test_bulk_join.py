@@ -231,3 +231,28 @@ def test_few_changes_are_patched_in_place_many_rewrite_the_table(conn, monkeypat
     assert again.changed > 0
     assert assign_households(conn, method="sql").changed == 0
     assert _assigned(conn) == by_memory
+
+
+def test_a_first_assignment_is_copied_batch_by_batch_while_joining(conn, monkeypatch):
+    """Nothing stored: the new table is written as batches are joined (after the reading)."""
+    _setup(conn)
+    assign_households(conn, method="sql")
+    by_sql = _assigned(conn)
+    conn.execute(text("TRUNCATE household_grid"))
+    monkeypatch.setattr(bulk_join, "BLOCK", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MIN", 11)
+    monkeypatch.setattr(bulk_join, "BATCH_MAX", 11)
+    monkeypatch.setattr(bulk_join, "QUEUED", 1)
+    written: list[int] = []
+    copy = bulk_join.write_assignment
+
+    def counting(conn_, table, answer, every=False):
+        written.append(len(answer.household_ids))
+        return copy(conn_, table, answer, every)
+
+    monkeypatch.setattr(bulk_join, "write_assignment", counting)
+    report = assign_households(conn)
+    assert len(written) > 3 and sum(written) == len(by_sql)  # every batch, once
+    assert "copy_in" in report.seconds and "patch" not in report.seconds
+    assert _assigned(conn) == by_sql
+    assert report.changed == report.assigned == sum(1 for v in by_sql.values() if v is not None)
