@@ -72,3 +72,44 @@ def test_gridgeo_place_is_inlined(conn: Connection) -> None:
     plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")).all())
     assert "Function Scan" not in plan, plan
     assert "unit_grids" in plan and "grid_parts" in plan, plan
+
+
+def test_bulk_assignment_in_memory_places_units_as_the_sql_statements_do(
+    conn: Connection, monkeypatch
+) -> None:
+    """From nothing stored (batches written while joined) and over a stored answer."""
+    from gridgeo import bulk_join
+    from gridgeo.bulk_assign import assign_households
+
+    add_strip_city(conn)
+    u1, u2 = _tower(conn)
+    conn.execute(
+        text(
+            "INSERT INTO households (location, household_count, unit_id) VALUES "
+            "(ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326), 60, :u1),"
+            "(ST_SetSRID(ST_MakePoint(0.5, 0.5), 4326), 60, :u2),"
+            "(ST_SetSRID(ST_MakePoint(0.45, 0.55), 4326), 1, NULL)"
+        ),
+        {"u1": u1, "u2": u2},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO unit_grids (unit_id, grid_id) SELECT :u, id FROM current_grids WHERE code = :g"
+        ),
+        {"u": u2, "g": G2},
+    )
+    placed = (
+        "SELECT h.unit_id, g.code FROM households h JOIN household_grid a ON a.household_id = h.id "
+        "JOIN grids g ON g.id = a.grid_id ORDER BY h.id"
+    )
+    assign_households(conn, method="sql")
+    by_sql = conn.execute(text(placed)).all()
+    assert [r[1] for r in by_sql] == [G1, G2, G1]
+    monkeypatch.setattr(bulk_join, "BLOCK", 1)
+    monkeypatch.setattr(bulk_join, "BATCH_MIN", 1)
+    monkeypatch.setattr(bulk_join, "BATCH_MAX", 1)
+    conn.execute(text("TRUNCATE household_grid"))
+    first = assign_households(conn)
+    assert conn.execute(text(placed)).all() == by_sql and first.changed == 3
+    again = assign_households(conn)
+    assert conn.execute(text(placed)).all() == by_sql and again.changed == 0
