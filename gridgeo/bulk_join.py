@@ -71,8 +71,9 @@ ASSIGNED_BOUNDS_SQL = "SELECT min(household_id), max(household_id) FROM househol
 # least one block): small enough for the read and the join to overlap, large enough that
 # each batch's fixed cost (the parts' cells) stays small.
 BATCH_MIN, BATCH_MAX, BATCHES = 1 << 18, 1 << 21, 6
-# batches fetched ahead of the join (memory: 24 bytes a household each)
-QUEUED = 2
+# batches fetched ahead of the join (memory: 28 bytes a household each): enough for the
+# reading to end well before the join, so that writing the answer can overlap the join
+QUEUED = 16
 
 
 # packed rows of the statements above; binary COPY rows written (PostgreSQL's format: int16
@@ -147,9 +148,10 @@ def join_households(
         assigned: read the stored assignment too (``Answer.old``).
         overrides: households whose grid is given (a unit's explicit grid: the rule's one
             extension), as (household ids, grid ids) sorted by id; applied batch by batch.
-        write: called with each batch of the answer (sorted by id, overrides applied) once
-            the reading is over, while later batches are still being ranked: the caller
-            writes them on this connection (COPY), and the write overlaps the join.
+        write: called with each batch of the answer (sorted by id, overrides applied), in
+            order, from a thread of its own once the reading is over, while later batches are
+            still being ranked: the caller writes them on this connection (COPY), and the
+            server's work of the write overlaps the join.
     """
     t0 = time.perf_counter()
     parts, grid_of_rank, leaves = read_parts(conn)
@@ -176,15 +178,37 @@ def join_households(
             read_over.set()
             put(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the joining thread, raised there
-            old["error"] = exc
+            old["error"] = exc  # before read_over: a failed transaction is not written to
             read_over.set()
             put(exc)
 
     fetcher = threading.Thread(target=fetch, name="gridgeo-bulk-read", daemon=True)
     fetcher.start()
+    # The writer: once the reading is over, it writes each batch joined (the server ingests
+    # the COPY on one core while this thread joins the next batch on the other).
+    ranked_batches: queue.Queue[Answer | None] = queue.Queue()
+    wrote: dict[str, object] = {"s": 0.0}
+
+    def write_all() -> None:
+        assert write is not None
+        try:
+            read_over.wait()
+            while not stop.is_set() and "error" not in old:
+                batch = ranked_batches.get()
+                if batch is None:
+                    return
+                t = time.perf_counter()
+                write(batch)
+                wrote["s"] = float(wrote["s"]) + time.perf_counter() - t  # type: ignore[arg-type]
+        except BaseException as exc:  # noqa: BLE001 - raised by the joining thread
+            wrote["error"] = exc
+
+    writer = None
+    if write is not None:
+        writer = threading.Thread(target=write_all, name="gridgeo-bulk-write", daemon=True)
+        writer.start()
     batches: list[Answer] = []
-    unwritten = 0  # batches[unwritten:] are not written yet
-    waited = ranked = copied = 0.0
+    waited = ranked = 0.0
     try:
         while True:
             t = time.perf_counter()
@@ -209,30 +233,35 @@ def join_households(
                 override_grids(ids, grid, overrides)
             batches.append(Answer(ids, grid, weights=rows["n"].astype(np.int64)))
             ranked += time.perf_counter() - t
-            if write is not None and read_over.is_set():
-                t = time.perf_counter()
-                for batch in batches[unwritten:]:
-                    write(batch)
-                unwritten = len(batches)
-                copied += time.perf_counter() - t
+            if writer is not None:
+                if "error" in wrote and "error" not in old:
+                    raise wrote["error"]  # type: ignore[misc]
+                ranked_batches.put(batches[-1])
         t = time.perf_counter()
         fetcher.join()
         wait_assigned = time.perf_counter() - t
+        if writer is not None:
+            ranked_batches.put(None)
+            t = time.perf_counter()
+            writer.join()
+            wait_written = time.perf_counter() - t
     finally:
         stop.set()
+        read_over.set()  # a writer still waiting for the reading: let it see the stop
+        ranked_batches.put(None)
         fetcher.join()
+        if writer is not None:
+            writer.join()
     if "error" in old:
         raise old["error"]  # type: ignore[misc]
-    if write is not None:
-        t = time.perf_counter()
-        for batch in batches[unwritten:]:
-            write(batch)
-        copied += time.perf_counter() - t
+    if "error" in wrote:
+        raise wrote["error"]  # type: ignore[misc]
     answer = _concatenate(batches)
     if spent is not None:
         spent.update(parts=t1 - t0, read=waited, rank=ranked, wait_assigned=wait_assigned)
         if write is not None:
-            spent["copy_in"] = copied
+            spent["copy_in"] = float(wrote["s"])  # type: ignore[arg-type]
+            spent["wait_written"] = wait_written
     if assigned:
         read = old.get("rows")
         pairs = read if isinstance(read, np.ndarray) else np.empty(0, dtype=_PAIR)

@@ -256,3 +256,40 @@ def test_a_first_assignment_is_copied_batch_by_batch_while_joining(conn, monkeyp
     assert "copy_in" in report.seconds and "patch" not in report.seconds
     assert _assigned(conn) == by_sql
     assert report.changed == report.assigned == sum(1 for v in by_sql.values() if v is not None)
+
+
+@pytest.mark.parametrize("fails", ["read", "write"])
+def test_a_failure_while_reading_or_writing_batches_is_raised_and_leaves_nothing(
+    conn, monkeypatch, fails
+):
+    """Nothing stored (the writing thread is on): a failed read or COPY ends the assignment."""
+    import psycopg
+
+    _setup(conn)
+    monkeypatch.setattr(bulk_join, "BLOCK", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MIN", 5)
+    monkeypatch.setattr(bulk_join, "BATCH_MAX", 5)
+    if fails == "read":
+        third = "1 / (%(lo)s - (SELECT min(id) + 10 FROM households)) IS NOT NULL"
+        bad = bulk_join.HOUSEHOLDS_SQL.replace("WHERE id", f"WHERE {third} AND id")
+        monkeypatch.setattr(bulk_join, "HOUSEHOLDS_SQL", bad)
+        expected: type[Exception] = psycopg.errors.DivisionByZero
+    else:
+        copy = bulk_join.write_assignment
+        written: list[int] = []
+
+        def second_fails(conn_, table, answer, every=False):
+            written.append(1)
+            if len(written) == 2:
+                raise RuntimeError("the disk is full")
+            return copy(conn_, table, answer, every)
+
+        monkeypatch.setattr(bulk_join, "write_assignment", second_fails)
+        expected = RuntimeError
+    conn.execute(text("SAVEPOINT s"))
+    with pytest.raises(expected):
+        assign_households(conn)
+    conn.execute(text("ROLLBACK TO SAVEPOINT s"))
+    assert conn.execute(text("SELECT count(*) FROM household_grid")).scalar() == 0
+    assert conn.execute(text("SELECT count(*) FROM grid_households")).scalar() == 0
+    assert conn.execute(text("SELECT to_regclass('household_grid_next')")).scalar() is None
