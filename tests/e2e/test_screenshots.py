@@ -31,7 +31,23 @@ PAGES = {
         ".gridgeo-area-panel",
         False,
     ),  # fmt: skip
+    "grids": ("/maps/grids", "viewer", "viewer-demo-2026", ".gridgeo-title", False),
+    "workload": ("/maps/workload", "viewer", "viewer-demo-2026", ".gridgeo-levels", False),
 }
+# The map pages' boxes (Leaflet controls) that are shown: no two may cover each other.
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('.leaflet-control')]
+    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0)
+    .map(e => [e.className.split(' ').filter(c => c.startsWith('gridgeo') || c.startsWith('leaflet-control-'))[0] || e.className,
+               e.getBoundingClientRect()]);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, r] = boxes[i], [b, q] = boxes[j];
+    if (r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1)
+      out.push(a + ' / ' + b);
+  }
+  return out;
+}"""
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -71,6 +87,8 @@ def test_page_in_both_languages_at_both_sizes(name, lang, size, live_server, bro
             assert width <= SIZES[size]["width"], f"the page scrolls sideways: {width}px"
         (ARTIFACTS / "pages").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "pages" / f"{name}-{lang}-{size}.png"))
+        if not shell:
+            assert page.evaluate(OVERLAPS) == [], "boxes of the map cover each other"
         errors[:] = [e for e in errors if "/locate?" not in e]  # a GPS fix may be in no grid
         assert errors == []
     finally:
