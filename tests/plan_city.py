@@ -8,7 +8,10 @@ The community C spans 120.000–120.004 E × 36.000–36.002 N (about 360 m × 2
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
 
 from gridgeo.bulk_assign import assign_households
 from tests.helpers import add_box
@@ -68,3 +71,31 @@ def households_of(conn: Connection, code: str) -> int:
             {"c": code},
         ).scalar_one()
     )
+
+
+def plan_city_database(pg_server: str, name: str) -> Iterator[Engine]:
+    """A committed database of its own holding the plan city (for commands run end to end)."""
+    from tests.conftest import _database
+
+    eng = _database(pg_server, name)
+    with eng.begin() as conn:
+        add_plan_city(conn)
+    yield eng
+    eng.dispose()
+
+
+def cli_runner(engine: Engine, monkeypatch: Any) -> Callable[..., str]:
+    """``run(*args, ok=True)``: the ``gridgeo`` command on ``engine``, its output; asserts the exit."""
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    monkeypatch.setenv("GRIDGEO_DATABASE_URL", engine.url.render_as_string(False))
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(main, list(args))
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    return run

@@ -8,34 +8,19 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
-from cli.main import main
-from tests.conftest import _database
-from tests.plan_city import add_plan_city, box
+from tests.plan_city import box, cli_runner, plan_city_database
 
 
 @pytest.fixture(scope="module")
 def city_engine(pg_server: str) -> Iterator[Engine]:
-    eng = _database(pg_server, "gridgeo_load_cli")
-    with eng.begin() as conn:
-        add_plan_city(conn)
-    yield eng
-    eng.dispose()
+    yield from plan_city_database(pg_server, "gridgeo_load_cli")
 
 
 @pytest.fixture
 def gridgeo(city_engine: Engine, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GRIDGEO_DATABASE_URL", city_engine.url.render_as_string(False))
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True) -> str:
-        result = runner.invoke(main, list(args))
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    return run
+    return cli_runner(city_engine, monkeypatch)
 
 
 def test_import_households_parquet_then_export_everything(gridgeo, city_engine, tmp_path: Path):

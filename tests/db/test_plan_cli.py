@@ -8,34 +8,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from cli.main import main
-from tests.conftest import _database
-from tests.plan_city import X0, Y0, A, B, C, E, F, H, W, add_plan_city, box, households_of
+from tests.plan_city import (
+    X0,
+    Y0,
+    A,
+    B,
+    C,
+    E,
+    F,
+    H,
+    W,
+    box,
+    cli_runner,
+    households_of,
+    plan_city_database,
+)
 
 
 @pytest.fixture(scope="module")
 def city_engine(pg_server: str) -> Iterator[Engine]:
-    eng = _database(pg_server, "gridgeo_plan_cli")
-    with eng.begin() as conn:
-        add_plan_city(conn)
-    yield eng
-    eng.dispose()
+    yield from plan_city_database(pg_server, "gridgeo_plan_cli")
 
 
 @pytest.fixture
 def gridgeo(city_engine: Engine, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("GRIDGEO_DATABASE_URL", city_engine.url.render_as_string(False))
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True) -> str:
-        result = runner.invoke(main, list(args))
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    return run
+    return cli_runner(city_engine, monkeypatch)
 
 
 def hh(engine: Engine, code: str) -> int:
