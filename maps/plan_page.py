@@ -248,6 +248,19 @@ def build_plan_page(
         Element(f'<div class="gridgeo-legend gridgeo-plan-legend">{legend.html}</div>'),
         name="gridgeo_plan_legend",
     )
+    # a phone: the two maps one above the other, each the screen's width (side by side their
+    # labels and the title card were cut at 360 px)
+    m1, m2 = dual.m1.get_name(), dual.m2.get_name()
+    dual.m1.get_root().header.add_child(  # type: ignore[attr-defined]
+        Element(
+            "<style>@media (max-width: 600px) {"
+            f" body #{m1}, body #{m2} {{ width: 100% !important; left: 0 !important;"
+            " height: calc(50% - 32px) !important; }"
+            f" body #{m1} {{ top: 0 !important; }}"
+            f" body #{m2} {{ top: calc(50% - 32px) !important; }} }}</style>"
+        ),
+        name="gridgeo_plan_phone",
+    )
     for m in (dual.m1, dual.m2):
         local_fullscreen(lang=lang, base_url=base_url).add_to(m)
         LocateControl(lang=lang, base_url=base_url).add_to(m)

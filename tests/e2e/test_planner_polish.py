@@ -138,14 +138,17 @@ def test_balance_refusal_is_said_in_the_page_language(server, browser):
         ctx.close()
 
 
+@pytest.mark.parametrize("size", [(1366, 768), (360, 740)], ids=["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_plan_map_title_and_legend_leave_the_labels_and_the_after_map_clear(server, browser, lang):
+def test_plan_map_title_and_legend_leave_the_labels_and_the_after_map_clear(
+    server, browser, lang, size
+):
     h = {"Authorization": f"Bearer {token(server, *PLANNER)}"}
     plan = httpx.post(
         server + "/balance?plan=true", json={"area": COMMUNITY, "title": "地图标题很长的一个规划"},
         headers=h, timeout=120,
     ).json()["plan"]  # fmt: skip
-    ctx, page, errors = _page(browser, server, lang=lang)
+    ctx, page, errors = _page(browser, server, lang=lang, width=size[0], height=size[1])
     page.goto(f"{server}/maps/plans/{plan['id']}?lang={lang}")
     page.wait_for_selector(".leaflet-container >> nth=1")
     page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 4")
@@ -153,7 +156,7 @@ def test_plan_map_title_and_legend_leave_the_labels_and_the_after_map_clear(serv
     sides = [page.locator(".gridgeo-side").nth(i).bounding_box() for i in range(2)]
     legend = page.locator(".gridgeo-legend").bounding_box()
     maps = [page.locator(".leaflet-container").nth(i).bounding_box() for i in range(2)]
-    _shot(page, f"plan-map-{lang}.png")
+    _shot(page, f"plan-map-{lang}-{size[0]}.png")
     assert title and legend and all(sides) and all(maps)
     assert not _overlap(title, sides[0]), (title, sides[0])
     assert not _overlap(legend, maps[1]), (legend, maps[1])
