@@ -11,7 +11,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from gridgeo import bulk_join
+from gridgeo import bulk_join, point_join
 from gridgeo.bulk_assign import assign_households
 
 INSERT = text(
@@ -158,12 +158,12 @@ def test_rank_points_takes_smallest_covering_rank():
     shapely.prepare(parts)
     x = np.array([0.5, 1.0, 1.5, 3.0, 1.0])
     y = np.array([0.5, 0.5, 0.5, 0.5, 1.0])
-    got = bulk_join.rank_points(x, y, parts, chunk=2)
+    got = point_join.rank_points(x, y, parts, chunk=2)
     assert got.tolist() == [0, 0, 1, -1, 0]
     # the first two are the leaves: the third only answers what they leave
     parts = np.array([shapely.box(0, 0, 1, 1), shapely.box(1.6, 0, 2, 1), shapely.box(0, 0, 2, 1)])
     shapely.prepare(parts)
-    got = bulk_join.rank_points(x, y, parts, leaves=2, chunk=3)
+    got = point_join.rank_points(x, y, parts, leaves=2, chunk=3)
     assert got.tolist() == [0, 0, 2, -1, 0]
 
 
